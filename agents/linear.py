@@ -1,0 +1,206 @@
+"""Linear regression four ways: gradient descent in torch or in the NumPy engine, or the closed form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from sandbox.checks import check_choice, check_number, check_seed
+from sandbox.learner import Learner, torch_seed
+from sandbox.metrics import regression_metrics
+from sandbox.nn import NetSpec, build_network
+from sandbox.optim import OPTIMIZERS, OptimConfig, Optimizer
+from sandbox.scratch import ScratchNet, ScratchOptimizer, mse_loss
+
+BACKENDS = ("torch", "numpy")
+SOLVERS = ("gd", "closed-form")
+
+
+class LinearRegressor(Learner):
+    """Least-squares linear regression, y ≈ X @ coef_.T + intercept_.
+
+    Parameters
+    ----------
+    backend : "torch" (default) or "numpy" (the from-scratch engine, :mod:`sandbox.scratch`)
+    solver : "gd" (gradient descent on the MSE with the shared optimizers) or
+        "closed-form" (least squares, the exact reference; ``l2`` makes it ridge)
+    optimizer : one of ``sandbox.optim.OPTIMIZERS`` (gd only)
+    learning_rate : step size, > 0 (gd only)
+    iterations : number of gradient steps, >= 1 (gd only)
+    batch_size : rows per step; None uses all rows every step (full-batch gradient
+        descent, as in the article). Smaller batches walk through a fresh shuffle
+        of the data each epoch.
+    l2 : L2 penalty on the weights (not the intercept), >= 0
+    seed : starting weights and batch order; the same seed gives the same numbers
+
+    Attributes
+    ----------
+    coef_ : array of shape (n_features,) or (n_outputs, n_features)
+    intercept_ : float or array of shape (n_outputs,)
+    history_ : {"loss": [MSE of the batch at each step]} (gd only)
+    n_iter_ : steps taken
+    """
+
+    paradigm = "supervised"
+
+    def __init__(
+        self,
+        *,
+        backend: str = "torch",
+        solver: str = "gd",
+        optimizer: str = "sgd",
+        learning_rate: float = 0.1,
+        iterations: int = 300,
+        batch_size: int | None = None,
+        l2: float = 0.0,
+        seed: int | None = 0,
+    ):
+        self.backend = backend
+        self.solver = solver
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.iterations = iterations
+        self.batch_size = batch_size
+        self.l2 = l2
+        self.seed = seed
+
+    def _validate(self) -> None:
+        check_choice("backend", self.backend, BACKENDS)
+        check_choice("solver", self.solver, SOLVERS)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_number("learning_rate", self.learning_rate, low=0.0, low_open=True)
+        check_number("iterations", self.iterations, low=1, integer=True)
+        if self.batch_size is not None:
+            check_number("batch_size", self.batch_size, low=1, integer=True)
+        check_number("l2", self.l2, low=0.0)
+        check_seed(self.seed)
+
+    def fit(self, X: Any, y: Any) -> LinearRegressor:
+        """Fit on X of shape (n_samples, n_features) and y of shape (n_samples,) or (n_samples, n_outputs)."""
+        self._validate()
+        X, y = self._check_Xy(X, y)
+        self._y_ndim = y.ndim
+        Y = y.reshape(len(y), -1)
+        if self.solver == "closed-form":
+            W, b = self._closed_form(X, Y)
+            self.history_ = {"loss": []}
+            self.n_iter_ = 0
+        else:
+            W, b, losses = (self._gd_torch if self.backend == "torch" else self._gd_numpy)(X, Y)
+            self.history_ = {"loss": losses}
+            self.n_iter_ = len(losses)
+        self._set_weights(W, b)
+        return self
+
+    # --------------------------------------------------------------- solvers
+
+    def _closed_form(self, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Solve min ||[X 1] theta - Y||² + l2 ||w||², centring so the intercept is not penalised."""
+        x_mean, y_mean = X.mean(axis=0), Y.mean(axis=0)
+        Xc, Yc = X - x_mean, Y - y_mean
+        if self.backend == "torch":
+            A, B = torch.from_numpy(Xc), torch.from_numpy(Yc)
+            if self.l2:
+                A = torch.cat([A, np.sqrt(self.l2) * torch.eye(A.shape[1], dtype=A.dtype)])
+                B = torch.cat([B, torch.zeros(A.shape[1], B.shape[1], dtype=B.dtype)])
+            W = torch.linalg.lstsq(A, B, driver="gelsd").solution.numpy().T
+        else:
+            A, B = Xc, Yc
+            if self.l2:
+                A = np.vstack([A, np.sqrt(self.l2) * np.eye(A.shape[1])])
+                B = np.vstack([B, np.zeros((A.shape[1], B.shape[1]))])
+            W = np.linalg.lstsq(A, B, rcond=None)[0].T
+        return W, y_mean - W @ x_mean
+
+    def _batches(self, n: int) -> Any:
+        """Index arrays, one per step: all rows, or shuffled mini-batches epoch after epoch."""
+        if self.batch_size is None or self.batch_size >= n:
+            while True:
+                yield slice(None)
+        rng = np.random.default_rng(self.seed)
+        while True:
+            order = rng.permutation(n)
+            for start in range(0, n, self.batch_size):
+                yield order[start : start + self.batch_size]
+
+    def _optim_config(self) -> OptimConfig:
+        return OptimConfig(name=self.optimizer, lr=self.learning_rate, l2=self.l2)
+
+    def _gd_torch(self, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[float]]:
+        spec = NetSpec(X.shape[1], Y.shape[1])
+        with torch_seed(self.seed):
+            net = build_network(spec, seed=self.seed)
+            opt = Optimizer(net.parameters(), self._optim_config())
+            Xt, Yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(Y, dtype=torch.float32)
+            losses = []
+            batches = self._batches(len(X))
+            for _ in range(self.iterations):
+                idx = next(batches)
+                loss = torch.mean((net(Xt[idx]) - Yt[idx]) ** 2)
+                opt.step(loss)
+                losses.append(float(loss.detach()))
+        lin = net.dense_layers[0]
+        return lin.weight.detach().double().numpy(), lin.bias.detach().double().numpy(), losses
+
+    def _gd_numpy(self, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[float]]:
+        net = ScratchNet(NetSpec(X.shape[1], Y.shape[1]), seed=self.seed)
+        opt = ScratchOptimizer(net.params, self._optim_config())
+        losses = []
+        batches = self._batches(len(X))
+        for _ in range(self.iterations):
+            idx = next(batches)
+            out = net.forward(X[idx], train=True)
+            loss, dout = mse_loss(out, Y[idx])
+            opt.step(net.backward(dout), loss=loss)
+            losses.append(loss)
+        return net.params[0].copy(), net.params[1].copy(), losses
+
+    def _set_weights(self, W: np.ndarray, b: np.ndarray) -> None:
+        if self._y_ndim == 1:
+            self.coef_, self.intercept_ = W[0].copy(), float(b[0])
+        else:
+            self.coef_, self.intercept_ = W.copy(), b.copy()
+
+    # -------------------------------------------------------------- using it
+
+    def act(self, X: Any) -> np.ndarray:
+        """Predictions of shape (n_samples,) or (n_samples, n_outputs), like the y given to fit."""
+        self._check_fitted("act")
+        X = self._check_X(X, fitting=False)
+        W = np.atleast_2d(self.coef_)
+        out = X @ W.T + np.atleast_1d(self.intercept_)
+        return out[:, 0] if self._y_ndim == 1 else out
+
+    predict = act
+
+    def evaluate(self, X: Any, y: Any) -> dict[str, float]:
+        """{"mse", "mae", "r2"} on (X, y)."""
+        pred = self.act(X)
+        from sandbox.checks import as_float_array, check_same_length
+
+        y = as_float_array("y", y, ndim=(1, 2))
+        check_same_length("X", pred, "y", y)
+        return regression_metrics(y, pred)
+
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        state = {"y_ndim": self._y_ndim, "input_shape": list(self._input_shape), "n_iter": self.n_iter_}
+        arrays = {
+            "coef": np.asarray(self.coef_, dtype=np.float64),
+            "intercept": np.atleast_1d(np.asarray(self.intercept_, dtype=np.float64)),
+            "loss": np.asarray(self.history_["loss"], dtype=np.float64),
+        }
+        return state, arrays
+
+    def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self._y_ndim = int(state["y_ndim"])
+        self._input_shape = tuple(int(s) for s in state["input_shape"])
+        self.n_features_in_ = int(np.prod(self._input_shape))
+        coef, intercept = arrays["coef"], arrays["intercept"]
+        expect = (self.n_features_in_,) if self._y_ndim == 1 else (len(intercept), self.n_features_in_)
+        if coef.shape != expect:
+            raise ValueError(f"coef has shape {coef.shape}, expected {expect}")
+        self._set_weights(np.atleast_2d(coef), intercept)
+        self.history_ = {"loss": arrays["loss"].tolist()}
+        self.n_iter_ = int(state["n_iter"])

@@ -1,0 +1,1 @@
+"""One module per experiment; each defines ``EXPERIMENT`` and runs alone or through ``sandbox run``."""

@@ -1,0 +1,149 @@
+"""The article's worked example: y = 2x + 1 + noise, fitted several ways side by side.
+
+    sandbox run linear-regression [--seed N] [--set learning_rate=0.05 ...]
+    python experiments/linear_regression.py
+
+(i) the article's by-hand NumPy loop, (ii) LinearRegressor on the NumPy
+engine, (iii) on torch, (iv) the closed form (exact least squares), and
+(v) torch with shuffled mini-batches of 32, which is what the article's Keras
+``model.fit(x, y, epochs=300)`` does by default. First the article's 300
+iterations, then enough iterations to converge, where every full-batch
+gradient-descent fit must agree with the closed form to ``tolerance``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents import LinearRegressor
+from sandbox import plots
+from sandbox.checks import check_number
+from sandbox.data import article_line
+from sandbox.experiment import Experiment, Run
+
+
+@dataclass
+class Config:
+    seed: int = 0
+    n: int = 100
+    noise: float = 0.1
+    learning_rate: float = 0.1
+    iterations: int = 300  # as in the article
+    converge_iterations: int = 3000
+    keras_batch_size: int = 32  # Keras' default batch size in model.fit
+    tolerance: float = 1e-3
+
+    def validate(self) -> None:
+        check_number("n", self.n, low=2, integer=True)
+        check_number("noise", self.noise, low=0.0)
+        check_number("learning_rate", self.learning_rate, low=0.0, low_open=True)
+        check_number("iterations", self.iterations, low=1, integer=True)
+        check_number("converge_iterations", self.converge_iterations, low=1, integer=True)
+        check_number("keras_batch_size", self.keras_batch_size, low=1, integer=True)
+        check_number("tolerance", self.tolerance, low=0.0, low_open=True)
+
+
+def by_hand(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray, lr: float, iterations: int) -> dict:
+    """The article's loop, line for line (gradients of the MSE written out)."""
+    losses = []
+    for _ in range(iterations):
+        predictions = w * x + b
+        losses.append(float(np.mean((y - predictions) ** 2)))
+        w_grad = -2 * np.mean((y - predictions) * x)
+        b_grad = -2 * np.mean(y - predictions)
+        w = w - lr * w_grad
+        b = b - lr * b_grad
+    return {"w": float(w[0]), "b": float(b[0]), "loss": losses}
+
+
+def fit_all(cfg: Config, iterations: int, with_keras: bool) -> dict[str, dict]:
+    rs = np.random.RandomState(cfg.seed)
+    x, y = article_line(cfg.n, noise=cfg.noise, random_state=rs)
+    w0, b0 = rs.randn(1), rs.randn(1)  # the article draws its start after the data
+    out = {"by-hand numpy": by_hand(x, y, w0, b0, cfg.learning_rate, iterations)}
+    common = dict(learning_rate=cfg.learning_rate, iterations=iterations, seed=cfg.seed)
+    models = {
+        "LinearRegressor numpy": LinearRegressor(backend="numpy", **common),
+        "LinearRegressor torch": LinearRegressor(backend="torch", **common),
+        "closed form": LinearRegressor(solver="closed-form", seed=cfg.seed),
+    }
+    if with_keras:
+        steps_per_epoch = math.ceil(cfg.n / cfg.keras_batch_size)
+        models["keras-style minibatch"] = LinearRegressor(
+            backend="torch", learning_rate=cfg.learning_rate, iterations=iterations * steps_per_epoch,
+            batch_size=cfg.keras_batch_size, seed=cfg.seed,
+        )
+    for name, model in models.items():
+        model.fit(x, y[:, 0])
+        out[name] = {"w": float(model.coef_[0]), "b": float(model.intercept_), "loss": list(model.history_["loss"])}
+    for r in out.values():
+        r["mse"] = float(np.mean((r["w"] * x[:, 0] + r["b"] - y[:, 0]) ** 2))
+    return out
+
+
+def _per_epoch(losses: list[float], epochs: int) -> list[float]:
+    """Mean batch loss of each epoch, so mini-batch and full-batch curves share one axis."""
+    return [float(np.mean(chunk)) for chunk in np.array_split(np.asarray(losses), epochs)]
+
+
+def table(run: Run, name: str, title: str, results: dict[str, dict]) -> None:
+    ref = results["closed form"]
+    rows = [
+        [m, r["w"], r["b"], r["mse"], abs(r["w"] - ref["w"]), abs(r["b"] - ref["b"])] for m, r in results.items()
+    ]
+    run.say(f"\n{title}")
+    run.table(name, ["method", "w", "b", "mse", "|w - w*|", "|b - b*|"], rows)
+
+
+def run(cfg: Config, run: Run) -> dict:
+    article = run.stage("article", lambda: fit_all(cfg, cfg.iterations, with_keras=True))
+    converged = run.stage("converged", lambda: fit_all(cfg, cfg.converge_iterations, with_keras=False))
+    for phase, results in (("article", article), ("converged", converged)):
+        for method, r in results.items():
+            for step, loss in enumerate(r["loss"], 1):
+                run.log(f"{phase}/{method}", step, loss=loss)
+    table(run, "article_table", f"After the article's {cfg.iterations} iterations (learning rate {cfg.learning_rate}):", article)
+    table(run, "converged_table", f"After {cfg.converge_iterations} iterations:", converged)
+
+    ref = converged["closed form"]
+    gd = {m: r for m, r in converged.items() if m != "closed form"}
+    gap = max(max(abs(r["w"] - ref["w"]), abs(r["b"] - ref["b"])) for r in gd.values())
+    ok = gap <= cfg.tolerance
+    run.say(f"\nlargest gap to the closed form after convergence: {gap:.2e} ({'within' if ok else 'OUTSIDE'} {cfg.tolerance:g})")
+
+    x, y = article_line(cfg.n, seed=cfg.seed, noise=cfg.noise)
+    lines = {m: (r["w"], r["b"]) for m, r in article.items()}
+    run.save_plot(plots.fitted_lines(x, y, lines, truth=(2, 1), title=f"y = 2x + 1 + noise: fits after {cfg.iterations} iterations"), "fits")
+    curves = {m: _per_epoch(r["loss"], cfg.iterations) for m, r in article.items() if r["loss"]}
+    run.save_plot(
+        plots.curves(curves, xlabel="epoch (one pass over the data)", ylabel="training MSE", logy=True, hlines={"closed-form MSE": ref["mse"]},
+                     title="Loss while learning"),
+        "loss",
+    )
+    return {
+        "closed_form_w": ref["w"],
+        "closed_form_b": ref["b"],
+        "article": {m: {"w": r["w"], "b": r["b"], "mse": r["mse"]} for m, r in article.items()},
+        "converged": {m: {"w": r["w"], "b": r["b"], "mse": r["mse"]} for m, r in converged.items()},
+        "max_gap_to_closed_form": gap,
+        "converged_within_tolerance": ok,
+    }
+
+
+EXPERIMENT = Experiment(
+    "linear-regression",
+    "the article's y = 2x + 1 + noise: by hand, NumPy engine, torch, closed form, side by side",
+    Config,
+    run,
+    tour={},
+    tour_order=10,
+    headline=("closed_form_w", "closed_form_b", "max_gap_to_closed_form"),
+)
+
+if __name__ == "__main__":
+    from sandbox.cli import script_main
+
+    raise SystemExit(script_main(EXPERIMENT))

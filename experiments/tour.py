@@ -1,0 +1,68 @@
+"""A short tour of every paradigm: each experiment that declares tour settings, run briefly, one table.
+
+    sandbox run tour [--seed N]
+
+A failing experiment is reported and the tour goes on; ``--resume DIR``
+skips the experiments already finished.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+
+from sandbox import experiment as ex
+from sandbox.experiment import Experiment, Run
+
+
+@dataclass
+class Config:
+    seed: int = 0
+    only: str = ""  # comma-separated experiment names; empty: all that join the tour
+
+
+def run(cfg: Config, run: Run) -> dict:
+    members = sorted((e for e in ex.discover().values() if e.tour is not None), key=lambda e: (e.tour_order, e.name))
+    if cfg.only:
+        wanted = [w.strip() for w in cfg.only.split(",") if w.strip()]
+        names = [e.name for e in members]
+        for w in wanted:
+            if w not in names:
+                raise ValueError(f"--set only={cfg.only!r}: {w!r} is not in the tour; tour members: {', '.join(names)}.")
+        members = [e for e in members if e.name in wanted]
+    results = {}
+    for exp in members:
+        results[exp.name] = run.stage(exp.name, lambda exp=exp: _one(exp, cfg.seed, run))
+    rows = []
+    for name, r in results.items():
+        numbers = ", ".join(f"{k}={_fmt(r['summary'].get(k))}" for k in r["headline"]) if r["ok"] else r["error"]
+        rows.append([name, "ok" if r["ok"] else "FAILED", r["seconds"], numbers])
+    run.say("\nThe tour:")
+    run.table("tour", ["experiment", "status", "seconds", "headline numbers"], rows)
+    failed = [n for n, r in results.items() if not r["ok"]]
+    return {"experiments": {n: r["summary"] for n, r in results.items()}, "failed": failed}
+
+
+def _one(exp: Experiment, seed: int, run: Run) -> dict:
+    start = time.perf_counter()
+    try:
+        config = ex.make_config(exp, seed=seed, sets=dict(exp.tour))
+        summary = ex.run_experiment(exp, config, run.dir / exp.name, quiet=run.quiet, resume=True)
+        return {"ok": True, "summary": summary, "headline": list(exp.headline), "seconds": round(time.perf_counter() - start, 2)}
+    except Exception as exc:  # one failing member must not take the tour down
+        run.say(traceback.format_exc())
+        return {"ok": False, "summary": {}, "headline": [], "error": f"{type(exc).__name__}: {exc}",
+                "seconds": round(time.perf_counter() - start, 2)}
+
+
+def _fmt(v: object) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+EXPERIMENT = Experiment("tour", "a short run of every paradigm, one table at the end", Config, run)
+
+if __name__ == "__main__":
+    from sandbox.cli import script_main
+
+    raise SystemExit(script_main(EXPERIMENT))

@@ -1,0 +1,104 @@
+"""The ``sandbox`` command.
+
+    sandbox list                                   the experiments, one line each
+    sandbox run NAME [--seed N] [--set k=v ...] [--out DIR]
+    sandbox run --resume DIR                       continue an interrupted run
+    sandbox show NAME                              an experiment's settings and defaults
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import typing
+from collections.abc import Sequence
+
+from sandbox import experiment as ex
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sandbox", description="The learning sandbox: run and compare learners.")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the experiments")
+    show = sub.add_parser("show", help="show an experiment's settings")
+    show.add_argument("name")
+    run = sub.add_parser("run", help="run an experiment")
+    _add_run_args(run, with_name=True)
+    return p
+
+
+def _add_run_args(p: argparse.ArgumentParser, *, with_name: bool) -> None:
+    if with_name:
+        p.add_argument("name", nargs="?", help="experiment name (see `sandbox list`)")
+    p.add_argument("--seed", type=int, default=None, help="the one source of randomness (default: the experiment's)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one setting; repeatable")
+    p.add_argument("--out", default=None, help="run directory (default runs/NAME/<timestamp>)")
+    p.add_argument("--resume", default=None, metavar="DIR", help="continue the run in DIR with its own settings")
+    p.add_argument("--quiet", action="store_true", help="print only the summary path")
+
+
+def _run(args: argparse.Namespace, fixed: ex.Experiment | None = None) -> int:
+    if args.resume:
+        if args.set or args.seed is not None or (args.out and args.out != args.resume):
+            raise ValueError("--resume takes the settings of the run it continues; drop --seed/--set/--out.")
+        name, settings = ex.resume_settings(args.resume)
+        exp = fixed or ex.get(name)
+        if exp.name != name:
+            raise ValueError(f"{args.resume} is a run of {name!r}, not {exp.name!r}.")
+        config = ex.settings_from_json(exp, settings)
+        ex.run_experiment(exp, config, args.resume, quiet=args.quiet, resume=True)
+        return 0
+    exp = fixed or (ex.get(args.name) if args.name else None)
+    if exp is None:
+        raise ValueError("name an experiment to run (see `sandbox list`), or pass --resume DIR.")
+    config = ex.make_config(exp, seed=args.seed, sets=args.set)
+    ex.run_experiment(exp, config, args.out, quiet=args.quiet)
+    return 0
+
+
+def _show(name: str) -> None:
+    exp = ex.get(name)
+    print(f"{exp.name}: {exp.summary}")
+    hints = typing.get_type_hints(exp.config)
+    defaults = exp.config()
+    for f in dataclasses.fields(exp.config):
+        t = getattr(hints[f.name], "__name__", str(hints[f.name]))
+        print(f"  --set {f.name}=<{t}>   default {getattr(defaults, f.name)!r}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            exps = ex.discover()
+            width = max(len(n) for n in exps)
+            for name, exp in exps.items():
+                print(f"{name.ljust(width)}  {exp.summary}")
+            return 0
+        if args.command == "show":
+            _show(args.name)
+            return 0
+        return _run(args)
+    except (ValueError, FileExistsError, FileNotFoundError) as exc:
+        print(f"sandbox: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sandbox: interrupted; finished stages are kept, continue with --resume DIR.", file=sys.stderr)
+        return 130
+
+
+def script_main(exp: ex.Experiment, argv: Sequence[str] | None = None) -> int:
+    """Entry point for ``python experiments/NAME.py [--seed N] [--set k=v ...]``."""
+    p = argparse.ArgumentParser(prog=exp.name, description=exp.summary)
+    _add_run_args(p, with_name=False)
+    args = p.parse_args(argv)
+    try:
+        return _run(args, fixed=exp)
+    except (ValueError, FileExistsError, FileNotFoundError) as exc:
+        print(f"{exp.name}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,273 @@
+"""The Learner contract, shared by every paradigm, and its checkpoint format.
+
+::
+
+    model = SomeLearner(hyper=..., seed=0)   # stores hyperparameters, nothing else
+    model.fit(...)                           # validates them, learns, returns self
+    model.act(...)                           # predictions / cluster ids / actions
+    model.evaluate(...)                      # dict of named metrics
+    model.save(path); SomeLearner.load(path)
+
+A subclass writes ``__init__`` with keyword-only hyperparameters that it
+stores unchanged, ``fit``, ``act``, ``evaluate``, and the two checkpoint hooks
+``_get_state`` / ``_set_state``. Learned attributes end in ``_``.
+
+Checkpoints are ``.npz`` files read with ``allow_pickle=False``: JSON metadata
+(class, hyperparameters, small state) plus named arrays, and a SHA-256 over
+both, so a truncated or edited file is refused with a clear message and loading
+never runs code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import inspect
+import io
+import json
+import os
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch
+
+from sandbox.checks import as_float_array, check_same_length
+from sandbox.errors import CheckpointError, NotFittedError
+from sandbox.files import atomic_write_bytes, to_jsonable
+
+FORMAT = "learning-sandbox/checkpoint"
+FORMAT_VERSION = 1
+META_KEY = "__meta__"
+
+LEARNERS: dict[str, type[Learner]] = {}
+"""Every Learner subclass by class name, filled when the class is defined."""
+
+L = TypeVar("L", bound="Learner")
+
+
+class Learner:
+    """Base class of every learner. See the module docstring for the contract."""
+
+    paradigm: ClassVar[str] = "supervised"  # supervised | unsupervised | reinforcement | planning
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            LEARNERS[cls.__name__] = cls
+
+    # ----------------------------------------------------------- parameters
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values() if p.kind == p.KEYWORD_ONLY]
+
+    def get_params(self) -> dict[str, Any]:
+        """The hyperparameters, exactly as given to the constructor."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def __repr__(self) -> str:
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        changed = {k: v for k, v in self.get_params().items() if not _same(defaults.get(k, inspect.Parameter.empty), v)}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+    # ------------------------------------------------------------- fitting
+
+    @property
+    def is_fitted(self) -> bool:
+        return any(k.endswith("_") and not k.startswith("_") for k in vars(self))
+
+    def _check_fitted(self, what: str = "act") -> None:
+        if not self.is_fitted:
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit(...) before {what}(...).")
+
+    def fit(self: L, *args: Any, **kwargs: Any) -> L:  # pragma: no cover - every learner overrides
+        raise NotImplementedError
+
+    def act(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def evaluate(self, *args: Any, **kwargs: Any) -> dict[str, float]:  # pragma: no cover
+        raise NotImplementedError
+
+    # ------------------------------------------------------ shared data checks
+
+    def _check_X(self, X: Any, *, fitting: bool, name: str = "X", ndim: tuple[int, ...] = (2,)) -> np.ndarray:
+        """A finite float array of an accepted rank; at ``act`` time, the fitted feature count."""
+        X = as_float_array(name, X, ndim=ndim)
+        shape = tuple(int(s) for s in X.shape[1:])
+        if fitting:
+            self.n_features_in_ = int(np.prod(shape))
+            self._input_shape = shape
+        elif shape != tuple(getattr(self, "_input_shape", shape)):
+            raise ValueError(
+                f"{name} has {self._describe(shape)} per sample but {type(self).__name__} was fitted on "
+                f"{self._describe(tuple(self._input_shape))}; pass an array of shape (n_samples, {', '.join(map(str, self._input_shape))})."
+            )
+        return X
+
+    @staticmethod
+    def _describe(shape: tuple[int, ...]) -> str:
+        return f"{shape[0]} features" if len(shape) == 1 else f"shape {shape}"
+
+    def _check_Xy(self, X: Any, y: Any, *, ndim: tuple[int, ...] = (2,)) -> tuple[np.ndarray, np.ndarray]:
+        X = self._check_X(X, fitting=True, ndim=ndim)
+        y = as_float_array("y", y, ndim=(1, 2))
+        check_same_length("X", X, "y", y)
+        return X, y
+
+    # ---------------------------------------------------------- checkpoints
+
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """(JSON-able small state, named arrays) that ``_set_state`` turns back into a fitted learner."""
+        raise NotImplementedError(f"{type(self).__name__} does not support save().")
+
+    def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not support load().")
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write hyperparameters and learned state to ``path`` (an ``.npz`` file), atomically."""
+        self._check_fitted("save")
+        state, arrays = self._get_state()
+        meta = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "class": f"{type(self).__module__}:{type(self).__qualname__}",
+            "params": to_jsonable(self.get_params()),
+            "state": to_jsonable(state),
+        }
+        arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+        if META_KEY in arrays:
+            raise ValueError(f"array name {META_KEY!r} is reserved.")
+        meta["sha256"] = _digest(meta, arrays)
+        buf = io.BytesIO()
+        np.savez(buf, **{META_KEY: np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}, **arrays)
+        return atomic_write_bytes(path, buf.getvalue())
+
+    @classmethod
+    def load(cls: type[L], path: str | os.PathLike) -> L:
+        """Read a learner saved by :meth:`save`. Never unpickles: a checkpoint is data."""
+        meta, arrays = read_checkpoint(path)
+        module, _, qualname = meta["class"].partition(":")
+        if qualname != cls.__qualname__ and cls is not Learner:
+            raise CheckpointError(f"{path} holds a {qualname}, not a {cls.__name__}; load it with {qualname}.load(...).")
+        target = cls if cls is not Learner else _resolve_class(module, qualname, path)
+        params = _restore_tuples(target, meta["params"])
+        try:
+            obj = target(**params)
+            obj._set_state(meta["state"], arrays)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path} does not hold a valid {qualname}: {exc}") from None
+        return obj
+
+
+def load(path: str | os.PathLike) -> Learner:
+    """Load any learner from a checkpoint, whatever its class."""
+    return Learner.load(path)
+
+
+def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Metadata and arrays of a checkpoint, verified against its SHA-256."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path} (the file does not exist).")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
+        raise CheckpointError(f"{path} is not a readable sandbox checkpoint (truncated or corrupt?): {exc}") from None
+    if META_KEY not in data:
+        raise CheckpointError(f"{path} has no {META_KEY} entry; it was not written by Learner.save().")
+    try:
+        meta = json.loads(data.pop(META_KEY).tobytes().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path} has unreadable metadata: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a {FORMAT} file.")
+    if meta.get("version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path} has checkpoint version {meta.get('version')}; this sandbox reads version {FORMAT_VERSION}.")
+    expected = meta.pop("sha256", None)
+    if expected != _digest(meta, data):
+        raise CheckpointError(f"{path} failed its checksum: the file was modified after it was saved.")
+    return meta, data
+
+
+def _digest(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
+    h = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{a.dtype.str}|{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _resolve_class(module: str, qualname: str, path: Any) -> type[Learner]:
+    cls = LEARNERS.get(qualname)
+    if cls is None:
+        try:
+            cls = getattr(importlib.import_module(module), qualname)
+        except (ImportError, AttributeError):
+            raise CheckpointError(f"{path} holds a {module}:{qualname}, which cannot be found.") from None
+    if not (isinstance(cls, type) and issubclass(cls, Learner)):
+        raise CheckpointError(f"{path} names {module}:{qualname}, which is not a Learner.")
+    return cls
+
+
+def _restore_tuples(cls: type[Learner], params: dict[str, Any]) -> dict[str, Any]:
+    """JSON turns tuples into lists; give tuple-valued defaults their tuples back."""
+    sig = inspect.signature(cls.__init__).parameters
+    unknown = set(params) - set(cls._param_names())
+    if unknown:
+        raise CheckpointError(f"the checkpoint has parameters {sorted(unknown)} that {cls.__name__} does not take.")
+    out = {}
+    for k, v in params.items():
+        default = sig[k].default
+        out[k] = tuple(v) if isinstance(v, list) and isinstance(default, tuple) else v
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except Exception:
+        return False
+
+
+# ---------------------------------------------------------------- torch glue
+
+
+def module_arrays(prefix: str, module: torch.nn.Module) -> dict[str, np.ndarray]:
+    """A torch module's state_dict as named NumPy arrays, for :meth:`Learner.save`."""
+    return {f"{prefix}.{k}": v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
+
+
+def load_module_arrays(prefix: str, module: torch.nn.Module, arrays: dict[str, np.ndarray]) -> None:
+    """Inverse of :func:`module_arrays`; every key must be present with its shape."""
+    own = module.state_dict()
+    state = {}
+    for k, ref in own.items():
+        key = f"{prefix}.{k}"
+        if key not in arrays:
+            raise KeyError(f"missing array {key!r}")
+        a = arrays[key]
+        if tuple(a.shape) != tuple(ref.shape):
+            raise ValueError(f"array {key!r} has shape {a.shape}, expected {tuple(ref.shape)}")
+        state[k] = torch.from_numpy(np.array(a)).to(ref.dtype)
+    module.load_state_dict(state)
+
+
+@contextlib.contextmanager
+def torch_seed(seed: int | None) -> Iterator[None]:
+    """Seed torch's global CPU generator inside the block, then restore it.
+
+    Needed because ``nn.Dropout`` and friends draw from the global generator;
+    forking keeps one learner's seed from disturbing the caller's randomness.
+    """
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.manual_seed(int(seed))
+        yield
