@@ -181,11 +181,11 @@ def build_network(
     rng = np.random.default_rng(seed)
     front = None
     if spec.conv is not None:
-        front = _conv_front(spec, seed)
+        front = _conv_front(spec, seed, dtype)
     layers: list[nn.Module] = []
     dense = dense_init(spec.dense_sizes, rng)
     for i, (W, b) in enumerate(dense):
-        lin = nn.Linear(W.shape[1], W.shape[0])
+        lin = nn.Linear(W.shape[1], W.shape[0], dtype=dtype)  # built in dtype: float64 weights stay exact
         with torch.no_grad():
             lin.weight.copy_(torch.from_numpy(W))
             lin.bias.copy_(torch.from_numpy(b))
@@ -197,13 +197,13 @@ def build_network(
     return Network(spec, front, nn.Sequential(*layers)).to(dtype)
 
 
-def _conv_front(spec: NetSpec, seed: int | None) -> nn.Sequential:
+def _conv_front(spec: NetSpec, seed: int | None, dtype: torch.dtype) -> nn.Sequential:
     c = spec.conv
     gen = torch.Generator().manual_seed(0 if seed is None else int(seed) + 1)
     mods: list[nn.Module] = []
     in_ch = c.in_channels
     for out_ch in c.channels:
-        conv = nn.Conv2d(in_ch, out_ch, c.kernel_size, padding=c.kernel_size // 2)
+        conv = nn.Conv2d(in_ch, out_ch, c.kernel_size, padding=c.kernel_size // 2, dtype=dtype)
         bound = 1.0 / math.sqrt(in_ch * c.kernel_size**2)
         with torch.no_grad():
             conv.weight.uniform_(-bound, bound, generator=gen)
