@@ -151,9 +151,10 @@ class LinearRegressor(Learner):
         batches = self._batches(len(X))
         for _ in range(self.iterations):
             idx = next(batches)
-            out = net.forward(X[idx], train=True)
-            loss, dout = mse_loss(out, Y[idx])
-            opt.step(net.backward(dout), loss=loss)
+            with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below, by name
+                out = net.forward(X[idx], train=True)
+                loss, dout = mse_loss(out, Y[idx])
+                opt.step(net.backward(dout), loss=loss)
             losses.append(loss)
         return net.params[0].copy(), net.params[1].copy(), losses
 

@@ -1,0 +1,145 @@
+"""Runs, settings, resume and the CLI, on the article's experiment with a small budget."""
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+
+from sandbox import cli
+from sandbox import experiment as ex
+
+SMALL = ["--set", "converge_iterations=2000", "--set", "iterations=50"]
+
+
+def test_run_writes_every_file_and_the_gd_fits_agree(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["run", "linear-regression", "--out", str(out), *SMALL]) == 0
+    printed = capsys.readouterr().out
+    assert "by-hand numpy" in printed and "closed form" in printed and "within 0.001" in printed
+    for name in ("config.json", "metrics.csv", "summary.json", "fits.png", "loss.png", "article_table.csv"):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["converged_within_tolerance"] is True
+    assert summary["closed_form_w"] == pytest.approx(1.99369, abs=1e-4)
+    config = json.loads((out / "config.json").read_text())
+    assert config["settings"]["iterations"] == 50 and config["seed"] == 0
+    assert {"numpy", "torch", "gymnasium"} <= set(config["versions"])
+    assert (out / "metrics.csv").read_text().startswith("series,step,metric,value\n")
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_same_seed_same_numbers(tmp_path):
+    exp = ex.get("linear-regression")
+    cfg = ex.make_config(exp, seed=3, sets=["iterations=40", "converge_iterations=40"])
+    a = ex.run_experiment(exp, cfg, tmp_path / "a", quiet=True)
+    b = ex.run_experiment(exp, cfg, tmp_path / "b", quiet=True)
+    a.pop("seconds"), b.pop("seconds")
+    assert a == b
+
+
+def test_resume_skips_finished_stages(tmp_path, capsys):
+    out = tmp_path / "run"
+    cli.main(["run", "linear-regression", "--out", str(out), *SMALL])
+    (out / "summary.json").unlink()
+    stage = json.loads((out / "stages" / "article.json").read_text())
+    stage["result"]["closed form"]["w"] = 123.0  # proves the stage was read back, not recomputed
+    (out / "stages" / "article.json").write_text(json.dumps(stage))
+    capsys.readouterr()
+    assert cli.main(["run", "--resume", str(out)]) == 0
+    assert "[article] resumed" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["article"]["closed form"]["w"] == 123.0
+
+
+def test_refuses_to_overwrite_a_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    cli.main(["run", "linear-regression", "--out", str(out), *SMALL])
+    assert cli.main(["run", "linear-regression", "--out", str(out)]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "linear-regresion"], "unknown experiment 'linear-regresion'. Did you mean 'linear-regression'?"),
+        (["run", "linear-regression", "--set", "lr=0.1"], "unknown setting 'lr'"),
+        (["run", "linear-regression", "--set", "learning_rat=0.1"], "Did you mean 'learning_rate'"),
+        (["run", "linear-regression", "--set", "iterations=ten"], "--set iterations='ten': expected an integer"),
+        (["run", "linear-regression", "--set", "learning_rate=fast"], "expected a number"),
+        (["run", "linear-regression", "--set", "iterations"], "expected key=value"),
+        (["run", "linear-regression", "--set", "iterations=0"], "iterations=0 is out of range"),
+        (["run"], "name an experiment"),
+        (["run", "--resume", "/nonexistent/run"], "has no config.json"),
+    ],
+)
+def test_bad_commands_get_clear_errors(args, message, capsys):
+    assert cli.main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_known_settings_are_listed(capsys):
+    cli.main(["run", "linear-regression", "--set", "bogus=1"])
+    err = capsys.readouterr().err
+    assert "Known settings: seed, n, noise, learning_rate, iterations" in err
+
+
+def test_list_and_show(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "linear-regression" in out and "tour" in out
+    assert cli.main(["show", "linear-regression"]) == 0
+    assert "--set learning_rate=<float>   default 0.1" in capsys.readouterr().out
+
+
+def test_value_parsing():
+    from typing import Literal
+
+    @dataclass
+    class C:
+        seed: int = 0
+        hidden: tuple[int, ...] = (8,)
+        flag: bool = False
+        clip: float | None = None
+        kind: Literal["a", "b"] = "a"
+
+    exp = ex.Experiment("t", "t", C, lambda c, r: {})
+    cfg = ex.make_config(exp, sets=["hidden=64,32", "flag=yes", "clip=none", "kind=b"])
+    assert cfg.hidden == (64, 32) and cfg.flag is True and cfg.clip is None and cfg.kind == "b"
+    assert ex.make_config(exp, sets=["clip=0.5"]).clip == 0.5
+    with pytest.raises(ValueError, match="expected one of a, b"):
+        ex.make_config(exp, sets=["kind=c"])
+    with pytest.raises(ValueError, match="expected a boolean"):
+        ex.make_config(exp, sets=["flag=maybe"])
+
+
+def test_tour_survives_a_failing_member(tmp_path, monkeypatch):
+    @dataclass
+    class C:
+        seed: int = 0
+
+    def boom(cfg, run):
+        raise RuntimeError("kaput")
+
+    broken = ex.Experiment("broken", "fails on purpose", C, boom, tour={}, tour_order=0)
+    real = ex.discover
+    monkeypatch.setattr(ex, "discover", lambda: {**real(), "broken": broken})
+    tour = ex.get("tour")
+    summary = ex.run_experiment(tour, ex.make_config(tour, sets=["only=broken,linear-regression"]), tmp_path / "t", quiet=True)
+    assert summary["failed"] == ["broken"]
+    assert summary["experiments"]["linear-regression"]["converged_within_tolerance"] is True
+
+
+def test_installed_console_script_and_plain_script(tmp_path):
+    exe = __import__("shutil").which("sandbox", path=str(__import__("pathlib").Path(sys.executable).parent))
+    assert exe, "the `sandbox` console script is not installed next to this Python"
+    out = subprocess.run([exe, "list"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "linear-regression" in out.stdout
+    script = __import__("pathlib").Path(__file__).parents[2] / "experiments" / "linear_regression.py"
+    res = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path / "s"), "--quiet", *SMALL],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "s" / "summary.json").is_file()

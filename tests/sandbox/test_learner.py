@@ -1,0 +1,100 @@
+"""Checkpoints: a round trip, and every way a file can be wrong."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from agents import LinearRegressor
+from sandbox import learner
+from sandbox.data import article_line
+from sandbox.errors import CheckpointError, NotFittedError
+
+
+@pytest.fixture
+def fitted():
+    x, y = article_line()
+    return LinearRegressor(iterations=30, batch_size=25).fit(x, y[:, 0]), x
+
+
+def test_round_trip_gives_identical_predictions(tmp_path, fitted):
+    model, x = fitted
+    path = model.save(tmp_path / "m.npz")
+    back = LinearRegressor.load(path)
+    np.testing.assert_array_equal(back.act(x), model.act(x))
+    assert back.get_params() == model.get_params()
+    assert back.history_ == model.history_
+    assert type(learner.load(path)) is LinearRegressor
+
+
+def test_save_before_fit(tmp_path):
+    with pytest.raises(NotFittedError, match="before save"):
+        LinearRegressor().save(tmp_path / "m.npz")
+
+
+def test_missing_truncated_and_garbage_files(tmp_path, fitted):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        LinearRegressor.load(tmp_path / "nope.npz")
+    data = fitted[0].save(tmp_path / "m.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        LinearRegressor.load(tmp_path / "cut.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        LinearRegressor.load(tmp_path / "junk.npz")
+
+
+def _rewrite(path, edit):
+    with np.load(path, allow_pickle=False) as z:
+        data = {k: z[k] for k in z.files}
+    edit(data)
+    np.savez(path, **data)
+
+
+def test_tampered_arrays_and_metadata_fail_the_checksum(tmp_path, fitted):
+    path = fitted[0].save(tmp_path / "m.npz")
+
+    def bump(d):
+        d["coef"] = d["coef"] + 1.0
+
+    _rewrite(path, bump)
+    with pytest.raises(CheckpointError, match="failed its checksum"):
+        LinearRegressor.load(path)
+
+    path = fitted[0].save(tmp_path / "m2.npz")
+
+    def edit_meta(d):
+        meta = json.loads(d["__meta__"].tobytes())
+        meta["params"]["learning_rate"] = 99.0
+        d["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+
+    _rewrite(path, edit_meta)
+    with pytest.raises(CheckpointError, match="failed its checksum"):
+        LinearRegressor.load(path)
+
+
+def test_a_pickled_payload_is_refused_not_run(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, __meta__=np.array([{"format": "x"}], dtype=object))
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        LinearRegressor.load(path)
+
+
+def test_foreign_npz_and_wrong_class(tmp_path, fitted):
+    np.savez(tmp_path / "plain.npz", a=np.ones(3))
+    with pytest.raises(CheckpointError, match="was not written by Learner.save"):
+        LinearRegressor.load(tmp_path / "plain.npz")
+
+    class Other(learner.Learner):
+        def __init__(self, *, seed=0):
+            self.seed = seed
+
+    path = fitted[0].save(tmp_path / "m.npz")
+    with pytest.raises(CheckpointError, match="holds a LinearRegressor, not a Other"):
+        Other.load(path)
+    assert zipfile.is_zipfile(path)
+
+
+def test_repr_shows_changed_hyperparameters():
+    assert repr(LinearRegressor(learning_rate=0.5)) == "LinearRegressor(learning_rate=0.5)"

@@ -1,0 +1,42 @@
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from sandbox.rollout import discounted_returns, evaluate, make_env
+
+
+def test_unknown_id_gets_close_matches():
+    with pytest.raises(ValueError, match=r"'FrozenLak-v1' is not registered.*Did you mean 'FrozenLake-v1'"):
+        make_env("FrozenLak-v1")
+
+
+def test_entry_points():
+    env = make_env("gymnasium.envs.toy_text.frozen_lake:FrozenLakeEnv", is_slippery=False)
+    assert isinstance(env.unwrapped, gym.Env)
+    with pytest.raises(ValueError, match="module 'no_such_pkg.mod' does not import"):
+        make_env("no_such_pkg.mod:Env")
+    with pytest.raises(ValueError, match="has no 'Nope'. Env classes there: .*FrozenLakeEnv"):
+        make_env("gymnasium.envs.toy_text.frozen_lake:Nope")
+    with pytest.raises(ValueError, match="not a gymnasium.Env subclass"):
+        make_env("numpy:ndarray")
+    with pytest.raises(ValueError, match="must be a Gymnasium id"):
+        make_env(42)
+
+
+def test_discounted_returns_restart_after_done():
+    r = np.array([1.0, 1.0, 1.0, 1.0])
+    np.testing.assert_allclose(discounted_returns(r, 0.5), [1.875, 1.75, 1.5, 1.0])
+    done = np.array([False, True, False, False])
+    np.testing.assert_allclose(discounted_returns(r, 0.5, done), [1.5, 1.0, 1.5, 1.0])
+
+
+def test_evaluate_a_fixed_policy_on_frozenlake():
+    # the shortest path on the non-slippery 4x4 map: down, down, right, right, down, right
+    path = {0: 1, 4: 1, 8: 2, 9: 2, 10: 1, 14: 2}
+    env = gym.make("FrozenLake-v1", is_slippery=False)
+    result = evaluate(lambda s: path[int(s)], env, episodes=5)
+    assert result == {"mean_return": 1.0, "std_return": 0.0, "success_rate": 1.0, "mean_length": 6.0, "episodes": 5}
+    left = evaluate(lambda s: 0, env, episodes=3, seed=1)  # walks into the wall until the time limit
+    assert left["success_rate"] == 0.0 and left["mean_length"] == 100.0
+    with pytest.raises(ValueError, match="episodes=0"):
+        evaluate(lambda s: 0, env, episodes=0)
