@@ -123,12 +123,16 @@ def test_tour_survives_a_failing_member(tmp_path, monkeypatch):
         raise RuntimeError("kaput")
 
     broken = ex.Experiment("broken", "fails on purpose", C, boom, tour={}, tour_order=0)
+    fine = ex.Experiment("fine", "works", C, lambda cfg, run: {"answer": 42}, tour={}, tour_order=1, headline=("answer",))
     real = ex.discover
-    monkeypatch.setattr(ex, "discover", lambda: {**real(), "broken": broken})
+    monkeypatch.setattr(ex, "discover", lambda: {**real(), "broken": broken, "fine": fine})
     tour = ex.get("tour")
-    summary = ex.run_experiment(tour, ex.make_config(tour, sets=["only=broken,linear-regression"]), tmp_path / "t", quiet=True)
+    summary = ex.run_experiment(tour, ex.make_config(tour, sets=["only=broken,fine"]), tmp_path / "t", quiet=True)
     assert summary["failed"] == ["broken"]
-    assert summary["experiments"]["linear-regression"]["converged_within_tolerance"] is True
+    assert summary["experiments"]["fine"]["answer"] == 42
+    assert "RuntimeError: kaput" in (tmp_path / "t" / "tour.csv").read_text()
+    with pytest.raises(ValueError, match="'nope' is not in the tour"):
+        ex.run_experiment(tour, ex.make_config(tour, sets=["only=nope"]), tmp_path / "u", quiet=True)
 
 
 def test_installed_console_script_and_plain_script(tmp_path):
