@@ -47,13 +47,17 @@ def _run(args: argparse.Namespace, fixed: ex.Experiment | None = None) -> int:
         if exp.name != name:
             raise ValueError(f"{args.resume} is a run of {name!r}, not {exp.name!r}.")
         config = ex.settings_from_json(exp, settings)
-        ex.run_experiment(exp, config, args.resume, quiet=args.quiet, resume=True)
-        return 0
-    exp = fixed or (ex.get(args.name) if args.name else None)
-    if exp is None:
-        raise ValueError("name an experiment to run (see `sandbox list`), or pass --resume DIR.")
-    config = ex.make_config(exp, seed=args.seed, sets=args.set)
-    ex.run_experiment(exp, config, args.out, quiet=args.quiet)
+        out = args.resume
+        ex.run_experiment(exp, config, out, quiet=args.quiet, resume=True)
+    else:
+        exp = fixed or (ex.get(args.name) if args.name else None)
+        if exp is None:
+            raise ValueError("name an experiment to run (see `sandbox list`), or pass --resume DIR.")
+        config = ex.make_config(exp, seed=args.seed, sets=args.set)
+        out = args.out or ex.default_out(exp.name)
+        ex.run_experiment(exp, config, out, quiet=args.quiet)
+    if args.quiet:
+        print(f"{out}/summary.json")
     return 0
 
 
