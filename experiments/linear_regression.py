@@ -22,6 +22,7 @@ from agents import LinearRegressor
 from sandbox import plots
 from sandbox.checks import check_number
 from sandbox.data import article_line
+from sandbox.errors import DivergenceError
 from sandbox.experiment import Experiment, Run
 
 
@@ -47,11 +48,15 @@ class Config:
 
 
 def by_hand(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray, lr: float, iterations: int) -> dict:
-    """The article's loop, line for line (gradients of the MSE written out)."""
+    """The article's loop, line for line (gradients of the MSE written out), plus a divergence check."""
     losses = []
-    for _ in range(iterations):
+    for i in range(iterations):
         predictions = w * x + b
-        losses.append(float(np.mean((y - predictions) ** 2)))
+        with np.errstate(over="ignore", invalid="ignore"):
+            losses.append(float(np.mean((y - predictions) ** 2)))
+        if not math.isfinite(losses[-1]):
+            raise DivergenceError(f"the by-hand loop's loss became {losses[-1]} at iteration {i + 1} "
+                                  f"(learning rate {lr:g}); try a smaller learning rate.")
         w_grad = -2 * np.mean((y - predictions) * x)
         b_grad = -2 * np.mean(y - predictions)
         w = w - lr * w_grad

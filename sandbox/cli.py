@@ -4,6 +4,7 @@
     sandbox run NAME [--seed N] [--set k=v ...] [--out DIR]
     sandbox run --resume DIR                       continue an interrupted run
     sandbox show NAME                              an experiment's settings and defaults
+    sandbox sweep NAME --grid k=v1,v2 --seeds 0,1,2 [--backend serial|process|ray] [--workers N]
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("name")
     run = sub.add_parser("run", help="run an experiment")
     _add_run_args(run, with_name=True)
+    sw = sub.add_parser("sweep", help="run an experiment over a grid of settings and seeds")
+    sw.add_argument("name")
+    sw.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2", help="values to try; repeatable")
+    sw.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
+    sw.add_argument("--backend", default="serial", help="serial, process or ray")
+    sw.add_argument("--workers", type=int, default=2, help="parallel runs for process/ray (default 2)")
+    sw.add_argument("--out", default=None, help="sweep directory (default runs/sweep-NAME/<timestamp>); reusing one resumes it")
+    sw.add_argument("--quiet", action="store_true")
     return p
 
 
@@ -71,6 +80,19 @@ def _show(name: str) -> None:
         print(f"  --set {f.name}=<{t}>   default {getattr(defaults, f.name)!r}")
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from sandbox.sweep import parse_grid, sweep
+
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        raise ValueError(f"--seeds {args.seeds!r}: expected comma-separated integers, e.g. 0,1,2.") from None
+    out = args.out or ex.default_out(f"sweep-{args.name}")
+    summary = sweep(args.name, parse_grid(args.grid), seeds, out, backend=args.backend, workers=args.workers, quiet=args.quiet)
+    print(f"{out}/summary.json" + (f"  ({len(summary['failed'])} of {summary['runs']} runs failed)" if summary["failed"] else ""))
+    return 1 if summary["failed"] else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -83,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "show":
             _show(args.name)
             return 0
+        if args.command == "sweep":
+            return _sweep(args)
         return _run(args)
     except (ValueError, FileExistsError, FileNotFoundError) as exc:
         print(f"sandbox: error: {exc}", file=sys.stderr)
