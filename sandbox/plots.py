@@ -59,3 +59,22 @@ def curves(
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return fig
+
+
+def bars(groups: Mapping[str, Sequence[float]], labels: Sequence[str], *, ylabel: str = "", title: str = "",
+         logy: bool = False) -> Figure:
+    """Grouped bars: one group per label, one bar per named series."""
+    fig = Figure(figsize=(max(6.4, 0.8 * len(labels) + 2), 4.4))
+    ax = fig.add_subplot()
+    width = 0.8 / max(len(groups), 1)
+    x = np.arange(len(labels))
+    for i, (name, values) in enumerate(groups.items()):
+        ax.bar(x + (i - (len(groups) - 1) / 2) * width, values, width, label=name)
+    ax.set_xticks(x, labels, rotation=30, ha="right", fontsize=8)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
