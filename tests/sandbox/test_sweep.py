@@ -49,3 +49,10 @@ def test_process_backend_and_cli(tmp_path, capsys):
     assert summary["failed"] == [] and summary["runs"] == 2
     assert cli.main(["sweep", "linear-regression", "--backend", "slurm"]) == 2
     assert "backend='slurm' is not allowed" in capsys.readouterr().err
+
+
+def test_ray_backend(tmp_path):
+    pytest.importorskip("ray", reason="the Ray backend needs the 'sweep' extra")
+    grid = {"learning_rate": ["0.1", "50"], **{k: [v] for k, v in FAST.items()}}
+    summary = sweep("linear-regression", grid, [0], tmp_path, backend="ray", workers=2, quiet=True)
+    assert summary["runs"] == 2 and len(summary["failed"]) == 1
