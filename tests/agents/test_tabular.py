@@ -180,3 +180,30 @@ def test_evaluate_on_another_env_is_refused():
     agent = QLearning(seed=0).fit("FrozenLake-v1", episodes=5)
     with pytest.raises(ValueError, match="fitted on 16 states"):
         agent.evaluate("FrozenLake8x8-v1", episodes=1)
+
+
+def test_callback_sees_the_table_every_k_episodes():
+    seen = []
+    agent = QLearning(epsilon=0.5, seed=0).fit("FrozenLake-v1", episodes=100, callback=lambda n, q: seen.append((n, q)),
+                                                callback_every=25)
+    assert [n for n, _ in seen] == [25, 50, 75, 100]
+    assert all(q.shape == (16, 4) for _, q in seen)
+    np.testing.assert_array_equal(seen[-1][1], agent.q_table_)
+    seen[-1][1][:] = 99  # a copy: the agent's table is untouched
+    assert not np.any(agent.q_table_ == 99)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"callback_every": 0}, "callback_every=0"),
+                                                 ({"callback": 3}, "callback=3 must be callable")])
+def test_bad_callbacks(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        QLearning().fit("FrozenLake-v1", episodes=1, **kwargs)
+
+
+def test_a_time_limit_truncates_without_ending_the_value():
+    from gymnasium.wrappers import TimeLimit
+
+    # One step per episode: staying in state 0 earns 0.5 and the limit cuts the episode there.
+    # State 0 is not terminal, so Q(0, stay) must bootstrap past 0.5 towards 0.5 / (1 - gamma).
+    agent = QLearning(gamma=0.5, alpha=0.5, epsilon=0.0, seed=0).fit(TimeLimit(TinyMDP(), 1), episodes=200)
+    assert agent.q_table_[0, 0] == pytest.approx(1.0, abs=1e-6)  # 0.5 / (1 - 0.5): never the end
