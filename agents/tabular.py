@@ -2,14 +2,15 @@
 
 ::
 
-    agent = QLearning(gamma=0.99, alpha=0.1, epsilon=1.0, epsilon_schedule="linear",
-                      epsilon_end=0.01, seed=0).fit("FrozenLake-v1", episodes=20_000)
+    agent = QLearning(gamma=0.995, alpha=0.1, alpha_schedule="linear", alpha_end=0.001, epsilon=1.0,
+                      epsilon_schedule="linear", epsilon_end=0.05, seed=0).fit("FrozenLake-v1", episodes=20_000)
     agent.act(0)                        # greedy action in state 0
     agent.evaluate("FrozenLake-v1", episodes=1000)["success_rate"]
     agent.q_table_                      # array of shape (n_states, n_actions)
 
-The three agents share the loop of :meth:`_TabularAgent._learn` and differ only
-in the value they bootstrap from in the next state ``s'`` (Sutton & Barto, ch. 6):
+The three agents share one training loop (``_episode``, driven by
+``_TabularAgent.fit``) and differ only in the value they bootstrap from in the
+next state ``s'`` (Sutton & Barto, ch. 6):
 
 - Q-learning: ``max_a Q(s', a)`` (off-policy: the greedy policy's value)
 - SARSA: ``Q(s', a')`` with ``a'`` the action the epsilon-greedy policy then takes
