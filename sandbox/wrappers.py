@@ -86,14 +86,20 @@ class Discretize(gym.Wrapper):
 
     def cell(self, observation: Any) -> tuple[int, ...]:
         """The grid indices (one per dimension) of a raw observation."""
+        self._need_grid("cell")
         x = np.asarray(observation, dtype=np.float64).reshape(-1)
         return tuple(int(np.searchsorted(c, v, side="right")) for c, v in zip(self._cuts, x))
 
     def cell_centre(self, state: int) -> np.ndarray:
         """The raw observation at the centre of Discrete state ``state``, shape (d,)."""
+        self._need_grid("cell_centre")
         idx = (int(state) // self._radix) % np.asarray(self.bins)
         width = (self.high - self.low) / np.asarray(self.bins)
         return self.low + (idx + 0.5) * width
+
+    def _need_grid(self, what: str) -> None:
+        if self._obs_grid is None:
+            raise ValueError(f"{what}() is for a gridded Box observation space; {env_name(self.env)}'s is already Discrete.")
 
     def observation(self, observation: Any) -> int:
         if self._obs_grid is None:
@@ -106,6 +112,8 @@ class Discretize(gym.Wrapper):
 
     def step(self, action: Any) -> tuple[int, float, bool, bool, dict[str, Any]]:
         if self._actions is not None:
+            if not (isinstance(action, int | np.integer) and 0 <= action < len(self._actions)):
+                raise ValueError(f"action={action!r} is not in this Discretize's action space, Discrete({len(self._actions)}).")
             action = self._actions[int(action)]
         obs, reward, terminated, truncated, info = self.env.step(action)
         return self.observation(obs), reward, terminated, truncated, info

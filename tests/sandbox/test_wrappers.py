@@ -51,8 +51,17 @@ def test_action_bins_on_a_box_action_space():
     env.reset(seed=0)
     obs, reward, *_ = env.step(4)
     assert 0 <= obs < 125 and reward <= 0
+    with pytest.raises(ValueError, match=r"action=5 is not in this Discretize's action space, Discrete\(5\)"):
+        env.step(5)
     with pytest.raises(ValueError, match="action_bins is for a Box action space"):
         Discretize("MountainCar-v0", action_bins=3)
+
+
+def test_discrete_observations_pass_through():
+    env = Discretize("FrozenLake-v1")
+    assert env.observation_space.n == 16 and env.reset(seed=0)[0] == 0
+    with pytest.raises(ValueError, match="already Discrete"):
+        env.cell(3)
 
 
 def test_q_learning_runs_on_a_discretized_box_env():
