@@ -4,6 +4,7 @@
     sandbox run NAME [--seed N] [--set k=v ...] [--out DIR]
     sandbox run --resume DIR                       continue an interrupted run
     sandbox show NAME                              an experiment's settings and defaults
+    sandbox check-env ID [--kwarg k=v ...]         Gymnasium's check_env, then which agents can run on it
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("name")
     run = sub.add_parser("run", help="run an experiment")
     _add_run_args(run, with_name=True)
+    check = sub.add_parser("check-env", help="check an env with Gymnasium's check_env and list the agents that can run on it")
+    check.add_argument("env", help="a registered id (sandbox/GridWorld-v0) or a package.module:ClassName entry point")
+    check.add_argument("--kwarg", action="append", default=[], metavar="KEY=VALUE",
+                       help="keyword argument for the env's constructor (value read as Python literal if it parses); repeatable")
     return p
 
 
@@ -67,6 +72,51 @@ def _show(name: str) -> None:
         print(f"  --set {f.name}=<{t}>   default {getattr(defaults, f.name)!r}")
 
 
+def _env_kwargs(items: list[str]) -> dict[str, object]:
+    import ast
+
+    out: dict[str, object] = {}
+    for item in items:
+        key, value = ex._split(item)
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value  # a bare word such as opponent=self stays a string
+    return out
+
+
+def check_env(env_id: str, kwargs: dict[str, object] | None = None) -> int:
+    """Print Gymnasium's check_env verdict on ``env_id``, then each sandbox agent's verdict; 0 if check_env passed."""
+    import warnings
+
+    from gymnasium.utils.env_checker import check_env as gym_check_env
+
+    from sandbox.learner import load_learner_plugins
+    from sandbox.rollout import describe_space, env_name, make_env
+
+    env = make_env(env_id, **(kwargs or {}))
+    print(f"{env_name(env)}: observations {describe_space(env.observation_space)}, actions {describe_space(env.action_space)}")
+    passed = True
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            gym_check_env(env.unwrapped, skip_render_check=False)
+            print("gymnasium check_env: passed")
+        except Exception as exc:  # any failure is the finding this command reports
+            passed = False
+            print(f"gymnasium check_env: FAILED: {type(exc).__name__}: {exc}")
+    for w in caught:
+        print(f"  warning: {w.message}")
+    rows = []
+    for name, cls in sorted(load_learner_plugins().items()):
+        reason = cls.env_support(env)
+        rows.append([name, cls.paradigm, "yes" if reason is None else "no", reason or ""])
+    print()
+    print(ex.format_table(["agent", "paradigm", "can run", "why not"], rows))
+    env.close()
+    return 0 if passed else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -79,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "show":
             _show(args.name)
             return 0
+        if args.command == "check-env":
+            return check_env(args.env, _env_kwargs(args.kwarg))
         return _run(args)
     except (ValueError, FileExistsError, FileNotFoundError) as exc:
         print(f"sandbox: error: {exc}", file=sys.stderr)
