@@ -1,5 +1,7 @@
 """Learners of every paradigm, all on the :class:`sandbox.learner.Learner` contract."""
 
 from agents.linear import LinearRegressor
+from agents.planning import PolicyIteration, ValueIteration
+from agents.tabular import SARSA, ExpectedSARSA, QLearning
 
-__all__ = ["LinearRegressor"]
+__all__ = ["LinearRegressor", "QLearning", "SARSA", "ExpectedSARSA", "ValueIteration", "PolicyIteration"]

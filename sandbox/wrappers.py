@@ -1,0 +1,151 @@
+"""Environment wrappers shared by every paradigm.
+
+:class:`Discretize` turns a Box observation space (and, optionally, a Box action
+space) into a ``Discrete`` one, so the tabular agents of :mod:`agents.tabular`
+can run on CartPole, MountainCar, Pendulum and friends::
+
+    env = Discretize(gym.make("MountainCar-v0"), bins=(18, 14))
+    agent = QLearning(...).fit(env, episodes=5_000)
+
+    env = Discretize(gym.make("CartPole-v1"), bins=(1, 1, 8, 8),
+                     low=(-2.4, -3.0, -0.21, -3.5), high=(2.4, 3.0, 0.21, 3.5))
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from sandbox.rollout import env_name, make_env
+
+
+class Discretize(gym.Wrapper):
+    """Cut a Box observation space into a grid of cells; each cell is one Discrete state.
+
+    Parameters
+    ----------
+    env : a Gymnasium env (or id) with a Box observation space of shape (d,)
+        (any shape is flattened), or a Discrete one (left as it is)
+    bins : cells per dimension: one int for all d dimensions, or d ints (>= 1;
+        1 ignores that dimension)
+    low, high : the grid's bounds per dimension (a number or d numbers). ``None``
+        takes the space's own bound, which must then be finite: CartPole's
+        velocities are unbounded, so give them explicitly. Values outside
+        [low, high] fall into the first or last cell.
+    action_bins : for a Box action space of shape (k,), the number of evenly
+        spaced values per action dimension (an int or k ints >= 2, including both
+        bounds); the action space becomes Discrete(prod(action_bins)). ``None``
+        leaves the action space alone.
+
+    The observation of cell (i_1, ..., i_d) is the mixed-radix number
+    ``i_1 * bins[2]*...*bins[d] + ... + i_d``; :meth:`cell` gives the indices
+    back and :meth:`cell_centre` the point in the middle of the cell.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env | str,
+        bins: int | Sequence[int] = 10,
+        low: float | Sequence[float] | None = None,
+        high: float | Sequence[float] | None = None,
+        *,
+        action_bins: int | Sequence[int] | None = None,
+    ):
+        env = make_env(env)
+        super().__init__(env)
+        self._obs_grid = None
+        if isinstance(env.observation_space, spaces.Box):
+            box = env.observation_space
+            d = int(np.prod(box.shape))
+            self.bins = _per_dim("bins", bins, d, integer=True, low=1)
+            self.low = _bounds("low", low, box.low.reshape(-1), d, env)
+            self.high = _bounds("high", high, box.high.reshape(-1), d, env)
+            bad = np.flatnonzero(self.high <= self.low)
+            if bad.size:
+                i = int(bad[0])
+                raise ValueError(f"high must exceed low in every dimension; dimension {i} has low={self.low[i]:g}, high={self.high[i]:g}.")
+            # Interior cut points per dimension; np.searchsorted on them gives the cell index.
+            self._cuts = [np.linspace(lo, hi, b + 1)[1:-1] for lo, hi, b in zip(self.low, self.high, self.bins)]
+            self._radix = np.array([math.prod(self.bins[i + 1 :]) for i in range(d)], dtype=np.int64)
+            self.observation_space = spaces.Discrete(math.prod(self.bins))
+            self._obs_grid = True
+        elif not isinstance(env.observation_space, spaces.Discrete):
+            raise ValueError(
+                f"Discretize takes a Box or Discrete observation space; {env_name(env)} has {env.observation_space}."
+            )
+        self._actions = None
+        if action_bins is not None:
+            self._actions = _action_grid(env, action_bins)
+            self.action_space = spaces.Discrete(len(self._actions))
+
+    def cell(self, observation: Any) -> tuple[int, ...]:
+        """The grid indices (one per dimension) of a raw observation."""
+        x = np.asarray(observation, dtype=np.float64).reshape(-1)
+        return tuple(int(np.searchsorted(c, v, side="right")) for c, v in zip(self._cuts, x))
+
+    def cell_centre(self, state: int) -> np.ndarray:
+        """The raw observation at the centre of Discrete state ``state``, shape (d,)."""
+        idx = (int(state) // self._radix) % np.asarray(self.bins)
+        width = (self.high - self.low) / np.asarray(self.bins)
+        return self.low + (idx + 0.5) * width
+
+    def observation(self, observation: Any) -> int:
+        if self._obs_grid is None:
+            return observation
+        return int(np.dot(self.cell(observation), self._radix))
+
+    def reset(self, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+        obs, info = self.env.reset(**kwargs)
+        return self.observation(obs), info
+
+    def step(self, action: Any) -> tuple[int, float, bool, bool, dict[str, Any]]:
+        if self._actions is not None:
+            action = self._actions[int(action)]
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return self.observation(obs), reward, terminated, truncated, info
+
+
+def _per_dim(name: str, value: Any, d: int, *, integer: bool, low: float) -> list:
+    items = [value] * d if isinstance(value, numbers.Real) else list(value) if isinstance(value, Sequence | np.ndarray) else None
+    if items is None or len(items) != d:
+        raise ValueError(f"{name}={value!r} must be one {'integer' if integer else 'number'} or a sequence of {d} (one per dimension).")
+    for v in items:
+        ok = isinstance(v, numbers.Integral if integer else numbers.Real) and not isinstance(v, bool) and v >= low
+        if not ok:
+            raise ValueError(f"{name}={value!r}: every entry must be {'an integer' if integer else 'a number'} >= {low}.")
+    return [int(v) for v in items] if integer else [float(v) for v in items]
+
+
+def _bounds(name: str, given: Any, own: np.ndarray, d: int, env: gym.Env) -> np.ndarray:
+    if given is None:
+        values = own.astype(np.float64)
+    else:
+        values = np.array(_per_dim(name, given, d, integer=False, low=-math.inf), dtype=np.float64)
+    missing = np.flatnonzero(~np.isfinite(values))
+    if missing.size:
+        raise ValueError(
+            f"{env_name(env)}'s observation space is unbounded in dimensions {missing.tolist()}, so Discretize cannot "
+            f"place a grid there; pass finite {name}=(...) with {d} numbers (e.g. {name}={tuple(np.round(np.where(np.isfinite(values), values, 0), 3).tolist())} "
+            "with the infinite ones replaced by a range the env actually visits)."
+        )
+    return values
+
+
+def _action_grid(env: gym.Env, action_bins: Any) -> list[np.ndarray]:
+    box = env.action_space
+    if not isinstance(box, spaces.Box):
+        raise ValueError(f"action_bins is for a Box action space; {env_name(env)} has {box}.")
+    k = int(np.prod(box.shape))
+    counts = _per_dim("action_bins", action_bins, k, integer=True, low=2)
+    lo, hi = box.low.reshape(-1), box.high.reshape(-1)
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        raise ValueError(f"{env_name(env)}'s action space {box} is unbounded; Discretize needs finite action bounds.")
+    axes = [np.linspace(a, b, n) for a, b, n in zip(lo, hi, counts)]
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, k)
+    return [row.astype(box.dtype).reshape(box.shape) for row in grid]
