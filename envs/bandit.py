@@ -38,6 +38,8 @@ class Testbed:
     rng : the generator every draw comes from
     """
 
+    __test__ = False  # its name starts with "Test"; tell pytest it is not a test class
+
     def __init__(self, k: int = 10, runs: int = 1, *, drift: float = 0.0, mean: float = 0.0, rng: np.random.Generator | None = None):
         self.k = int(check_number("k", k, low=2, integer=True))
         self.runs = int(check_number("runs", runs, low=1, integer=True))
