@@ -115,6 +115,9 @@ def check_env(env_id: str, kwargs: dict[str, object] | None = None) -> int:
         print("  warning: " + re.sub(r"\x1b\[[0-9;]*m", "", str(w.message)).removeprefix("WARN: "))
     rows = []
     for name, cls in sorted(load_learner_plugins().items()):
+        if not cls.declares_env_support():
+            rows.append([name, cls.paradigm, "?", "does not declare env_support; fit checks the env itself"])
+            continue
         reason = cls.env_support(env)
         rows.append([name, cls.paradigm, "yes" if reason is None else "no", reason or ""])
     print()

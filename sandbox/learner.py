@@ -117,7 +117,15 @@ class Learner:
         """
         if cls.paradigm in ("supervised", "unsupervised"):
             return f"a {cls.paradigm} learner: it fits data arrays, not an environment"
-        return f"{cls.__name__} declares no env check (it does not override Learner.env_support)"
+        return None
+
+    @classmethod
+    def declares_env_support(cls) -> bool:
+        """True when the class (or a parent below Learner) overrides :meth:`env_support`,
+        or is not an env learner at all; False for an RL or planning learner that says nothing."""
+        if cls.paradigm in ("supervised", "unsupervised"):
+            return True
+        return any("env_support" in vars(k) for k in cls.__mro__ if k is not Learner)
 
     # ------------------------------------------------------ shared data checks
 

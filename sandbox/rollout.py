@@ -171,6 +171,6 @@ def space_support(env: gym.Env, *, observation: tuple[type, ...] | None = None, 
 def require_env_support(learner: Any, env: gym.Env) -> None:
     """Raise ValueError with the learner's own reason when it cannot run on ``env`` (see ``Learner.env_support``)."""
     cls = learner if isinstance(learner, type) else type(learner)
-    reason = cls.env_support(env)
+    reason = cls.env_support(env) if cls.declares_env_support() else None  # undeclared: its fit checks for itself
     if reason is not None:
         raise ValueError(f"{cls.__name__} cannot run on {env_name(env)}: {reason}.")

@@ -78,4 +78,18 @@ def test_learners_without_a_check_say_so():
     from sandbox.learner import LEARNERS
 
     LEARNERS.pop("Silent")
-    assert "declares no env check" in Silent.env_support(make_env("sandbox/GridWorld-v0"))
+    assert not Silent.declares_env_support()
+    require_env_support(Silent, make_env("sandbox/GridWorld-v0"))  # undeclared: left to its own fit
+
+
+def test_check_env_marks_undeclared_learners_unknown(capsys, monkeypatch):
+    from sandbox.learner import LEARNERS
+
+    class Quiet(Learner):
+        paradigm = "reinforcement"
+
+    LEARNERS.pop("Quiet")  # defining it registered it; monkeypatch re-adds it for this test only
+    monkeypatch.setitem(LEARNERS, "Quiet", Quiet)
+    main(["check-env", "sandbox/GridWorld-v0"])
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("Quiet "))
+    assert " ? " in line and "does not declare env_support" in line
