@@ -251,3 +251,106 @@ class GradientBandit(_BanditAgent):
         onehot = np.zeros_like(pi)
         onehot[np.arange(len(actions)), actions] = 1.0
         self.h_ += self.step_size * (rewards - self.mean_reward_)[:, None] * (onehot - pi)
+
+
+class LinUCB(Learner):
+    """Contextual bandit with one ridge regression per arm and an upper-confidence bonus (Li et al. 2010).
+
+    In context x (a feature vector), arm a scores ``theta_a . x + alpha * sqrt(x' A_a^-1 x)``,
+    where ``A_a = ridge * I + sum of x x'`` over the contexts in which a was
+    pulled and ``theta_a = A_a^-1 b_a`` with ``b_a`` the sum of reward-weighted
+    contexts. A constant feature 1 is appended, so each arm also learns a bias.
+    On :class:`envs.ContextualBandit` this learns a classifier from reward alone.
+
+    Parameters
+    ----------
+    alpha : exploration weight of the confidence bonus, >= 0
+    ridge : L2 regularisation of every arm's regression, > 0
+    seed : the env's seeds and random tie-breaking
+
+    Attributes
+    ----------
+    theta_ : array of shape (n_actions, n_features + 1), each arm's reward model
+    a_inv_ : array of shape (n_actions, n_features + 1, n_features + 1)
+    history_ : {"reward": reward of each training step}
+    """
+
+    paradigm = "reinforcement"
+
+    def __init__(self, *, alpha: float = 1.0, ridge: float = 1.0, seed: int | None = 0):
+        self.alpha = alpha
+        self.ridge = ridge
+        self.seed = seed
+
+    @classmethod
+    def env_support(cls, env: gym.Env) -> str | None:
+        reason = space_support(env, observation=(gym.spaces.Box,), action=(gym.spaces.Discrete,))
+        if reason is None and len(env.observation_space.shape) != 1:
+            reason = f"its observation space is Box{env.observation_space.shape}; LinUCB needs a flat feature vector, Box(n,)"
+        return reason
+
+    def fit(self, env: Any, *, steps: int = 1000) -> LinUCB:
+        """Learn online for ``steps`` one-step episodes (a context, an arm, a reward)."""
+        check_number("alpha", self.alpha, low=0.0)
+        check_number("ridge", self.ridge, low=0.0, low_open=True)
+        check_seed(self.seed)
+        check_number("steps", steps, low=1, integer=True)
+        env = make_env(env)
+        require_env_support(self, env)
+        rng = np.random.default_rng(self.seed)
+        k, d = int(env.action_space.n), int(env.observation_space.shape[0]) + 1
+        self.a_inv_ = np.repeat(np.eye(d)[None] / self.ridge, k, axis=0)
+        self._b = np.zeros((k, d))
+        self.theta_ = np.zeros((k, d))
+        rewards = np.empty(steps)
+        obs, _ = env.reset(seed=self.seed)
+        for t in range(steps):
+            x = np.append(np.asarray(obs, dtype=float), 1.0)
+            scores = self._scores(x[None], explore=True)
+            best = np.flatnonzero(scores[0] == scores[0].max())
+            a = int(best[rng.integers(len(best))])
+            obs, r, terminated, truncated, _ = env.step(a)
+            self._learn(a, x, float(r))
+            rewards[t] = r
+            if terminated or truncated:
+                obs, _ = env.reset()
+        self.history_ = {"reward": rewards}
+        return self
+
+    def _learn(self, a: int, x: np.ndarray, r: float) -> None:
+        ainv = self.a_inv_[a]
+        ax = ainv @ x  # Sherman-Morrison: A^-1 after adding x x', without a new inverse
+        self.a_inv_[a] = ainv - np.outer(ax, ax) / (1.0 + x @ ax)
+        self._b[a] += r * x
+        self.theta_[a] = self.a_inv_[a] @ self._b[a]
+
+    def _scores(self, X: np.ndarray, *, explore: bool) -> np.ndarray:
+        """Scores of shape (n_samples, n_actions) for contexts X of shape (n_samples, n_features + 1)."""
+        mean = X @ self.theta_.T
+        if not explore or self.alpha == 0:
+            return mean
+        width = np.sqrt(np.einsum("nd,kde,ne->nk", X, self.a_inv_, X))
+        return mean + self.alpha * width
+
+    def act(self, obs: Any) -> int | np.ndarray:
+        """The arm with the best predicted reward for one context (an int) or a batch (shape (n,))."""
+        self._check_fitted("act")
+        X = np.asarray(obs, dtype=float)
+        single = X.ndim == 1
+        X = np.atleast_2d(X)
+        if X.shape[1] != self.theta_.shape[1] - 1:
+            raise ValueError(f"obs has {X.shape[1]} features; this LinUCB was fitted on {self.theta_.shape[1] - 1}.")
+        best = self._scores(np.hstack([X, np.ones((len(X), 1))]), explore=False).argmax(axis=1)
+        return int(best[0]) if single else best
+
+    def evaluate(self, env: Any, *, episodes: int = 100, seed: int | None = 0) -> dict[str, float]:
+        """Greedy play for ``episodes`` episodes (see :func:`sandbox.rollout.evaluate`)."""
+        self._check_fitted("evaluate")
+        return rollout_evaluate(self.act, env, episodes=episodes, seed=seed)
+
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {}, {"theta": self.theta_, "a_inv": self.a_inv_, "b": self._b, "reward": self.history_["reward"]}
+
+    def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.theta_, self.a_inv_, self._b = (np.array(arrays[k]) for k in ("theta", "a_inv", "b"))
+        self.history_ = {"reward": np.array(arrays["reward"])}

@@ -79,3 +79,36 @@ def test_act_before_fit_and_steps():
         EpsilonGreedy().act()
     with pytest.raises(ValueError, match="steps"):
         EpsilonGreedy().fit("sandbox/Bandit-v0", steps=0)
+
+
+def test_linucb_learns_to_classify_from_reward_alone():
+    from sklearn.datasets import load_iris
+
+    from agents import LinUCB
+    from envs import ContextualBandit
+
+    X, y = load_iris(return_X_y=True)
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(y))
+    train, test = order[:100], order[100:]
+    env = ContextualBandit((X[train], y[train]))
+    agent = LinUCB(seed=0).fit(env, steps=600)
+    X_test = (X[test] - X[train].mean(0)) / X[train].std(0)
+    assert (agent.act(X_test) == y[test]).mean() >= 0.85  # chance is 1/3
+    assert agent.history_["reward"][-200:].mean() > agent.history_["reward"][:50].mean()
+
+
+def test_linucb_checks_spaces_inputs_and_round_trips(tmp_path):
+    from agents import LinUCB
+
+    with pytest.raises(ValueError, match=r"LinUCB cannot run on sandbox/GridWorld-v0: its observation space is Discrete"):
+        LinUCB().fit("sandbox/GridWorld-v0", steps=5)
+    with pytest.raises(ValueError, match="ridge"):
+        LinUCB(ridge=0).fit("sandbox/ContextualBandit-v0", steps=5)
+    agent = LinUCB(seed=0).fit("sandbox/ContextualBandit-v0", steps=50)
+    with pytest.raises(ValueError, match="obs has 3 features; this LinUCB was fitted on 4"):
+        agent.act(np.zeros(3))
+    loaded = LinUCB.load(agent.save(tmp_path / "lin.npz"))
+    batch = np.random.default_rng(0).normal(size=(20, 4))
+    np.testing.assert_array_equal(loaded.act(batch), agent.act(batch))
+    assert agent.evaluate("sandbox/ContextualBandit-v0", episodes=50)["episodes"] == 50
