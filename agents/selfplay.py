@@ -25,7 +25,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from sandbox.checks import check_number, check_seed
+from agents.tabular import SCHEDULES, schedule_value
+from sandbox.checks import check_choice, check_number, check_seed
 from sandbox.learner import Learner
 from sandbox.rollout import env_name, make_env, require_env_support, space_support
 
@@ -44,6 +45,9 @@ class SelfPlayQLearning(Learner):
         such as tic-tac-toe (the target of a move never varies), smaller values average
         over chance in stochastic ones
     epsilon : probability of a random legal move during training, in [0, 1]
+    epsilon_schedule : "constant", "linear" or "exponential" decay from ``epsilon`` to
+        ``epsilon_end`` over the training games (as in :mod:`agents.tabular`)
+    epsilon_end : the exploration rate of the last game, in [0, 1]
     seed : the one source of randomness (moves and the env's seeds)
 
     Attributes
@@ -54,10 +58,21 @@ class SelfPlayQLearning(Learner):
 
     paradigm = "reinforcement"
 
-    def __init__(self, *, gamma: float = 0.9, learning_rate: float = 1.0, epsilon: float = 0.3, seed: int | None = 0):
+    def __init__(
+        self,
+        *,
+        gamma: float = 0.9,
+        learning_rate: float = 1.0,
+        epsilon: float = 0.3,
+        epsilon_schedule: str = "constant",
+        epsilon_end: float = 0.05,
+        seed: int | None = 0,
+    ):
         self.gamma = gamma
         self.learning_rate = learning_rate
         self.epsilon = epsilon
+        self.epsilon_schedule = epsilon_schedule
+        self.epsilon_end = epsilon_end
         self.seed = seed
 
     @classmethod
@@ -74,6 +89,10 @@ class SelfPlayQLearning(Learner):
         check_number("gamma", self.gamma, low=0.0, high=1.0)
         check_number("learning_rate", self.learning_rate, low=0.0, high=1.0, low_open=True)
         check_number("epsilon", self.epsilon, low=0.0, high=1.0)
+        check_choice("epsilon_schedule", self.epsilon_schedule, SCHEDULES)
+        check_number("epsilon_end", self.epsilon_end, low=0.0, high=1.0)
+        if self.epsilon_schedule == "exponential" and (self.epsilon == 0 or self.epsilon_end == 0):
+            raise ValueError("epsilon_schedule='exponential' needs epsilon > 0 and epsilon_end > 0; use 'linear' to reach 0.")
         check_seed(self.seed)
 
     def fit(self, env: Any, *, episodes: int = 50_000) -> SelfPlayQLearning:
@@ -90,7 +109,8 @@ class SelfPlayQLearning(Learner):
         for ep in range(episodes):
             if ep:
                 obs, info = env.reset()
-            game, first_rewards[ep] = self._play(env, q, obs, info, rng, n_actions)
+            eps = schedule_value(self.epsilon_schedule, self.epsilon, self.epsilon_end, ep / max(1, episodes - 1))
+            game, first_rewards[ep] = self._play(env, q, obs, info, rng, n_actions, eps)
             # Last move first, so the result reaches the opening within one game.
             for obs, a, r, next_obs, next_legal in reversed(game):
                 target = r if next_obs is None else r - self.gamma * q[next_obs, next_legal].max()
@@ -100,7 +120,8 @@ class SelfPlayQLearning(Learner):
         self.history_ = {"length": lengths, "first_player_reward": first_rewards}
         return self
 
-    def _play(self, env: gym.Env, q: np.ndarray, obs: int, info: dict, rng: np.random.Generator, n_actions: int) -> tuple[list, float]:
+    def _play(self, env: gym.Env, q: np.ndarray, obs: int, info: dict, rng: np.random.Generator, n_actions: int,
+              epsilon: float) -> tuple[list, float]:
         """One epsilon-greedy game against itself.
 
         Returns the moves as (obs, action, reward, next_obs or None at the end,
@@ -108,7 +129,7 @@ class SelfPlayQLearning(Learner):
         """
         legal, done, moves, first = _legal(info.get("action_mask"), n_actions), False, [], 0.0
         while not done:
-            if rng.random() < self.epsilon:
+            if rng.random() < epsilon:
                 a = int(legal[rng.integers(len(legal))])
             else:  # ties broken at random, so equally valued moves all get played
                 values = q[obs, legal]

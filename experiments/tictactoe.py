@@ -31,7 +31,8 @@ class Config:
     episodes: int = 50_000
     gamma: float = 0.9
     learning_rate: float = 1.0
-    epsilon: float = 0.3
+    epsilon: float = 0.5  # exploration of the first game, decayed linearly to epsilon_end by the last
+    epsilon_end: float = 0.05
     eval_games: int = 1000
     window: int = 1000  # self-play games per point of the outcome plot
 
@@ -62,7 +63,8 @@ def random_player(env: TicTacToe, games: int, seed: int) -> dict[str, float]:
 
 
 def learn(cfg: Config, run: Run) -> dict:
-    agent = SelfPlayQLearning(gamma=cfg.gamma, learning_rate=cfg.learning_rate, epsilon=cfg.epsilon, seed=cfg.seed)
+    agent = SelfPlayQLearning(gamma=cfg.gamma, learning_rate=cfg.learning_rate, epsilon=cfg.epsilon,
+                              epsilon_schedule="linear", epsilon_end=cfg.epsilon_end, seed=cfg.seed)
     agent.fit(TicTacToe("self"), episodes=cfg.episodes)
     path = agent.save(run.path("agent.npz"))
     first = agent.history_["first_player_reward"]
@@ -81,7 +83,8 @@ def play_all(cfg: Config, agent: SelfPlayQLearning) -> dict[str, dict]:
 
 
 def run(cfg: Config, run: Run) -> dict:
-    run.say(f"self-play: {cfg.episodes} games, epsilon {cfg.epsilon}, gamma {cfg.gamma}, learning rate {cfg.learning_rate}")
+    run.say(f"self-play: {cfg.episodes} games, epsilon {cfg.epsilon} -> {cfg.epsilon_end}, gamma {cfg.gamma}, "
+            f"learning rate {cfg.learning_rate}")
     learned = run.stage("learn", lambda: learn(cfg, run))
     agent = SelfPlayQLearning.load(learned["checkpoint"])
     run.say(f"positions with a learned value: {learned['states_seen']}")
@@ -100,7 +103,7 @@ def run(cfg: Config, run: Run) -> dict:
         chunks = first_rewards[: n * cfg.window].reshape(n, cfg.window)
         series = {"X (first) wins": (chunks > 0).mean(1), "draws": (chunks == 0).mean(1), "O wins": (chunks < 0).mean(1)}
         run.save_plot(plots.curves(series, xlabel=f"self-play games (x{cfg.window})", ylabel="fraction of games",
-                                   title=f"Self-play outcomes while learning (epsilon {cfg.epsilon})"), "self_play")
+                                   title=f"Self-play outcomes while learning (epsilon {cfg.epsilon} -> {cfg.epsilon_end})"), "self_play")
     return {
         "minimax_losses": minimax["losses"],
         "minimax_draws": minimax["draws"],

@@ -47,7 +47,9 @@ def test_evaluate_needs_an_opponent(agent):
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [({"gamma": 2}, "gamma"), ({"learning_rate": 0}, "learning_rate"),
-                                                  ({"epsilon": -0.1}, "epsilon")])
+                                                  ({"epsilon": -0.1}, "epsilon"),
+                                                  ({"epsilon_schedule": "cosine"}, "epsilon_schedule"),
+                                                  ({"epsilon_schedule": "exponential", "epsilon_end": 0.0}, "use 'linear'")])
 def test_bad_hyperparameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
         SelfPlayQLearning(**kwargs).fit(TicTacToe("self"), episodes=1)
