@@ -25,6 +25,10 @@ who made it.
   to play (X first), the reward is +1 to that player when its move wins and 0
   otherwise, and the next observation is from the other player's side.
   ``self_play`` is True, which is what self-play learners look for.
+
+The board looks the same turned or mirrored, so a position and its 7
+symmetric copies have the same values; ``symmetries()`` gives the index maps
+for learners that want to learn all 8 at once.
 """
 
 from __future__ import annotations
@@ -96,6 +100,22 @@ def minimax_moves(board: np.ndarray, player: int) -> list[int]:
     return [a for a, s in scores.items() if s == best]
 
 
+@functools.cache
+def symmetry_maps() -> tuple[np.ndarray, np.ndarray]:
+    """The board's 8 symmetries (rotations and reflections) as index maps.
+
+    Returns (states, actions): ``states[k, obs]`` is the observation ``obs``
+    turned by symmetry k, shape (8, 3**9); ``actions[k, a]`` is where cell ``a``
+    lands, shape (8, 9). Symmetry 0 is the identity.
+    """
+    grid = np.arange(9).reshape(3, 3)
+    perms = [np.rot90(g, k).ravel() for g in (grid, grid.T) for k in range(4)]  # new[i] = old[perm[i]]
+    boards = (np.arange(3**9)[:, None] // POWERS) % 3
+    states = np.stack([boards[:, p] @ POWERS for p in perms])
+    actions = np.stack([np.argsort(p) for p in perms])
+    return states, actions
+
+
 class TicTacToe(gym.Env):
     """Tic-tac-toe; see the module docstring for observations, rewards and opponents.
 
@@ -135,6 +155,10 @@ class TicTacToe(gym.Env):
     @property
     def self_play(self) -> bool:
         return self.opponent == "self"
+
+    def symmetries(self) -> tuple[np.ndarray, np.ndarray]:
+        """Index maps of the 8 board symmetries, for learners that share values across them (see :func:`symmetry_maps`)."""
+        return symmetry_maps()
 
     def action_mask(self) -> np.ndarray:
         """1 where the next move may go, shape (9,), int8."""

@@ -28,7 +28,7 @@ from sandbox.experiment import Experiment, Run
 @dataclass
 class Config:
     seed: int = 0
-    episodes: int = 50_000
+    episodes: int = 20_000
     gamma: float = 0.9
     learning_rate: float = 1.0
     epsilon: float = 0.5  # exploration of the first game, decayed linearly to epsilon_end by the last
@@ -71,7 +71,7 @@ def learn(cfg: Config, run: Run) -> dict:
     for end in range(cfg.window, len(first) + 1, cfg.window):
         chunk = first[end - cfg.window : end]
         run.log("self-play", end, x_wins=np.mean(chunk > 0), draws=np.mean(chunk == 0), o_wins=np.mean(chunk < 0))
-    return {"checkpoint": str(path), "states_seen": int((agent.q_table_ != 0).any(axis=1).sum())}
+    return {"checkpoint": str(path), "states_seen": int(agent.visits_.any(axis=1).sum())}
 
 
 def play_all(cfg: Config, agent: SelfPlayQLearning) -> dict[str, dict]:
@@ -87,7 +87,7 @@ def run(cfg: Config, run: Run) -> dict:
             f"learning rate {cfg.learning_rate}")
     learned = run.stage("learn", lambda: learn(cfg, run))
     agent = SelfPlayQLearning.load(learned["checkpoint"])
-    run.say(f"positions with a learned value: {learned['states_seen']}")
+    run.say(f"positions learned (a move tried there, symmetric copies included): {learned['states_seen']}")
     results = run.stage("play", lambda: play_all(cfg, agent))
     rows = [[name, r["wins"], r["draws"], r["losses"]] for name, r in results.items()]
     run.say(f"\n{cfg.eval_games} greedy games against each opponent:")
