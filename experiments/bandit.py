@@ -101,7 +101,7 @@ EXPERIMENT = Experiment(
     run,
     tour={"runs": 200, "steps": 500},
     tour_order=40,
-    headline=("best_agent",),
+    headline=("epsilon=0 % optimal", "epsilon=0.1 % optimal"),
 )
 
 if __name__ == "__main__":

@@ -122,7 +122,7 @@ EXPERIMENT = Experiment(
     "any RL agent on any env (registered id or module:Class), against value iteration's optimum where the env has P",
     Config,
     run,
-    tour={"episodes": 1000, "eval_episodes": 200},
+    tour={"eval_episodes": 200},
     tour_order=35,
     headline=("success_rate", "optimal_success_rate"),
 )
