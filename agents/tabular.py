@@ -27,7 +27,7 @@ uniform draw per step decides both explore-or-not and which action.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -40,6 +40,7 @@ from sandbox.rollout import env_name, episode_success, evaluate, make_env
 
 SCHEDULES = ("constant", "linear", "exponential")
 RULES = ("q-learning", "sarsa", "expected-sarsa")
+SAFE = 1.0 - 1e-9
 
 
 # ----------------------------------------------------------------- shared helpers
@@ -90,18 +91,77 @@ def epsilon_greedy(row: list[float], epsilon: float, u: float, n: int) -> int:
     always taking the first one would keep the agent walking into one wall).
     """
     if u < epsilon:
-        return int(u / epsilon * n)
+        return min(int(u / epsilon * n), n - 1)
     best = max(row)
     if row.count(best) == 1:
         return row.index(best)
-    ties = [i for i, v in enumerate(row) if v == best]
-    return ties[min(int((u - epsilon) / (1.0 - epsilon) * len(ties)), len(ties) - 1)]
+    return _tie(row, best, (u - epsilon) / (1.0 - epsilon))
 
 
 def uniforms(rng: np.random.Generator, block: int = 4096) -> Iterator[float]:
     """An endless stream of uniform floats in [0, 1), drawn in blocks (cheap per step)."""
     while True:
         yield from rng.random(block).tolist()
+
+
+def _episode(step: Callable, q: list[list[float]], s: int, eps: float, alpha: float, limit: int,
+             gamma: float, rule: int, draw: Callable[[], float], n_actions: int, obs_start: int,
+             act_start: int) -> tuple[float, int, bool, float, dict]:
+    """One training episode from state ``s``, the benchmarked hot path: plain locals, one
+    uniform draw per step, and the next action chosen in one place for all three rules.
+
+    Q-learning and Expected SARSA update Q(s, a) before choosing a' (as in Sutton &
+    Barto's pseudo-code); SARSA must choose a' first, since it bootstraps from it.
+    ``limit`` stops after that many steps (-1: none). Returns (return, length,
+    terminated, last reward, last info).
+    """
+    # u / eps and (u - eps) / (1 - eps) are uniform in [0, 1); the factor just below 1 keeps
+    # rounding from ever yielding index n_actions.
+    explore_scale = n_actions / eps * SAFE if eps > 0 else 0.0
+    greedy_scale = 1.0 / (1.0 - eps) * SAFE if eps < 1 else 0.0
+    a = epsilon_greedy(q[s], eps, draw(), n_actions)
+    ret, length = 0.0, 0
+    while True:
+        obs, reward, terminated, truncated, info = step(a + act_start)
+        s2 = obs - obs_start
+        ret += reward
+        length += 1
+        row = q[s]
+        if terminated:
+            row[a] += alpha * (reward - row[a])
+            return ret, length, True, reward, info
+        row2 = q[s2]
+        best = max(row2)
+        if rule == 0:  # Q-learning: the greedy value of s'
+            row[a] += alpha * (reward + gamma * best - row[a])
+            if s2 == s:
+                best = max(row2)
+        elif rule == 2:  # Expected SARSA: the epsilon-greedy expectation at s'
+            row[a] += alpha * (reward + gamma * ((1.0 - eps) * best + eps * sum(row2) / n_actions) - row[a])
+            if s2 == s:
+                best = max(row2)
+        u = draw()  # epsilon_greedy, inlined
+        if u < eps:
+            a2 = int(u * explore_scale)
+        else:
+            ties = row2.count(best)
+            if ties == 1:
+                a2 = row2.index(best)
+            elif ties == n_actions:  # all equal (an unvisited state): any action
+                a2 = int((u - eps) * greedy_scale * n_actions)
+            else:
+                a2 = _tie(row2, best, (u - eps) * greedy_scale)
+        if rule == 1:  # SARSA: the value of the action it will take
+            row[a] += alpha * (reward + gamma * row2[a2] - row[a])
+        if truncated or length == limit:
+            return ret, length, False, reward, info
+        s, a = s2, a2
+
+
+def _tie(row: list[float], best: float, x: float) -> int:
+    """A uniformly chosen index among those of ``row`` equal to ``best``; x uniform in [0, 1)."""
+    ties = [i for i, v in enumerate(row) if v == best]
+    return ties[min(int(x * len(ties)), len(ties) - 1)]
 
 
 # ------------------------------------------------------------ the Q-table policy
@@ -271,17 +331,25 @@ class _TabularAgent(_QTablePolicy):
         check_number("initial_q", self.initial_q)
         check_seed(self.seed)
 
-    def fit(self, env: str | gym.Env, *, episodes: int | None = None, steps: int | None = None) -> _TabularAgent:
+    def fit(self, env: str | gym.Env, *, episodes: int | None = None, steps: int | None = None,
+            callback: Callable[[int, np.ndarray], Any] | None = None, callback_every: int = 1000) -> _TabularAgent:
         """Learn from ``episodes`` episodes or ``steps`` env steps (exactly one of the two).
 
         env : a Gymnasium env, an id such as ``"FrozenLake-v1"``, or a
             ``"package.module:Class"`` entry point (see :func:`sandbox.rollout.make_env`)
+        callback : called as ``callback(episodes_done, q_table)`` after every
+            ``callback_every`` episodes, with a copy of the table of shape
+            (n_states, n_actions): for learning curves of the greedy policy
         """
         self._validate()
         if (episodes is None) == (steps is None):
             raise ValueError(f"pass exactly one of episodes=N or steps=N to fit; got episodes={episodes!r}, steps={steps!r}.")
         budget = episodes if steps is None else steps
         check_number("episodes" if steps is None else "steps", budget, low=1, integer=True)
+        check_number("callback_every", callback_every, low=1, integer=True)
+        if callback is not None and not callable(callback):
+            raise ValueError(f"callback={callback!r} must be callable as callback(episodes_done, q_table), or None.")
+        self._callback = (callback, int(callback_every))
         owned = not isinstance(env, gym.Env)
         env = make_env(env)
         try:
@@ -299,49 +367,32 @@ class _TabularAgent(_QTablePolicy):
 
     def _learn(self, env: gym.Env, n_states: int, obs_start: int, n_actions: int, act_start: int,
                budget: int, *, by_steps: bool) -> tuple[list[list[float]], dict[str, list], int]:
-        """The training loop. Kept flat and in local variables: it is the benchmarked hot path."""
+        """Episodes until the budget is spent; schedules and bookkeeping once per episode."""
         rng = np.random.default_rng(self.seed)
         env_seed = int(rng.integers(2**31))  # the env gets its own stream, not a copy of ours
         draw = uniforms(rng).__next__
         q = [[float(self.initial_q)] * n_actions for _ in range(n_states)]
-        gamma, rule = float(self.gamma), RULES.index(self.rule)
-        step, history = env.step, {"return": [], "length": [], "success": [], "epsilon": [], "alpha": []}
+        history: dict[str, list] = {"return": [], "length": [], "success": [], "epsilon": [], "alpha": []}
+        returns, lengths, successes, epsilons, alphas = history.values()
+        settings = (float(self.gamma), RULES.index(self.rule), draw, n_actions, obs_start, act_start)
         total_steps, episode, cut = 0, 0, self.decay_fraction * budget
+        report, every = self._callback
         while (total_steps if by_steps else episode) < budget:
             progress = (total_steps if by_steps else episode) / cut
             eps = schedule_value(self.epsilon_schedule, self.epsilon, self.epsilon_end, progress)
             alpha = schedule_value(self.alpha_schedule, self.alpha, self.alpha_end, progress)
             obs, info = env.reset(seed=env_seed if episode == 0 and self.seed is not None else None)
-            s = obs - obs_start
-            a = epsilon_greedy(q[s], eps, draw(), n_actions)
-            ret, length, terminated, reward = 0.0, 0, False, 0.0
-            while True:
-                obs, reward, terminated, truncated, info = step(a + act_start)
-                s2 = obs - obs_start
-                ret += reward
-                length += 1
-                if terminated:
-                    target = reward
-                elif rule == 0:  # Q-learning
-                    target = reward + gamma * max(q[s2])
-                elif rule == 1:  # SARSA: commit to the next action now and bootstrap from it
-                    a2 = epsilon_greedy(q[s2], eps, draw(), n_actions)
-                    target = reward + gamma * q[s2][a2]
-                else:  # Expected SARSA under the epsilon-greedy policy
-                    row2 = q[s2]
-                    target = reward + gamma * ((1.0 - eps) * max(row2) + eps * sum(row2) / n_actions)
-                row = q[s]
-                row[a] += alpha * (target - row[a])
-                if terminated or truncated or (by_steps and total_steps + length >= budget):
-                    break
-                if rule != 1:
-                    a2 = epsilon_greedy(q[s2], eps, draw(), n_actions)
-                s, a = s2, a2
+            limit = budget - total_steps if by_steps else -1
+            ret, length, terminated, reward, info = _episode(env.step, q, obs - obs_start, eps, alpha, limit, *settings)
             total_steps += length
             episode += 1
-            for key, value in (("return", float(ret)), ("length", length), ("epsilon", eps), ("alpha", alpha),
-                               ("success", episode_success(terminated, float(reward), info))):
-                history[key].append(value)
+            if report is not None and episode % every == 0:
+                report(episode, np.array(q))
+            returns.append(float(ret))
+            lengths.append(length)
+            successes.append(episode_success(terminated, float(reward), info))
+            epsilons.append(eps)
+            alphas.append(alpha)
         return q, history, total_steps
 
     def _explore(self, i: Any) -> Any:

@@ -59,3 +59,104 @@ def curves(
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return fig
+
+
+# ------------------------------------------------------------- grid worlds (tabular RL)
+
+
+def xy_curves(
+    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    xlabel: str = "step",
+    ylabel: str = "value",
+    title: str = "",
+    hlines: Mapping[str, float] | None = None,
+    ylim: tuple[float, float] | None = None,
+) -> Figure:
+    """One line per named (x, y) pair, for series sampled at different points; labelled reference lines."""
+    fig = Figure(figsize=(6.8, 4.4))
+    ax = fig.add_subplot()
+    for name, (x, y) in series.items():
+        ax.plot(np.asarray(x, dtype=float), np.asarray(y, dtype=float), lw=1.6, label=name)
+    for i, (name, level) in enumerate((hlines or {}).items()):
+        ax.axhline(level, ls=("--", ":", "-.")[i % 3], lw=1.2, color="k", alpha=0.7, label=f"{name}: {level:.4g}")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def grid_policy(
+    values: np.ndarray,
+    arrows: np.ndarray,
+    labels: np.ndarray,
+    *,
+    title: str = "",
+    value_label: str = "value",
+) -> Figure:
+    """A grid world's state values as a heatmap, the greedy action as an arrow in each cell.
+
+    values : array of shape (rows, cols)
+    arrows : array of shape (rows, cols, 2), the (dx, dy) of each cell's arrow with
+        dy pointing down the page; (0, 0) draws none (terminal cells)
+    labels : array of shape (rows, cols) of short strings drawn in the corner (map letters)
+    """
+    rows, cols = values.shape
+    fig = Figure(figsize=(1.0 + 0.75 * cols, 0.6 + 0.75 * rows))
+    ax = fig.add_subplot()
+    image = ax.imshow(values, cmap="viridis")
+    fig.colorbar(image, ax=ax, label=value_label, fraction=0.046, pad=0.04)
+    yy, xx = np.mgrid[0:rows, 0:cols]
+    dx, dy = arrows[..., 0].astype(float), arrows[..., 1].astype(float)
+    show = (dx != 0) | (dy != 0)
+    ax.quiver(xx[show], yy[show], 0.35 * dx[show], -0.35 * dy[show], color="white", pivot="middle",
+              scale=1, scale_units="xy", angles="xy", width=0.012)
+    for r in range(rows):
+        for c in range(cols):
+            ax.text(c - 0.42, r - 0.3, str(labels[r, c]), color="white", fontsize=8, fontweight="bold")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title)
+    return fig
+
+
+def grid_paths(
+    shape: tuple[int, int],
+    paths: Mapping[str, Sequence[tuple[int, int]]],
+    *,
+    marked: Mapping[str, Sequence[tuple[int, int]]] | None = None,
+    title: str = "",
+) -> Figure:
+    """Paths of (row, col) cells drawn over an empty grid; ``marked`` shades named sets of cells."""
+    rows, cols = shape
+    fig = Figure(figsize=(0.8 + 0.55 * cols, 1.2 + 0.55 * rows))
+    ax = fig.add_subplot()
+    colours = ["0.35", "tab:green", "tab:blue"]
+    for i, (name, cells) in enumerate((marked or {}).items()):
+        for j, (r, c) in enumerate(cells):
+            ax.add_patch(_square(r, c, colours[i % len(colours)], name if j == 0 else None))
+    for i, (name, cells) in enumerate(paths.items()):
+        rc = np.asarray(cells, dtype=float).reshape(-1, 2)
+        offset = 0.12 * (i - (len(paths) - 1) / 2)  # keep overlapping paths visible
+        ax.plot(rc[:, 1] + offset, rc[:, 0] + offset, "-o", lw=2.2, ms=3, label=name, color=f"C{i + 1}")
+    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_ylim(rows - 0.5, -0.5)
+    ax.set_xticks(np.arange(-0.5, cols, 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, rows, 1), minor=True)
+    ax.grid(which="minor", color="0.8")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_aspect("equal")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=3)
+    return fig
+
+
+def _square(r: int, c: int, colour: str, label: str | None) -> object:
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((c - 0.5, r - 0.5), 1, 1, color=colour, alpha=0.5, label=label)

@@ -1,0 +1,182 @@
+"""QLearning, SARSA, ExpectedSARSA: what they learn, determinism, checkpoints, and every bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agents import SARSA, ExpectedSARSA, QLearning
+from agents.tabular import epsilon_greedy, schedule_value
+from sandbox.errors import NotFittedError
+from sandbox.rollout import make_env
+from sandbox.wrappers import Discretize
+from tests.agents.tiny_mdp import GAMMA, Q_STAR, TinyMDP
+
+AGENTS = [QLearning, SARSA, ExpectedSARSA]
+
+
+def non_slippery():
+    return make_env("FrozenLake-v1", is_slippery=False)
+
+
+def test_q_learning_finds_the_shortest_path_on_non_slippery_4x4():
+    agent = QLearning(gamma=0.9, alpha=0.5, epsilon=0.5, seed=0).fit(non_slippery(), episodes=400)
+    result = agent.evaluate(non_slippery(), episodes=5)
+    assert result["success_rate"] == 1.0
+    assert result["mean_length"] == 6  # S to G on the 4x4 map takes 6 moves at the least
+    assert result["mean_return"] == 1.0
+
+
+def test_q_learning_converges_to_the_hand_computed_q_table():
+    agent = QLearning(gamma=GAMMA, alpha=0.5, alpha_schedule="linear", alpha_end=0.01, epsilon=1.0, seed=0)
+    agent.fit(TinyMDP(), steps=20_000)
+    np.testing.assert_allclose(agent.q_table_, Q_STAR, atol=0.1)  # values 8-10: within about 1%
+    assert agent.act(0) == 1 and agent.act(1) == 0
+
+
+@pytest.mark.parametrize("cls", AGENTS)
+def test_same_seed_gives_an_identical_q_table(cls):
+    kwargs = dict(alpha=0.2, epsilon=0.5, epsilon_schedule="exponential", epsilon_end=0.05, seed=7)
+    a = cls(**kwargs).fit("FrozenLake-v1", episodes=300)
+    b = cls(**kwargs).fit("FrozenLake-v1", episodes=300)
+    c = cls(**{**kwargs, "seed": 8}).fit("FrozenLake-v1", episodes=300)
+    np.testing.assert_array_equal(a.q_table_, b.q_table_)
+    assert a.history_ == b.history_
+    assert not np.array_equal(a.q_table_, c.q_table_)
+
+
+def test_sarsa_learns_the_safe_path_and_q_learning_the_edge_on_the_cliff():
+    common = dict(gamma=1.0, alpha=0.5, epsilon=0.1, seed=0)
+    greedy = {}
+    for cls in (QLearning, SARSA):
+        agent = cls(**common).fit("CliffWalking-v1", episodes=500)
+        greedy[cls.__name__] = agent.evaluate("CliffWalking-v1", episodes=1, max_steps=100)["mean_return"]
+    assert greedy["QLearning"] == -13  # the optimal path along the cliff edge
+    assert -100 < greedy["SARSA"] < -13  # a longer path, away from the edge
+
+
+def test_expected_sarsa_learns_the_tiny_mdp():
+    agent = ExpectedSARSA(gamma=GAMMA, alpha=0.3, epsilon=0.3, seed=1).fit(TinyMDP(), steps=5000)
+    assert list(agent.policy_) == [1, 0]
+
+
+def test_steps_budget_is_exact_and_history_per_episode():
+    agent = QLearning(epsilon=1.0, epsilon_schedule="linear", epsilon_end=0.0, seed=0).fit("FrozenLake-v1", steps=777)
+    assert agent.n_steps_ == 777 == sum(agent.history_["length"])
+    assert len(agent.history_["return"]) == agent.n_episodes_
+    eps = agent.history_["epsilon"]
+    assert eps[0] == 1.0 and all(x >= y for x, y in zip(eps, eps[1:]))
+
+
+def test_schedules():
+    assert schedule_value("constant", 0.5, 0.1, 0.7) == 0.5
+    assert schedule_value("linear", 1.0, 0.0, 0.25) == pytest.approx(0.75)
+    assert schedule_value("exponential", 1.0, 0.01, 0.5) == pytest.approx(0.1)
+    assert schedule_value("linear", 1.0, 0.0, 3.0) == 0.0  # held at the end value
+
+
+def test_epsilon_greedy_breaks_ties_at_random_and_explores_uniformly():
+    row = [1.0, 3.0, 3.0, 0.0]
+    assert {epsilon_greedy(row, 0.0, u, 4) for u in np.linspace(0, 0.999, 50)} == {1, 2}
+    assert {epsilon_greedy(row, 1.0, u, 4) for u in np.linspace(0, 0.999, 50)} == {0, 1, 2, 3}
+
+
+def test_optimistic_initial_values_make_a_greedy_agent_explore():
+    agent = QLearning(epsilon=0.0, initial_q=1.0, gamma=0.95, alpha=0.5, seed=0).fit(non_slippery(), episodes=300)
+    assert agent.evaluate(non_slippery(), episodes=1)["success_rate"] == 1.0
+
+
+def test_act_greedy_explore_and_batches():
+    agent = QLearning(epsilon=1.0, seed=0).fit("FrozenLake-v1", episodes=50)
+    assert agent.act(3) == int(np.argmax(agent.q_table_[3]))
+    states = np.array([[0, 1], [2, 3]])
+    np.testing.assert_array_equal(agent.act(states), np.argmax(agent.q_table_, axis=1)[states])
+    explored = {agent.act(0, explore=True) for _ in range(60)}
+    assert explored == {0, 1, 2, 3}  # epsilon ended at 1.0: uniformly random
+    assert agent.act(states, explore=True).shape == (2, 2)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    agent = SARSA(alpha=0.3, epsilon=0.2, seed=3).fit("FrozenLake-v1", episodes=100)
+    agent.save(tmp_path / "sarsa.npz")
+    back = SARSA.load(tmp_path / "sarsa.npz")
+    np.testing.assert_array_equal(back.q_table_, agent.q_table_)
+    assert back.history_ == agent.history_ and back.get_params() == agent.get_params()
+    assert back.n_steps_ == agent.n_steps_ and back.act(5) == agent.act(5)
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def test_box_observations_point_to_discretize():
+    with pytest.raises(ValueError, match=r"CartPole-v1 has observation_space=Box.*Discretize"):
+        QLearning().fit("CartPole-v1", episodes=1)
+
+
+def test_box_actions_point_to_discretize():
+    env = Discretize("MountainCarContinuous-v0", bins=4)
+    with pytest.raises(ValueError, match=r"action_space=Box.*Discretize\(env, action_bins"):
+        SARSA().fit(env, episodes=1)
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "allowed"),
+    [
+        ("gamma", -0.1, r"\[0.0, 1.0\]"),
+        ("gamma", 1.5, r"\[0.0, 1.0\]"),
+        ("epsilon", 1.01, r"\[0.0, 1.0\]"),
+        ("epsilon", -0.5, r"\[0.0, 1.0\]"),
+        ("epsilon_end", 2.0, r"\[0.0, 1.0\]"),
+        ("alpha", 0.0, r"\(0.0, 1.0\]"),
+        ("alpha_end", 1.5, r"\(0.0, 1.0\]"),
+        ("epsilon_schedule", "linaer", "Did you mean 'linear'"),
+        ("alpha_schedule", "cosine", "choose one of"),
+        ("decay_fraction", 0.0, r"\(0.0, 1.0\]"),
+        ("initial_q", float("nan"), "finite"),
+        ("seed", -1, ">= 0"),
+    ],
+)
+def test_bad_hyperparameters_are_named(param, value, allowed):
+    agent = QLearning(**{param: value})
+    with pytest.raises(ValueError, match=rf"{param}=.*{allowed}"):
+        agent.fit("FrozenLake-v1", episodes=1)
+
+
+def test_exponential_schedule_needs_positive_ends():
+    with pytest.raises(ValueError, match="epsilon_end > 0"):
+        QLearning(epsilon_schedule="exponential", epsilon_end=0.0).fit("FrozenLake-v1", episodes=1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"episodes": 0}, r"episodes=0 .*>= 1"),
+        ({"steps": -5}, r"steps=-5 .*>= 1"),
+        ({"episodes": 2.5}, "episodes=2.5 must be an integer"),
+        ({}, "exactly one of episodes=N or steps=N"),
+        ({"episodes": 10, "steps": 10}, "exactly one of episodes=N or steps=N"),
+    ],
+)
+def test_bad_budgets(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        QLearning().fit("FrozenLake-v1", **kwargs)
+
+
+def test_unknown_env_id_suggests_the_right_one():
+    with pytest.raises(ValueError, match="Did you mean 'FrozenLake-v1'"):
+        QLearning().fit("FrozenLake-v2", episodes=1)
+
+
+def test_act_before_fit_and_out_of_range_states():
+    with pytest.raises(NotFittedError, match="call fit"):
+        QLearning().act(0)
+    agent = QLearning(seed=0).fit("FrozenLake-v1", episodes=5)
+    for bad in (16, -1, 2.0, "3", np.array([0, 16]), True):
+        with pytest.raises(ValueError, match=r"integer .* in \[0, 15\]"):
+            agent.act(bad)
+
+
+def test_evaluate_on_another_env_is_refused():
+    agent = QLearning(seed=0).fit("FrozenLake-v1", episodes=5)
+    with pytest.raises(ValueError, match="fitted on 16 states"):
+        agent.evaluate("FrozenLake8x8-v1", episodes=1)
