@@ -14,6 +14,7 @@ Only the choice of arm and the update differ between the agents; the loop is sha
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import gymnasium as gym
@@ -53,7 +54,10 @@ class _BanditAgent(Learner):
         """Pull ``steps`` arms, learning online.
 
         env : a single-state Gymnasium env (id, entry point or instance) with
-            Discrete actions, or an :class:`envs.bandit.Testbed` of many runs
+            Discrete actions, or an :class:`envs.bandit.Testbed` of many runs.
+            When an env episode ends (``sandbox/Bandit-v0`` stops at 1000 pulls)
+            it is reset with the next seed and learning goes on; for the Bandit
+            env that is a new problem, which a constant ``step_size`` tracks best.
         steps : pulls per run, >= 1
 
         ``history_["reward"]`` and ``history_["optimal"]``, shape (steps,), hold the
@@ -82,7 +86,7 @@ class _BanditAgent(Learner):
         env = make_env(env)
         require_env_support(self, env)
         state = {"started": False}
-        episode = iter(range(1 << 62))
+        episode = itertools.count()
 
         def pull(actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             if not state["started"]:
@@ -180,13 +184,13 @@ class UCB(EpsilonGreedy):
     step_size, initial, seed : as in :class:`EpsilonGreedy`
     """
 
+    epsilon = 0.0  # read by EpsilonGreedy's validation; UCB never explores at random
+
     def __init__(self, *, c: float = 2.0, step_size: float | None = None, initial: float = 0.0, seed: int | None = 0):
         self.c = c
         self.step_size = step_size
         self.initial = initial
         self.seed = seed
-
-    epsilon = 0.0  # the shared validation reads it; UCB never explores at random
 
     def _validate(self) -> None:
         super()._validate()
