@@ -1,7 +1,9 @@
 """Learners of every paradigm, all on the :class:`sandbox.learner.Learner` contract."""
 
+from agents.bandit import UCB, EpsilonGreedy, GradientBandit, LinUCB
 from agents.linear import LinearRegressor
 from agents.planning import PolicyIteration, ValueIteration
+from agents.selfplay import SelfPlayQLearning
 from agents.tabular import SARSA, ExpectedSARSA, QLearning
 
-__all__ = ["LinearRegressor", "QLearning", "SARSA", "ExpectedSARSA", "ValueIteration", "PolicyIteration"]
+__all__ = ["LinearRegressor", "QLearning", "SARSA", "ExpectedSARSA", "ValueIteration", "PolicyIteration", "EpsilonGreedy", "UCB", "GradientBandit", "LinUCB", "SelfPlayQLearning"]

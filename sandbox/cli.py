@@ -5,12 +5,14 @@
     sandbox run --resume DIR                       continue an interrupted run
     sandbox show NAME                              an experiment's settings and defaults
     sandbox sweep NAME --grid k=v1,v2 --seeds 0,1,2 [--backend serial|process|ray] [--workers N]
+    sandbox check-env ID [--kwarg k=v ...]         Gymnasium's check_env, then which agents can run on it
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import sys
 import typing
 from collections.abc import Sequence
@@ -34,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--workers", type=int, default=2, help="parallel runs for process/ray (default 2)")
     sw.add_argument("--out", default=None, help="sweep directory (default runs/sweep-NAME/<timestamp>); reusing one resumes it")
     sw.add_argument("--quiet", action="store_true")
+    check = sub.add_parser("check-env", help="check an env with Gymnasium's check_env and list the agents that can run on it")
+    check.add_argument("env", help="a registered id (sandbox/GridWorld-v0) or a package.module:ClassName entry point")
+    check.add_argument("--kwarg", action="append", default=[], metavar="KEY=VALUE",
+                       help="keyword argument for the env's constructor (value read as Python literal if it parses); repeatable")
     return p
 
 
@@ -92,6 +98,58 @@ def _sweep(args: argparse.Namespace) -> int:
     print(f"{out}/summary.json" + (f"  ({len(summary['failed'])} of {summary['runs']} runs failed)" if summary["failed"] else ""))
     return 1 if summary["failed"] else 0
 
+def _env_kwargs(items: list[str]) -> dict[str, object]:
+    import ast
+
+    out: dict[str, object] = {}
+    for item in items:
+        key, value = ex._split(item)
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value  # a bare word such as opponent=self stays a string
+    return out
+
+
+def check_env(env_id: str, kwargs: dict[str, object] | None = None) -> int:
+    """Print Gymnasium's check_env verdict on ``env_id``, then each sandbox agent's verdict; 0 if check_env passed."""
+    import warnings
+
+    from gymnasium.error import DependencyNotInstalled
+    from gymnasium.utils.env_checker import check_env as gym_check_env
+
+    from sandbox.learner import load_learner_plugins
+    from sandbox.rollout import describe_space, env_name, make_env
+
+    env = make_env(env_id, **(kwargs or {}))
+    print(f"{env_name(env)}: observations {describe_space(env.observation_space)}, actions {describe_space(env.action_space)}")
+    passed = True
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            try:
+                gym_check_env(env.unwrapped, skip_render_check=False)
+            except DependencyNotInstalled as exc:  # rendering needs an optional extra; check the rest
+                print(f"gymnasium check_env: render check skipped ({exc})")
+                gym_check_env(env.unwrapped, skip_render_check=True)
+            print("gymnasium check_env: passed")
+        except Exception as exc:  # any failure is the finding this command reports
+            passed = False
+            print(f"gymnasium check_env: FAILED: {type(exc).__name__}: {exc}")
+    for w in caught:  # Gymnasium colours its warnings for terminals; plain text reads better here
+        print("  warning: " + re.sub(r"\x1b\[[0-9;]*m", "", str(w.message)).removeprefix("WARN: "))
+    rows = []
+    for name, cls in sorted(load_learner_plugins().items()):
+        if not cls.declares_env_support():
+            rows.append([name, cls.paradigm, "?", "does not declare env_support; fit checks the env itself"])
+            continue
+        reason = cls.env_support(env)
+        rows.append([name, cls.paradigm, "yes" if reason is None else "no", reason or ""])
+    print()
+    print(ex.format_table(["agent", "paradigm", "can run", "why not"], rows))
+    env.close()
+    return 0 if passed else 1
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
@@ -107,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "sweep":
             return _sweep(args)
+        if args.command == "check-env":
+            return check_env(args.env, _env_kwargs(args.kwarg))
         return _run(args)
     except (ValueError, FileExistsError, FileNotFoundError) as exc:
         print(f"sandbox: error: {exc}", file=sys.stderr)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import importlib.metadata
 import inspect
 import io
 import json
@@ -45,6 +46,15 @@ META_KEY = "__meta__"
 
 LEARNERS: dict[str, type[Learner]] = {}
 """Every Learner subclass by class name, filled when the class is defined."""
+
+AGENT_ENTRY_POINT_GROUP = "sandbox.agents"
+
+
+def load_learner_plugins() -> dict[str, type[Learner]]:
+    """Import every package in the ``sandbox.agents`` entry-point group; returns :data:`LEARNERS`."""
+    for ep in importlib.metadata.entry_points(group=AGENT_ENTRY_POINT_GROUP):
+        importlib.import_module(ep.value)
+    return LEARNERS
 
 L = TypeVar("L", bound="Learner")
 
@@ -93,6 +103,29 @@ class Learner:
 
     def evaluate(self, *args: Any, **kwargs: Any) -> dict[str, float]:  # pragma: no cover
         raise NotImplementedError
+
+    # ------------------------------------------------------- environments
+
+    @classmethod
+    def env_support(cls, env: Any) -> str | None:
+        """None if this learner can ``fit`` the Gymnasium env ``env``; otherwise why not, in one sentence.
+
+        Agents override this with what they need (space types, a transition
+        table, ...), usually through :func:`sandbox.rollout.space_support`, and
+        call :func:`sandbox.rollout.require_env_support` at the start of ``fit``
+        so that ``sandbox check-env`` and ``fit`` give the same answer.
+        """
+        if cls.paradigm in ("supervised", "unsupervised"):
+            return f"a {cls.paradigm} learner: it fits data arrays, not an environment"
+        return None
+
+    @classmethod
+    def declares_env_support(cls) -> bool:
+        """True when the class (or a parent below Learner) overrides :meth:`env_support`,
+        or is not an env learner at all; False for an RL or planning learner that says nothing."""
+        if cls.paradigm in ("supervised", "unsupervised"):
+            return True
+        return any("env_support" in vars(k) for k in cls.__mro__ if k is not Learner)
 
     # ------------------------------------------------------ shared data checks
 

@@ -144,3 +144,33 @@ def evaluate(
         "mean_length": float(np.mean(lengths)),
         "episodes": int(episodes),
     }
+
+
+# ------------------------------------------------------------ what an agent can run on
+
+
+def describe_space(space: gym.Space) -> str:
+    """A space in a few words, e.g. ``Box(4,)`` or ``Discrete(16)``."""
+    if isinstance(space, gym.spaces.Box):
+        return f"Box{tuple(space.shape)}"
+    return str(space)
+
+
+def space_support(env: gym.Env, *, observation: tuple[type, ...] | None = None, action: tuple[type, ...] | None = None) -> str | None:
+    """None if ``env``'s observation and action spaces are of the allowed types; otherwise why not.
+
+    ``observation`` / ``action``: the accepted ``gymnasium.spaces`` classes (None accepts any).
+    """
+    for role, space, allowed in (("observation", env.observation_space, observation), ("action", env.action_space, action)):
+        if allowed is not None and not isinstance(space, allowed):
+            names = " or ".join(a.__name__ for a in allowed)
+            return f"its {role} space is {describe_space(space)}; this agent needs {names}"
+    return None
+
+
+def require_env_support(learner: Any, env: gym.Env) -> None:
+    """Raise ValueError with the learner's own reason when it cannot run on ``env`` (see ``Learner.env_support``)."""
+    cls = learner if isinstance(learner, type) else type(learner)
+    reason = cls.env_support(env) if cls.declares_env_support() else None  # undeclared: its fit checks for itself
+    if reason is not None:
+        raise ValueError(f"{cls.__name__} cannot run on {env_name(env)}: {reason}.")

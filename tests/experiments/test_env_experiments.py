@@ -1,0 +1,67 @@
+"""The bandit, tictactoe, contextual-bandit and learn-env experiments, at toy sizes, through the CLI."""
+
+import json
+
+import pytest
+
+from sandbox.cli import main
+
+
+def _summary(path):
+    return json.loads((path / "summary.json").read_text())
+
+
+def test_bandit_runs_and_repeats_under_a_seed(tmp_path):
+    args = ["run", "bandit", "--quiet", "--set", "runs=50", "--set", "steps=100", "--set", "tail=20"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    a, b = _summary(tmp_path / "a"), _summary(tmp_path / "b")
+    assert a["results"] == b["results"]
+    assert set(a["results"]) == {"epsilon=0", "epsilon=0.01", "epsilon=0.1", "UCB c=2"}
+    assert (tmp_path / "a" / "optimal_action.png").is_file() and (tmp_path / "a" / "bandit.csv").is_file()
+
+
+def test_bandit_bad_settings(tmp_path, capsys):
+    assert main(["run", "bandit", "--set", "epsilons=0.1,2", "--out", str(tmp_path / "x")]) == 2
+    assert "epsilons[i]=2.0" in capsys.readouterr().err
+
+
+def test_tictactoe_runs_small(tmp_path):
+    out = tmp_path / "t"
+    assert main(["run", "tictactoe", "--quiet", "--set", "episodes=400", "--set", "eval_games=20",
+                 "--set", "window=100", "--out", str(out)]) == 0
+    s = _summary(out)
+    assert {"minimax_losses", "random_first_win_rate", "targets_met"} <= set(s)
+    assert (out / "agent.npz").is_file() and (out / "self_play.png").is_file()
+
+
+def test_contextual_bandit_runs_small(tmp_path):
+    out = tmp_path / "c"
+    assert main(["run", "contextual-bandit", "--quiet", "--set", "datasets=iris", "--set", "steps=300", "--out", str(out)]) == 0
+    assert _summary(out)["iris_bandit_accuracy"] > 0.6
+
+
+def test_learn_env_on_a_gridworld_matches_the_planner(tmp_path):
+    out = tmp_path / "l"
+    assert main(["run", "learn-env", "--quiet", "--set", "env_kwargs=map='3x3'", "--set", "episodes=200",
+                 "--set", "eval_episodes=20", "--out", str(out)]) == 0
+    s = _summary(out)
+    assert s["mean_return"] == s["optimal_mean_return"] == 1.0 and s["mean_length"] == 4
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (["agent=QLearnin"], "Did you mean 'QLearning'"),
+        (["agent=LinearRegressor"], "agent='LinearRegressor' is not allowed"),
+        (["agent=EpsilonGreedy", "agent_kwargs="], "EpsilonGreedy cannot run on sandbox/GridWorld-v0"),
+        (["env_kwargs=map=5x5"], "keyword=literal"),
+        (["env=sandbox/GridWrld-v0"], "Did you mean 'sandbox/GridWorld-v0'"),
+    ],
+)
+def test_learn_env_bad_input(tmp_path, capsys, sets, message):
+    args = ["run", "learn-env", "--quiet", "--out", str(tmp_path / "bad")]
+    for s in sets:
+        args += ["--set", s]
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
