@@ -125,7 +125,8 @@ def fit_loop(
         raise ValueError("early stopping needs validation data: pass validation_data or set validation_fraction > 0.")
     data = trainee.prepare(X, y)
     val = trainee.prepare(*validation) if validation is not None else None
-    result = FitResult()
+    keys = ["loss", trainee.metric] + (["val_loss", f"val_{trainee.metric}"] if val is not None else [])
+    result = FitResult(history={k: [] for k in keys})
     best_loss, best_snap, wait = math.inf, None, 0
     n = len(X)
     for epoch in range(1, epochs + 1):
@@ -140,7 +141,7 @@ def fit_loop(
         except DivergenceError as exc:
             raise _diverged(trainee, safe, result, epoch, exc) from None
         for key, value in logs.items():
-            result.history.setdefault(key, []).append(value)
+            result.history[key].append(value)
         result.epochs_run = epoch
         if val is not None:
             if logs["val_loss"] < best_loss - (early_stopping.min_delta if early_stopping else 0.0):
