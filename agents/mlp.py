@@ -232,8 +232,10 @@ class _MLP(Learner):
             extra["total_steps"] = total
         elif self.schedule == "step":
             extra["step_size"] = max(1, total // 3)
+        # no per-step gradient norm: fit_loop catches the non-finite loss that follows a bad
+        # update and restores finite weights itself, so the check would only cost time
         return OptimConfig(name=self.optimizer, lr=self.learning_rate, l1=self.l1, l2=self.l2,
-                           clip_norm=self.clip_norm, schedule=self.schedule, **extra)
+                           clip_norm=self.clip_norm, schedule=self.schedule, grad_norm=False, **extra)
 
     def _build(self, n_train: int | None) -> None:
         """Make ``net_`` (and, when training, its optimizer and trainee) from the current spec."""

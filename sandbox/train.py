@@ -83,8 +83,7 @@ class Trainee(Protocol):
     metric: str
 
     def prepare(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]: ...
-    def begin_epoch(self) -> None: ...
-    def train_batch(self, X: Any, y: Any, idx: Any) -> tuple[float, float]: ...
+    def train_epoch(self, X: Any, y: Any, order: np.ndarray, batch_size: int) -> tuple[float, float]: ...
     def score(self, X: Any, y: Any) -> tuple[float, float]: ...
     def snapshot(self) -> Any: ...
     def restore(self, snap: Any) -> None: ...
@@ -161,17 +160,8 @@ def fit_loop(
 
 
 def _one_epoch(trainee: Trainee, data: tuple[Any, Any], n: int, batch_size: int, rng: np.random.Generator) -> dict[str, float]:
-    trainee.begin_epoch()
-    order = rng.permutation(n)
-    if isinstance(data[0], torch.Tensor):
-        order = torch.from_numpy(order)
-    loss_sum = metric_sum = 0.0
-    for start in range(0, n, batch_size):
-        idx = order[start : start + batch_size]
-        loss, metric = trainee.train_batch(data[0], data[1], idx)
-        loss_sum += loss * len(idx)
-        metric_sum += metric
-    return {"loss": loss_sum / n, trainee.metric: metric_sum / n}
+    loss, metric = trainee.train_epoch(data[0], data[1], rng.permutation(n), batch_size)
+    return {"loss": loss, trainee.metric: metric}
 
 
 def _diverged(trainee: Trainee, safe: Any, result: FitResult, epoch: int, exc: Exception) -> DivergenceError:
@@ -181,7 +171,7 @@ def _diverged(trainee: Trainee, safe: Any, result: FitResult, epoch: int, exc: E
         trainee.restore(safe)
         where = f"the weights from the end of epoch {epoch - 1} were restored"
     err = DivergenceError(
-        f"training diverged in epoch {epoch}: {str(exc).rstrip('.')}. Training stopped; {where}. "
+        f"training diverged in epoch {epoch}: {str(exc).split(';')[0].rstrip('.')}. Training stopped; {where}. "
         "Try a smaller learning_rate, clip_norm, or standardised inputs and targets."
     )
     err.epoch = epoch  # type: ignore[attr-defined]
@@ -209,9 +199,6 @@ class TorchTrainee:
             return Xt, torch.as_tensor(y, dtype=torch.long)
         return Xt, torch.as_tensor(y, dtype=self.dtype).reshape(len(y), -1)
 
-    def begin_epoch(self) -> None:
-        self.net.train()
-
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(out, y) if self.loss == "cross_entropy" else F.mse_loss(out, y)
 
@@ -220,12 +207,21 @@ class TorchTrainee:
             return float((out.argmax(1) == y).sum())
         return float((out - y).abs().mean(1).sum())
 
-    def train_batch(self, X: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> tuple[float, float]:
-        yb = y[idx]
-        out = self.net(X[idx])
-        loss = self._loss(out, yb)
-        self.opt.step(loss)
-        return float(loss.detach()), self._metric_sum(out.detach(), yb)
+    def train_epoch(self, X: torch.Tensor, y: torch.Tensor, order: np.ndarray, batch_size: int) -> tuple[float, float]:
+        """One pass in the given order; returns (mean batch loss, running metric)."""
+        self.net.train()
+        order_t = torch.from_numpy(order)
+        loss_sum, outs = 0.0, []
+        for start in range(0, len(order_t), batch_size):
+            idx = order_t[start : start + batch_size]
+            out = self.net(X[idx])
+            self.opt.step(self._loss(out, y[idx]))
+            loss_sum += self.opt.last_loss * len(idx)
+            outs.append(out.detach())
+        # the metric of the whole epoch in one go: a few ops per epoch, not per batch
+        with torch.no_grad():
+            metric = self._metric_sum(torch.cat(outs), y[order_t]) / len(order_t)
+        return loss_sum / len(order_t), metric
 
     @torch.no_grad()
     def outputs(self, X: torch.Tensor) -> torch.Tensor:
@@ -259,9 +255,6 @@ class ScratchTrainee:
             return X, np.asarray(y, dtype=np.int64)
         return X, np.asarray(y, dtype=X.dtype).reshape(len(y), -1)
 
-    def begin_epoch(self) -> None:
-        pass  # dropout is switched by forward(train=...)
-
     def _loss_grad(self, out: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         return softmax_cross_entropy(out, y) if self.loss == "cross_entropy" else mse_loss(out, y)
 
@@ -270,14 +263,20 @@ class ScratchTrainee:
             return float(np.sum(out.argmax(1) == y))
         return float(np.abs(out - y).mean(1).sum())
 
-    def train_batch(self, X: np.ndarray, y: np.ndarray, idx: np.ndarray) -> tuple[float, float]:
-        yb = y[idx]
-        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported as divergence below
-            out = self.net.forward(X[idx], train=True)
-            loss, dout = self._loss_grad(out, yb)
-            grads = self.net.backward(dout)
-        self.opt.step(grads, loss=loss)
-        return loss, self._metric_sum(out, yb)
+    def train_epoch(self, X: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int) -> tuple[float, float]:
+        """One pass in the given order (dropout on); returns (mean batch loss, running metric)."""
+        loss_sum = metric_sum = 0.0
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            yb = y[idx]
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported as divergence below
+                out = self.net.forward(X[idx], train=True)
+                loss, dout = self._loss_grad(out, yb)
+                grads = self.net.backward(dout)
+            self.opt.step(grads, loss=loss)
+            loss_sum += loss * len(idx)
+            metric_sum += self._metric_sum(out, yb)
+        return loss_sum / len(order), metric_sum / len(order)
 
     def outputs(self, X: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore", invalid="ignore"):
