@@ -132,6 +132,8 @@ def fit_loop(
         safe = trainee.snapshot()
         try:
             logs = _one_epoch(trainee, data, n, batch_size, rng)
+            if not trainee.weights_finite():  # a last update can break weights without a loss to show it
+                raise DivergenceError("the weights became non-finite (learning rate too large?)")
             if val is not None:
                 val_loss, val_metric = trainee.score(*val)
                 if not math.isfinite(val_loss):

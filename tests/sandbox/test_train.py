@@ -105,3 +105,24 @@ def test_torch_trainee_mean_epoch_loss_weights_batches_by_size():
     r = fit_loop(t, Xd, yd, epochs=1, batch_size=4, rng=np.random.default_rng(0))  # batches of 4, 4, 2
     full, _ = t.score(*t.prepare(Xd, yd))
     assert r.history["loss"][0] == pytest.approx(full, rel=1e-5)
+
+
+def test_weights_broken_by_the_last_update_of_an_epoch_are_caught():
+    t = Scripted([1.0, 1.0], [], poison_at=2)
+    t.train_losses = iter([1.0, 1.0])
+    with pytest.raises(DivergenceError, match="epoch 2: the weights became non-finite.*end of epoch 1 were restored"):
+        fit_loop(t, X, Y, epochs=2, batch_size=4, rng=np.random.default_rng(0))
+    assert t.w[0] == 1
+
+
+def test_optimizer_without_the_norm_pass_still_stops_on_a_bad_loss():
+    import torch
+
+    net = build_network(NetSpec(2, 1), seed=0)
+    opt = Optimizer(net.parameters(), OptimConfig(name="sgd", lr=0.1, grad_norm=False))
+    assert len(opt.torch.param_groups) == 1  # no L2: weights and biases share a group
+    assert math.isnan(opt.step(net(torch.ones(3, 2)).pow(2).mean()))
+    before = [p.detach().clone() for p in net.parameters()]
+    with pytest.raises(DivergenceError, match="loss became nan at update 2"):
+        opt.step(net(torch.ones(3, 2)).sum() * float("nan"))
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
