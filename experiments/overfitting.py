@@ -1,13 +1,13 @@
-"""Overfitting and three cures, the article's lesson on generalisation.
+"""Overfitting and four cures, the article's lesson on generalisation.
 
     sandbox run overfitting [--set n_train=200] [--set hidden=512,512] [--set l2=0.01]
 
 A network far too large for a small training set (a few hundred of
 scikit-learn's handwritten digits) learns its training set by heart: the
 training loss goes to zero while the validation loss turns back up. The same
-network with L2 weight decay, with dropout, and with early stopping (best
-weights restored) is trained from the same start; a table gives the
-train-test gap of each.
+network with an L1 penalty, with L2 weight decay, with dropout, and with
+early stopping (best weights restored) is trained from the same start; a
+table gives the train-test gap of each.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ class Config:
     epochs: int = 150
     batch_size: int = 32
     learning_rate: float = 0.001
-    l2: float = 0.05
+    l1: float = 0.0001
+    l2: float = 0.001
     dropout: float = 0.5
     patience: int = 10
 
@@ -42,6 +43,7 @@ class Config:
         check_number("epochs", self.epochs, low=1, integer=True)
         check_number("batch_size", self.batch_size, low=1, integer=True)
         check_number("learning_rate", self.learning_rate, low=0.0, low_open=True)
+        check_number("l1", self.l1, low=0.0)
         check_number("l2", self.l2, low=0.0)
         check_number("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
         check_number("patience", self.patience, low=0, integer=True)
@@ -59,6 +61,7 @@ def digits_small(cfg: Config) -> tuple[np.ndarray, ...]:
 def variants(cfg: Config) -> dict[str, dict]:
     return {
         "too large, no cure": {},
+        f"L1 = {cfg.l1:g}": {"l1": cfg.l1},
         f"L2 = {cfg.l2:g}": {"l2": cfg.l2},
         f"dropout = {cfg.dropout:g}": {"dropout": cfg.dropout},
         f"early stopping (patience {cfg.patience})": {"early_stopping": True, "patience": cfg.patience},
@@ -108,7 +111,7 @@ def run(cfg: Config, run: Run) -> dict:
 
 EXPERIMENT = Experiment(
     "overfitting",
-    "a network too large for 200 digits: train vs validation loss, then L2, dropout, early stopping",
+    "a network too large for 200 digits: train vs validation loss, then L1, L2, dropout, early stopping",
     Config,
     run,
     headline=("plain_gap", "best_cure"),

@@ -25,7 +25,7 @@ def test_learning_rate_reports_divergence_instead_of_crashing(tmp_path):
 
 def test_overfitting_table_has_every_cure(tmp_path):
     s = run("overfitting", tmp_path, n_train=60, hidden=(64,), epochs=8, patience=1)
-    assert len(s["variants"]) == 4
+    assert len(s["variants"]) == 5
     plain = s["variants"]["too large, no cure"]
     assert plain["gap"] == pytest.approx(plain["test_loss"] - plain["train_loss"])
     assert s["variants"]["early stopping (patience 1)"]["epochs"] <= 8
