@@ -134,8 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     data = digits()
-    loop(data, args)
     peers(data, args)
+    loop(data, args)
     return 0
 
 
