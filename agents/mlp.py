@@ -186,7 +186,12 @@ class _MLP(Learner):
             Xv, yv = self._check_validation(validation_data)
             validation = (Xv, yv)
         elif self._val_fraction() > 0:
-            X, Xv, y, yv = split(X, y, test=self._val_fraction(), stratify=self._loss == "cross_entropy", seed=self.seed)
+            try:
+                X, Xv, y, yv = split(X, y, test=self._val_fraction(), stratify=self._loss == "cross_entropy", seed=self.seed)
+            except ValueError as exc:
+                reason = str(exc).split(";")[0].replace("test part", "validation part")
+                raise ValueError(f"validation_fraction={self._val_fraction():g}: {reason}; each class needs 2+ samples. "
+                                 "Use more data, or pass validation_data=(X_val, y_val).") from None
             validation = (Xv, yv)
         if self.early_stopping and validation is None:
             raise ValueError("early_stopping=True needs validation data: pass validation_data=(X_val, y_val) or set validation_fraction > 0.")

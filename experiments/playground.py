@@ -49,10 +49,12 @@ class Config:
             check_choice("datasets", d, PLAYGROUND_SETS)
         check_number("n", self.n, low=8, integer=True)
         check_number("noise", self.noise, low=0.0, high=1.0)
-        check_int_tuple("hidden", self.hidden) if self.hidden else None
+        if self.hidden:  # () is allowed: a linear model, the Playground with no hidden layer
+            check_int_tuple("hidden", self.hidden)
         check_choice("activation", self.activation, ACTIVATIONS)
         check_number("epochs", self.epochs, low=1, integer=True)
-        check_int_tuple("snapshots", self.snapshots) if self.snapshots else None
+        if self.snapshots:
+            check_int_tuple("snapshots", self.snapshots)
         check_choice("backend", self.backend, ("torch", "numpy"))
 
 

@@ -216,3 +216,9 @@ def test_numpy_backend_refuses_images_and_act_before_fit():
 def test_regressor_rejects_wrong_target_shape():
     with pytest.raises(ValueError, match="expected a 1-D or 2-D"):
         MLPRegressor(epochs=1).fit(np.zeros((10, 2)), np.zeros((10, 1, 1)))
+
+
+def test_a_validation_split_too_small_for_every_class_says_so():
+    X, y = np.zeros((20, 2)), np.array([0] * 19 + [1])
+    with pytest.raises(ValueError, match=r"validation_fraction=0.1: cannot stratify.*validation_data"):
+        MLPClassifier(epochs=1, early_stopping=True).fit(X, y)
