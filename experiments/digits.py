@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from agents.mlp import MLPClassifier
 from sandbox import plots
@@ -25,6 +24,7 @@ from sandbox.checks import check_int_tuple, check_number
 from sandbox.data import Standardizer, load_real, shift_images, split
 from sandbox.experiment import Experiment, Run
 from sandbox.metrics import classification_metrics
+from sandbox.train import torch_threads
 
 
 @dataclass
@@ -77,7 +77,11 @@ def dense(cfg: Config, hidden: tuple[int, ...], data: tuple[np.ndarray, ...]) ->
 
 
 def run(cfg: Config, run: Run) -> dict:
-    torch.set_num_threads(1)  # small networks: one thread is as fast and leaves the other cores alone
+    with torch_threads(1):  # small networks: one thread is as fast and leaves the other cores alone
+        return _run(cfg, run)
+
+
+def _run(cfg: Config, run: Run) -> dict:
     data = load(cfg)
     X_te, y_te = data[1], data[3]
     run.say(f"{len(data[0])} training and {len(X_te)} test digits (stratified, random_state={cfg.split_seed})")

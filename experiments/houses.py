@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from agents.linear import LinearRegressor
 from agents.mlp import MLPRegressor
@@ -23,6 +22,7 @@ from sandbox.checks import check_int_tuple, check_number
 from sandbox.data import Standardizer, house_prices, split
 from sandbox.experiment import Experiment, Run
 from sandbox.metrics import regression_metrics
+from sandbox.train import torch_threads
 
 
 @dataclass
@@ -62,7 +62,11 @@ def fit_both(cfg: Config) -> dict:
 
 
 def run(cfg: Config, run: Run) -> dict:
-    torch.set_num_threads(1)  # small networks: one thread is as fast and leaves the other cores alone
+    with torch_threads(1):  # small networks: one thread is as fast and leaves the other cores alone
+        return _run(cfg, run)
+
+
+def _run(cfg: Config, run: Run) -> dict:
     r = run.stage("fit", lambda: fit_both(cfg))
     y_te = np.asarray(r.pop("y_test"))
     run.say(f"\n{cfg.n} houses, {len(y_te)} held out; price in thousands (noise sd {cfg.noise:g}):")

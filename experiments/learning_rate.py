@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from agents.mlp import MLPRegressor
 from sandbox import plots
@@ -22,6 +21,7 @@ from sandbox.data import Standardizer, house_prices, split
 from sandbox.errors import DivergenceError
 from sandbox.experiment import Experiment, Run
 from sandbox.optim import OPTIMIZERS
+from sandbox.train import torch_threads
 
 
 @dataclass
@@ -79,7 +79,11 @@ def train_at(cfg: Config, rate: float, data: tuple[np.ndarray, ...]) -> dict:
 
 
 def run(cfg: Config, run: Run) -> dict:
-    torch.set_num_threads(1)  # small networks: one thread is as fast and leaves the other cores alone
+    with torch_threads(1):  # small networks: one thread is as fast and leaves the other cores alone
+        return _run(cfg, run)
+
+
+def _run(cfg: Config, run: Run) -> dict:
     data = standardised_houses(cfg.n, cfg.seed)
     results = [run.stage(f"rate_{r:g}", lambda r=r: train_at(cfg, r, data)) for r in cfg.rates]
     for r in results:
@@ -89,8 +93,10 @@ def run(cfg: Config, run: Run) -> dict:
     rows = [[f"{r['rate']:g}", r["final_val_loss"] if r["final_val_loss"] is not None else "-", r["verdict"]] for r in results]
     run.table("rates", ["learning rate", "final val MSE", "verdict"], rows)
     curves = {f"lr={r['rate']:g}" + (" (diverged)" if r["diverged_epoch"] else ""): r["val_loss"] for r in results if r["val_loss"]}
-    run.save_plot(plots.curves(curves, xlabel="epoch", ylabel="validation MSE (standardised)", logy=True,
-                               title=f"One network, {len(results)} learning rates ({cfg.optimizer})"), "loss_curves")
+    gone = [f"{r['rate']:g} (epoch {r['diverged_epoch']})" for r in results if r["diverged_epoch"] is not None]
+    title = f"One network, {len(results)} learning rates ({cfg.optimizer})" + (f"\ndiverged: {', '.join(gone)}" if gone else "")
+    run.save_plot(plots.curves(curves, xlabel="epoch", ylabel="validation MSE (standardised)", logy=True, title=title),
+                  "loss_curves")
     finite = [r for r in results if r["diverged_epoch"] is None and r["final_val_loss"] is not None]
     best = min(finite, key=lambda r: r["final_val_loss"]) if finite else None
     return {

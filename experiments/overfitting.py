@@ -15,13 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from agents.mlp import MLPClassifier
 from sandbox import plots
 from sandbox.checks import check_int_tuple, check_number
 from sandbox.data import Standardizer, load_real, split
 from sandbox.experiment import Experiment, Run
+from sandbox.train import torch_threads
 
 
 @dataclass
@@ -82,7 +82,11 @@ def train_variant(cfg: Config, extra: dict, data: tuple[np.ndarray, ...]) -> dic
 
 
 def run(cfg: Config, run: Run) -> dict:
-    torch.set_num_threads(1)  # small networks: one thread is as fast and leaves the other cores alone
+    with torch_threads(1):  # small networks: one thread is as fast and leaves the other cores alone
+        return _run(cfg, run)
+
+
+def _run(cfg: Config, run: Run) -> dict:
     data = digits_small(cfg)
     run.say(f"{len(data[3])} training digits, {len(data[4])} validation, {len(data[5])} test; network {cfg.hidden}")
     results = {name: run.stage(f"variant_{i}", lambda e=extra: train_variant(cfg, e, data))
