@@ -6,7 +6,8 @@
    random_state=0)``, standardised on the training part): the sandbox's
    ``MLPClassifier`` against scikit-learn's ``MLPClassifier`` (same hidden
    layer, Adam, learning rate, batch size and epochs) and ``SVC``: test
-   accuracy, fit seconds, and each fit time as a ratio of the sandbox's.
+   accuracy, fit seconds, and each fit time as a ratio of the sandbox's
+   (torch engine; the NumPy engine is listed too).
 2. The loop: ``MLPClassifier.fit`` against a hand-written torch loop with the
    same network (built by ``sandbox.nn.build_network`` from the same spec and
    seed), data, batch size, epochs and Adam. The hand-written loop is what a
@@ -79,6 +80,9 @@ def peers(data: tuple[np.ndarray, ...], args: argparse.Namespace) -> None:
     fits = {
         "sandbox MLPClassifier": lambda: MLPClassifier(hidden=hidden, learning_rate=args.lr, batch_size=args.batch_size,
                                                        epochs=args.epochs, seed=0).fit(X_tr, y_tr),
+        "sandbox MLPClassifier, numpy engine": lambda: MLPClassifier(hidden=hidden, learning_rate=args.lr,
+                                                                     batch_size=args.batch_size, epochs=args.epochs,
+                                                                     backend="numpy", seed=0).fit(X_tr, y_tr),
         "scikit-learn MLPClassifier": lambda: SkMLP(hidden_layer_sizes=hidden, learning_rate_init=args.lr,
                                                     batch_size=args.batch_size, max_iter=args.epochs, alpha=0.0,
                                                     n_iter_no_change=args.epochs + 1, random_state=0).fit(X_tr, y_tr),
