@@ -177,6 +177,29 @@ class _MLP(Learner):
         DivergenceError : the loss became non-finite; the model keeps the last finite weights
             and ``history_`` up to that epoch, so it can still be inspected and used.
         """
+        before = dict(vars(self))
+        try:  # every check before any training; a refused call leaves an earlier fit as it was
+            X, y, validation = self._prepare(X, y, validation_data)
+        except ValueError:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+        stop = EarlyStopping(self.patience, self.min_delta, self.restore_best) if self.early_stopping else None
+        callback = (lambda epoch, logs: on_epoch(self, epoch, logs)) if on_epoch is not None else None
+        with torch_seed(self.seed):
+            try:
+                result = fit_loop(self._trainee, X, y, epochs=self.epochs, batch_size=self.batch_size,
+                                  rng=np.random.default_rng(self.seed), validation=validation,
+                                  early_stopping=stop, on_epoch=callback)
+            except Exception as exc:
+                if hasattr(exc, "result"):
+                    self._record(exc.result)
+                raise
+        self._record(result)
+        return self
+
+    def _prepare(self, X: Any, y: Any, validation_data: Any) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+        """Validated hyperparameters and data, the validation part, and a fresh network."""
         self._validate()
         X = self._check_X(X, fitting=True, ndim=(2, 3, 4))
         y = self._targets(y, fitting=True)
@@ -196,19 +219,7 @@ class _MLP(Learner):
         if self.early_stopping and validation is None:
             raise ValueError("early_stopping=True needs validation data: pass validation_data=(X_val, y_val) or set validation_fraction > 0.")
         self._build(len(X))
-        stop = EarlyStopping(self.patience, self.min_delta, self.restore_best) if self.early_stopping else None
-        callback = (lambda epoch, logs: on_epoch(self, epoch, logs)) if on_epoch is not None else None
-        with torch_seed(self.seed):
-            try:
-                result = fit_loop(self._trainee, X, y, epochs=self.epochs, batch_size=self.batch_size,
-                                  rng=np.random.default_rng(self.seed), validation=validation,
-                                  early_stopping=stop, on_epoch=callback)
-            except Exception as exc:
-                if hasattr(exc, "result"):
-                    self._record(exc.result)
-                raise
-        self._record(result)
-        return self
+        return X, y, validation
 
     def _check_validation(self, validation_data: Any) -> tuple[np.ndarray, np.ndarray]:
         try:

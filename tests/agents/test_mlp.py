@@ -222,3 +222,19 @@ def test_a_validation_split_too_small_for_every_class_says_so():
     X, y = np.zeros((20, 2)), np.array([0] * 19 + [1])
     with pytest.raises(ValueError, match=r"validation_fraction=0.1: cannot stratify.*validation_data"):
         MLPClassifier(epochs=1, early_stopping=True).fit(X, y)
+
+
+def test_a_refused_refit_leaves_the_earlier_fit_intact(xor):
+    X_tr, X_te, y_tr, _ = xor
+    model = MLPClassifier(**small(epochs=2)).fit(X_tr, y_tr)
+    before = model.predict_proba(X_te)
+    with pytest.raises(ValueError, match="single class"):
+        model.fit(np.zeros((10, 5)), np.zeros(10, int))
+    np.testing.assert_array_equal(model.predict_proba(X_te), before)
+    assert model.n_features_in_ == 2
+
+
+def test_channel_first_images_use_their_channels():
+    X = np.random.default_rng(0).normal(size=(30, 2, 5, 5))
+    model = MLPClassifier(hidden=(), conv_channels=(3,), epochs=1, seed=0).fit(X, np.arange(30) % 3)
+    assert model.spec_.conv.in_channels == 2 and model.predict_proba(X).shape == (30, 3)
