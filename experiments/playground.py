@@ -23,6 +23,7 @@ from sandbox.checks import check_choice, check_int_tuple, check_number
 from sandbox.data import PLAYGROUND_SETS, playground, split
 from sandbox.experiment import Experiment, Run
 from sandbox.nn import ACTIVATIONS
+from sandbox.train import torch_threads
 
 
 @dataclass
@@ -92,6 +93,11 @@ def train_set(cfg: Config, name: str) -> dict:
 
 
 def run(cfg: Config, run: Run) -> dict:
+    with torch_threads(1):  # tiny networks: one thread is as fast and leaves the other cores alone
+        return _run(cfg, run)
+
+
+def _run(cfg: Config, run: Run) -> dict:
     xx, yy, _ = plane()
     results = {}
     for name in cfg.datasets:
