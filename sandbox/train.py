@@ -1,8 +1,8 @@
 """The supervised loop: shuffled mini-batches, validation, early stopping, history, divergence.
 
 One loop for both engines. :func:`fit_loop` walks epochs and batches and keeps
-the books; a *trainee* (:class:`TorchTrainee` or :class:`ScratchTrainee`) does
-the arithmetic of one batch on its engine. Everything that makes training
+the books; a *trainee* (:class:`TorchTrainee` or :class:`ScratchTrainee`) runs
+one epoch of batches on its engine, in the order the loop gives it. Everything that makes training
 trustworthy lives here once:
 
 - the batch order of every epoch comes from one ``numpy.random.Generator``;
@@ -121,8 +121,12 @@ def fit_loop(
     DivergenceError : the loss became non-finite; the last finite weights are in place and
         ``err.result`` holds the history up to the failing epoch.
     """
-    if early_stopping is not None and validation is None:
-        raise ValueError("early stopping needs validation data: pass validation_data or set validation_fraction > 0.")
+    check_number("epochs", epochs, low=1, integer=True)
+    check_number("batch_size", batch_size, low=1, integer=True)
+    if early_stopping is not None:
+        early_stopping.validate()
+        if validation is None:
+            raise ValueError("early stopping needs validation data: pass validation_data or set validation_fraction > 0.")
     data = trainee.prepare(X, y)
     val = trainee.prepare(*validation) if validation is not None else None
     keys = ["loss", trainee.metric] + (["val_loss", f"val_{trainee.metric}"] if val is not None else [])
