@@ -121,7 +121,8 @@ def house_prices(n: int = 1000, *, noise: float = 20.0, seed: int | None = 0) ->
 
     Price in thousands::
 
-        price = area * (1 + 3 exp(-distance / 8)) + 15 * rooms - 1.5 * age + 0.02 * (age - 30)² + noise * N(0, 1)
+        price = 50 + area * (1 + 3 exp(-distance / 8)) + 15 * rooms - 0.8 * age + 0.01 * (age - 30)²
+                + noise * N(0, 1), floored at 20
 
     The price of a square metre falls off with distance, so the effect of
     area depends on distance: a straight line cannot follow that, a small
@@ -138,8 +139,8 @@ def house_prices(n: int = 1000, *, noise: float = 20.0, seed: int | None = 0) ->
     rooms = np.clip(np.round(area / 30 + rng.normal(0, 0.7, n)), 1, 8)
     distance = rng.uniform(1, 30, n)
     age = rng.uniform(0, 60, n)
-    price = area * (1 + 3 * np.exp(-distance / 8)) + 15 * rooms - 1.5 * age + 0.02 * (age - 30) ** 2
-    price = price + noise * rng.normal(0, 1, n)
+    price = 50 + area * (1 + 3 * np.exp(-distance / 8)) + 15 * rooms - 0.8 * age + 0.01 * (age - 30) ** 2
+    price = np.maximum(price + noise * rng.normal(0, 1, n), 20.0)  # no house is free
     return np.column_stack([area, rooms, distance, age]), price
 
 

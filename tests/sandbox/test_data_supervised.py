@@ -39,8 +39,9 @@ def test_playground_labels_follow_their_rule_and_bad_input():
 def test_house_prices_follow_the_documented_formula():
     X, y = house_prices(300, noise=0.0, seed=1)
     area, rooms, dist, age = X.T
-    expect = area * (1 + 3 * np.exp(-dist / 8)) + 15 * rooms - 1.5 * age + 0.02 * (age - 30) ** 2
+    expect = 50 + area * (1 + 3 * np.exp(-dist / 8)) + 15 * rooms - 0.8 * age + 0.01 * (age - 30) ** 2
     np.testing.assert_allclose(y, expect)
+    assert house_prices(5000, noise=60.0, seed=2)[1].min() >= 20  # the floor
     assert rooms.min() >= 1 and rooms.max() <= 8 and (40 <= area).all() and (area <= 200).all()
     _, noisy = house_prices(300, noise=20.0, seed=1)
     assert 10 < np.std(noisy - expect) < 30
