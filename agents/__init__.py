@@ -2,8 +2,13 @@
 
 from agents.bandit import UCB, EpsilonGreedy, GradientBandit, LinUCB
 from agents.linear import LinearRegressor
+from agents.mlp import MLPClassifier, MLPRegressor
 from agents.planning import PolicyIteration, ValueIteration
 from agents.selfplay import SelfPlayQLearning
 from agents.tabular import SARSA, ExpectedSARSA, QLearning
 
-__all__ = ["LinearRegressor", "QLearning", "SARSA", "ExpectedSARSA", "ValueIteration", "PolicyIteration", "EpsilonGreedy", "UCB", "GradientBandit", "LinUCB", "SelfPlayQLearning"]
+__all__ = [
+    "LinearRegressor", "MLPClassifier", "MLPRegressor",
+    "QLearning", "SARSA", "ExpectedSARSA", "ValueIteration", "PolicyIteration",
+    "EpsilonGreedy", "UCB", "GradientBandit", "LinUCB", "SelfPlayQLearning",
+]

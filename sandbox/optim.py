@@ -37,6 +37,9 @@ class OptimConfig:
     schedule : one of ``SCHEDULES``; "linear" and "cosine" need ``total_steps``
         and decay to ``final_lr_fraction * lr``; "step" multiplies by ``gamma``
         every ``step_size`` steps
+    grad_norm : measure the gradient norm every step (``step`` returns it) and stop on a
+        non-finite one. False skips that pass over the gradients when ``clip_norm`` is None
+        (``step`` returns nan); a non-finite loss is still caught before any update.
     momentum : for "momentum" (default 0.9) and "rmsprop" (default 0, the classic form)
     betas, eps : for "adam"; ``eps`` also for "rmsprop"
     """
@@ -51,6 +54,7 @@ class OptimConfig:
     final_lr_fraction: float = 0.0
     step_size: int | None = None
     gamma: float = 0.1
+    grad_norm: bool = True
     momentum: float | None = None
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
@@ -104,11 +108,8 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Any], config: OptimConfig):
         self.config = config.validate()
-        groups = _param_groups(params, config.l2)
+        groups, self._l1_params = _param_groups(params, config.l2)
         self.params = [p for g in groups for p in g["params"]]
-        self._l1_params = [p for g in groups if g.get("_penalise") for p in g["params"]]
-        for g in groups:
-            g.pop("_penalise", None)
         c = config
         if c.name == "sgd":
             self.torch = torch.optim.SGD(groups, lr=c.lr)
@@ -120,6 +121,7 @@ class Optimizer:
             self.torch = torch.optim.RMSprop(groups, lr=c.lr, eps=c.eps, momentum=c.momentum or 0.0)
         self._base_lrs = [g["lr"] for g in self.torch.param_groups]
         self.steps = 0
+        self.last_loss = math.nan  # the value of the loss given to the last step()
 
     @property
     def lr(self) -> float:
@@ -133,31 +135,35 @@ class Optimizer:
         return self.config.l1 * sum(p.abs().sum() for p in self._l1_params)
 
     def step(self, loss: torch.Tensor) -> float:
-        """One update from ``loss``; returns the gradient norm before clipping."""
-        if not torch.isfinite(loss.detach()).all():
+        """One update from ``loss``; returns the gradient norm before clipping (nan if not measured)."""
+        self.last_loss = value = loss.item()  # one read of the value serves the check and the caller
+        if not math.isfinite(value):
             raise DivergenceError(
-                f"the loss became {loss.detach().item()} at update {self.steps + 1} "
+                f"the loss became {value} at update {self.steps + 1} "
                 f"(learning rate {self.lr:g}); the weights were left at their last finite values. "
                 "Try a smaller learning rate, gradient clipping (clip_norm), or standardised inputs."
             )
         self.torch.zero_grad(set_to_none=True)
         total = loss + self.penalty() if self.config.l1 else loss
         total.backward()
-        grads = [p.grad for p in self.params if p.grad is not None]
+        measured = self.config.clip_norm is not None or self.config.grad_norm
         if self.config.clip_norm is not None:
             norm = float(torch.nn.utils.clip_grad_norm_(self.params, self.config.clip_norm))
+        elif measured:
+            norm = _total_norm([p.grad for p in self.params if p.grad is not None])
         else:
-            norm = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))) if grads else 0.0
-        if not math.isfinite(norm):
+            norm = math.nan
+        if measured and not math.isfinite(norm):
             raise DivergenceError(
                 f"the gradient norm became {norm} at update {self.steps + 1} (learning rate {self.lr:g}); "
                 "the weights were left at their last finite values. Try a smaller learning rate or clip_norm."
             )
         self.torch.step()
         self.steps += 1
-        factor = schedule_factor(self.config, self.steps)
-        for g, base in zip(self.torch.param_groups, self._base_lrs):
-            g["lr"] = base * factor
+        if self.config.schedule != "constant":
+            factor = schedule_factor(self.config, self.steps)
+            for g, base in zip(self.torch.param_groups, self._base_lrs):
+                g["lr"] = base * factor
         return norm
 
     def state_dict(self) -> dict[str, Any]:
@@ -168,8 +174,19 @@ class Optimizer:
         self.steps = int(state["steps"])
 
 
-def _param_groups(params: Iterable[Any], l2: float) -> list[dict[str, Any]]:
-    """Split into penalised weights (2+ dims) and unpenalised biases; keep user groups' options."""
+def _total_norm(grads: list[torch.Tensor]) -> float:
+    """The 2-norm of all gradients together (cheaper than torch's get_total_norm for small nets)."""
+    if not grads:
+        return 0.0
+    return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
+
+
+def _param_groups(params: Iterable[Any], l2: float) -> tuple[list[dict[str, Any]], list[Any]]:
+    """(torch param groups, the tensors L1 penalises).
+
+    Weights (2+ dims) are penalised, biases not. Without L2 both share one group,
+    which saves the optimizer a second pass per step; user groups keep their options.
+    """
     params = list(params)
     if not params:
         raise ValueError("the optimizer got no parameters to train.")
@@ -179,17 +196,18 @@ def _param_groups(params: Iterable[Any], l2: float) -> list[dict[str, Any]]:
             g = dict(g)
             g.setdefault("weight_decay", l2)
             g["params"] = list(g["params"])
-            g["_penalise"] = True  # explicit groups: the caller chose what to penalise
             groups.append(g)
-        return groups
+        return groups, [p for g in groups for p in g["params"]]  # explicit groups: the caller chose what to penalise
     weights = [p for p in params if p.ndim > 1]
     biases = [p for p in params if p.ndim <= 1]
+    if l2 == 0:
+        return [{"params": weights + biases, "weight_decay": 0.0}], weights
     groups = []
     if weights:
-        groups.append({"params": weights, "weight_decay": l2, "_penalise": True})
+        groups.append({"params": weights, "weight_decay": l2})
     if biases:
-        groups.append({"params": biases, "weight_decay": 0.0, "_penalise": False})
-    return groups
+        groups.append({"params": biases, "weight_decay": 0.0})
+    return groups, weights
 
 
 def make_optimizer(params: Iterable[Any], name: str = "adam", lr: float = 1e-3, **settings: Any) -> Optimizer:

@@ -179,3 +179,105 @@ def _square(r: int, c: int, colour: str, label: str | None) -> object:
     from matplotlib.patches import Rectangle
 
     return Rectangle((c - 0.5, r - 0.5), 1, 1, color=colour, alpha=0.5, label=label)
+
+
+# ------------------------------------------------------------ supervised
+
+
+def decision_boundaries(
+    panels: Sequence[tuple[str, np.ndarray]],
+    grid: tuple[np.ndarray, np.ndarray],
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    title: str = "",
+) -> Figure:
+    """TensorFlow-Playground-style pictures, one panel per (caption, probability of class 1 on the grid).
+
+    grid : (xx, yy) from ``np.meshgrid``, each of shape (gh, gw); each panel's array has that shape
+    train, test : (X of shape (n, 2), y of shape (n,) with labels 0/1); test points get a black edge
+    """
+    n = len(panels)
+    fig = Figure(figsize=(3.2 * n, 3.4))
+    xx, yy = grid
+    for i, (caption, prob) in enumerate(panels):
+        ax = fig.add_subplot(1, n, i + 1)
+        ax.contourf(xx, yy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.55, vmin=0, vmax=1)
+        ax.contour(xx, yy, prob, levels=[0.5], colors="k", linewidths=1)
+        for (X, y), edge, marker in ((train, "white", "o"), (test, "black", "o")):
+            if X is None or y is None:
+                continue
+            ax.scatter(X[:, 0], X[:, 1], c=np.where(np.asarray(y) == 1, "#e66101", "#0571b0"), s=9, edgecolors=edge,
+                       linewidths=0.4, marker=marker)
+        ax.set_title(caption, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlim(xx.min(), xx.max())
+        ax.set_ylim(yy.min(), yy.max())
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def confusion(cm: np.ndarray, labels: Sequence[str] | None = None, *, title: str = "") -> Figure:
+    """A confusion matrix (rows: true class, columns: predicted), counts written in each cell."""
+    cm = np.asarray(cm)
+    k = cm.shape[0]
+    labels = [str(i) for i in range(k)] if labels is None else [str(v) for v in labels]
+    fig = Figure(figsize=(1.0 + 0.45 * k, 0.8 + 0.45 * k))
+    ax = fig.add_subplot()
+    ax.imshow(cm, cmap="Blues")
+    top = cm.max() if cm.size else 1
+    for i in range(k):
+        for j in range(k):
+            if cm[i, j]:
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if cm[i, j] > top / 2 else ("crimson" if i != j else "black"))
+    ax.set_xticks(range(k), labels)
+    ax.set_yticks(range(k), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+def image_grid(
+    images: np.ndarray, captions: Sequence[str] | None = None, *, title: str = "", columns: int = 8, cmap: str = "gray_r"
+) -> Figure:
+    """Small images of shape (n, h, w) with an optional caption under each (misclassified digits, k-means centres)."""
+    images = np.asarray(images)
+    n = max(len(images), 1)
+    cols = min(columns, n)
+    rows = -(-n // cols)
+    fig = Figure(figsize=(1.2 * cols, 1.45 * rows + 0.4))
+    for i, img in enumerate(images):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        ax.imshow(img, cmap=cmap, interpolation="nearest")
+        if captions is not None:
+            ax.set_title(captions[i], fontsize=7)
+        ax.axis("off")
+    if not len(images):
+        ax = fig.add_subplot()
+        ax.text(0.5, 0.5, "nothing to show", ha="center", va="center")
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def predicted_vs_true(results: Mapping[str, tuple[np.ndarray, np.ndarray]], *, unit: str = "", title: str = "") -> Figure:
+    """One scatter per model of predicted against true values, with the y = x line."""
+    n = len(results)
+    fig = Figure(figsize=(4.0 * n, 4.0))
+    for i, (name, (y_true, y_pred)) in enumerate(results.items()):
+        ax = fig.add_subplot(1, n, i + 1)
+        ax.scatter(y_true, y_pred, s=8, alpha=0.5)
+        lo, hi = float(min(np.min(y_true), np.min(y_pred))), float(max(np.max(y_true), np.max(y_pred)))
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+        ax.set_xlabel(f"true {unit}".strip())
+        ax.set_ylabel(f"predicted {unit}".strip())
+        ax.set_title(name, fontsize=9)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
