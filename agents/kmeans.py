@@ -36,14 +36,14 @@ from sandbox.learner import Learner
 from sandbox.optim import OPTIMIZERS, OptimConfig, Optimizer
 
 INITS = ("k-means++", "random")
-_BLOCK_ELEMENTS = 131072
+_BLOCK_ELEMENTS = 262144
 
 # ---------------------------------------------------------------------------- kernels
 
 
 def chunk_rows(k: int) -> int:
-    """Rows per chunk: a (k, rows) float32 block of about 512 KiB, which measured fastest."""
-    return int(min(8192, max(256, _BLOCK_ELEMENTS // max(k, 1))))
+    """Rows per chunk: a (k, rows) block of about 256 Ki values (bigger blocks measured faster: fewer calls)."""
+    return int(min(65536, max(256, _BLOCK_ELEMENTS // max(k, 1))))
 
 
 def worker_count() -> int:
@@ -75,8 +75,10 @@ def _one_blas_thread() -> Any:
     return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
-def map_chunks(work: Callable[[np.ndarray, Any], Any], X: np.ndarray, k: int, scratch: Callable[[int], Any]) -> list[Any]:
-    """``work(rows, buffers)`` over consecutive chunks of X, on the worker threads.
+def map_chunks(
+    work: Callable[..., Any], X: np.ndarray, k: int, scratch: Callable[[int], Any], *, with_start: bool = False
+) -> list[Any]:
+    """``work(rows, buffers)`` (or ``work(start, rows, buffers)``) over consecutive chunks of X, on the worker threads.
 
     Each worker takes a contiguous run of chunks and reuses one set of
     ``buffers = scratch(chunk_rows)`` for all of them (fresh large arrays per chunk
@@ -89,6 +91,8 @@ def map_chunks(work: Callable[[np.ndarray, Any], Any], X: np.ndarray, k: int, sc
 
     def run(group: list[int]) -> list[Any]:
         buffers = scratch(step)
+        if with_start:
+            return [work(s, X[s : s + step], buffers) for s in group]
         return [work(X[s : s + step], buffers) for s in group]
 
     with _one_blas_thread():
@@ -106,6 +110,7 @@ class _Scratch:
         self.hit = np.empty((k, rows), dtype=bool)
         self.onehot = np.empty((k, rows), dtype=dtype)
         self.index = np.arange(k, dtype=dtype)
+        self.cols = np.arange(rows)
 
 
 @contextlib.contextmanager
@@ -127,57 +132,82 @@ def _scratch(k: int, dtype: Any) -> Callable[[int], _Scratch]:
     return lambda rows: _Scratch(k, rows, dtype)
 
 
-def _block(xc: np.ndarray, A: np.ndarray, csq: np.ndarray, buf: _Scratch) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Distances block, each row's ``min_j (||c_j||² - 2 x·c_j)``, and the one-hot of the winners.
+def _block(xc: np.ndarray, A: np.ndarray, csq: np.ndarray, buf: _Scratch) -> tuple[np.ndarray, np.ndarray]:
+    """The winners' mask of shape (k, rows) and each row's ``min_j (||c_j||² - 2 x·c_j)``.
 
     NumPy's argmin along the short k axis is slow (a call per row), so the winner
-    is marked by an element-wise minimum and an equality mask instead. The third
-    value is False when some row is equally near two centres (the mask has two
-    marks in that column); callers then fall back to argmin, which keeps the first.
+    is marked by an element-wise minimum and an equality mask instead. A row
+    equally near two centres keeps only the first, as argmin would.
     """
     m = len(xc)
-    D, hit, onehot = buf.D[:, :m], buf.hit[:, :m], buf.onehot[:, :m]
+    D, hit = buf.D[:, :m], buf.hit[:, :m]
     np.matmul(A, xc.T, out=D)  # (k, rows)
     D += csq
     low = D.min(axis=0)
-    np.equal(D, low, out=hit)  # into bool: a float output would take NumPy's slow casting path
-    unique = np.count_nonzero(hit) == m
-    if not unique:
+    np.equal(D, low, out=hit)
+    if np.count_nonzero(hit) != m:  # exact ties
         hit[:] = False
-        hit[D.argmin(axis=0), np.arange(m)] = True
+        hit[D.argmin(axis=0), buf.cols[:m]] = True
+    return hit, low
+
+
+def _labels(hit: np.ndarray, buf: _Scratch) -> np.ndarray:
+    """Row index of the one True in each column of ``hit``: the mask as 0/1 times 0..k-1."""
+    onehot = buf.onehot[:, : hit.shape[1]]
     np.copyto(onehot, hit)
-    return onehot, low, unique
+    return (buf.index @ onehot).astype(np.int32)
 
 
-def lloyd_sums(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """One assignment pass of Lloyd's algorithm.
+def lloyd_pass(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """One assignment pass of Lloyd's algorithm, as changes to running centre sums.
 
     Parameters
     ----------
     X : array of shape (n_samples, n_features), float32 or float64
     centers : array of shape (k, n_features), same dtype as X
+    labels : int32 array of shape (n_samples,), each row's centre in the previous pass
+        (-1 before the first); updated in place to the nearest of ``centers``
 
     Returns
     -------
-    sums : array of shape (k, n_features), float64 — sum of the rows nearest to each centre
-    counts : array of shape (k,), float64 — how many rows each centre won
+    d_sums : array of shape (k, n_features), float64 — change of each centre's sum of rows
+    d_counts : array of shape (k,), float64 — change of each centre's count of rows
     partial : float — sum over rows of ``min_j (||c_j||² - 2 x·c_j)``; add ``sum ||x||²`` for the inertia
+
+    Only the rows that changed centre are added (and taken away from their old
+    centre): after the first few passes that is a small share of the rows, and
+    it saves the product that re-adds every row on every pass.
     """
     k = len(centers)
     A = -2.0 * centers
     csq = np.einsum("ij,ij->i", centers, centers)[:, None]
 
-    def one(xc: np.ndarray, buf: _Scratch) -> tuple[np.ndarray, np.ndarray, float]:
-        onehot, low, _ = _block(xc, A, csq, buf)
-        # The centre sums as one more BLAS product; measured faster than a scatter
-        # (torch's index_add_) at these sizes, and NumPy's add.at is far slower.
-        sums = onehot @ xc
-        return sums.astype(np.float64), onehot.sum(axis=1, dtype=np.float64), float(low.sum(dtype=np.float64))
+    def one(start: int, xc: np.ndarray, buf: _Scratch) -> tuple[np.ndarray, np.ndarray, float]:
+        m = len(xc)
+        hit, low = _block(xc, A, csq, buf)
+        old = labels[start : start + m]
+        if old[0] < 0:  # first pass: every row is new
+            moved = buf.cols[:m]
+            came = _labels(hit, buf)
+        else:  # a row stays where the mask still marks its old centre
+            moved = np.flatnonzero(~hit[old, buf.cols[:m]])
+            if len(moved) == 0:
+                return np.zeros((k, xc.shape[1])), np.zeros(k), float(low.sum(dtype=np.float64))
+            came = _labels(hit, buf)[moved] if 4 * len(moved) > m else hit[:, moved].argmax(axis=0).astype(np.int32)
+        left = old[moved]
+        had = left >= 0
+        change = np.zeros((k, len(moved)), dtype=xc.dtype)  # +1 at the new centre, -1 at the old
+        change[came, np.arange(len(moved))] = 1
+        change[left[had], np.flatnonzero(had)] = -1
+        d_sums = (change @ xc[moved]).astype(np.float64)
+        d_counts = np.bincount(came, minlength=k) - np.bincount(left[had], minlength=k)
+        old[moved] = came
+        return d_sums, d_counts.astype(np.float64), float(low.sum(dtype=np.float64))
 
-    parts = map_chunks(one, X, k, _scratch(k, X.dtype))
-    sums = np.sum([p[0] for p in parts], axis=0)
-    counts = np.sum([p[1] for p in parts], axis=0)
-    return sums, counts, math.fsum(p[2] for p in parts)
+    parts = map_chunks(one, X, k, _scratch(k, X.dtype), with_start=True)
+    d_sums = np.sum([p[0] for p in parts], axis=0)
+    d_counts = np.sum([p[1] for p in parts], axis=0)
+    return d_sums, d_counts, math.fsum(p[2] for p in parts)
 
 
 def nearest(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -192,8 +222,7 @@ def nearest(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     csq = np.einsum("ij,ij->i", centers, centers)[:, None]
 
     def one(xc: np.ndarray, buf: _Scratch) -> tuple[np.ndarray, np.ndarray]:
-        onehot, _, unique = _block(xc, A, csq, buf)
-        labels = (buf.index @ onehot).astype(np.intp) if unique else onehot.argmax(axis=0)
+        labels = _labels(_block(xc, A, csq, buf)[0], buf)
         diff = xc - centers[labels]
         return labels, np.einsum("ij,ij->i", diff, diff).astype(np.float64)
 
@@ -430,38 +459,51 @@ def lloyd(X: np.ndarray, centers: np.ndarray, max_iter: int, tol: float, xsq: fl
     ``xsq`` is ``sum ||x||²`` over X. Returns the final centres, the labels and exact
     inertia for them, the iterations run and the inertia before each iteration.
     """
+    k, d = centers.shape
+    labels = np.full(len(X), -1, dtype=np.int32)
+    sums, counts = np.zeros((k, d)), np.zeros(k)
     history = []
     n_iter = 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is read after the loop
-        sums, counts, partial = lloyd_sums(X, centers)
+        d_sums, d_counts, partial = lloyd_pass(X, centers, labels)
+        sums += d_sums
+        counts += d_counts
         history.append(xsq + partial)
         if np.any(counts == 0):
-            _reseed_empty(X, centers, sums, counts)
+            _reseed_empty(X, centers, sums, counts, labels)
         new = (sums / np.maximum(counts, 1)[:, None]).astype(centers.dtype)
         new[counts == 0] = centers[counts == 0]
         shift = float(np.sum((new.astype(np.float64) - centers) ** 2))
         centers = new
         if shift <= tol:
             break
-    labels, sq = nearest(X, centers)
-    return {"centers": centers, "labels": labels, "inertia": float(sq.sum()), "n_iter": n_iter, "history": history}
+    final, sq = nearest(X, centers)
+    return {"centers": centers, "labels": final, "inertia": float(sq.sum()), "n_iter": n_iter, "history": history}
 
 
-def _reseed_empty(X: np.ndarray, centers: np.ndarray, sums: np.ndarray, counts: np.ndarray) -> None:
-    """Move each empty cluster onto one of the rows farthest from their centres (in place)."""
-    empty = np.flatnonzero(counts == 0)
-    labels, sq = nearest(X, centers)
-    far = np.argpartition(-sq, len(empty) - 1)[: len(empty)]
-    far = far[np.argsort(-sq[far], kind="stable")]
-    if sq[far[-1]] <= 0.0:
-        raise ValueError(_too_few_distinct(None, len(centers)))
-    for j, row in zip(empty, far):
+def _reseed_empty(X: np.ndarray, centers: np.ndarray, sums: np.ndarray, counts: np.ndarray, labels: np.ndarray) -> None:
+    """Move each empty cluster onto one of the rows farthest from their centres (all in place).
+
+    A row is only taken from a cluster that keeps at least one other row.
+    """
+    empty = list(np.flatnonzero(counts == 0))
+    sq = nearest(X, centers)[1]
+    for row in np.argsort(-sq, kind="stable")[: len(empty) + len(centers)]:
+        if not empty:
+            return
+        if sq[row] <= 0.0:
+            break
         old = labels[row]
-        if counts[old] > 1:  # never empty a cluster to fill another
-            sums[old] -= X[row]
-            counts[old] -= 1
+        if counts[old] <= 1:
+            continue
+        j = empty.pop(0)
+        sums[old] -= X[row]
+        counts[old] -= 1
         sums[j] = X[row]
         counts[j] = 1
+        labels[row] = j
+    if empty:
+        raise ValueError(_too_few_distinct(None, len(centers)))
 
 
 # ---------------------------------------------------------------------------- mini-batch

@@ -8,6 +8,7 @@ import torch
 from sklearn.cluster import KMeans as SKKMeans
 from sklearn.datasets import make_blobs
 
+from agents import kmeans as kmeans_module
 from agents.kmeans import KMeans, MiniBatchKMeans, chunk_rows, iter_batches
 from sandbox.errors import NotFittedError
 
@@ -112,9 +113,10 @@ def test_inertia_never_rises_over_lloyd_iterations():
     assert model.inertia_ <= h[-1] * (1 + 1e-9)
 
 
-def test_same_seed_same_labels_and_thread_count_does_not_matter():
+def test_same_seed_same_labels_and_thread_count_does_not_matter(monkeypatch):
+    monkeypatch.setattr(kmeans_module, "_BLOCK_ELEMENTS", 8 * 1000)  # small chunks, so both threads get work
     X, _ = make_blobs(20_000, n_features=4, centers=8, cluster_std=2.5, random_state=1)
-    assert len(X) > 2 * chunk_rows(8)  # several chunks, so both threads get work
+    assert len(X) >= 20 * chunk_rows(8)
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
@@ -128,7 +130,8 @@ def test_same_seed_same_labels_and_thread_count_does_not_matter():
     assert a.inertia_ == b.inertia_
 
 
-def test_matches_scikit_learn_from_the_same_start():
+def test_matches_scikit_learn_from_the_same_start(monkeypatch):
+    monkeypatch.setattr(kmeans_module, "_BLOCK_ELEMENTS", 10 * 3000)  # several chunks
     X, _ = make_blobs(20_000, n_features=6, centers=10, cluster_std=3.0, random_state=2)
     X = X.astype(np.float32)
     C0 = X[np.random.default_rng(0).choice(len(X), 10, replace=False)]
