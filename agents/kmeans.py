@@ -7,11 +7,13 @@ How the full Lloyd iteration is made fast without compiled code of our own:
 
 * Rows are processed in chunks of a few thousand, so the (k, chunk) block of
   distances stays in the CPU cache and memory stays bounded for millions of rows.
-* Distances come from one BLAS product, ``-2 C @ x.T + ||c||²`` (the row's own
-  ``||x||²`` does not change which centre is nearest, so it is left out).
-* The nearest centre is found as an element-wise minimum over the k rows of the
-  block, and the new centre sums as a second BLAS product ``onehot @ x``: no
-  per-row Python or scatter loop anywhere.
+* Distances come from one BLAS product, ``[-2C | ||c||²] @ [x | 1].T`` (the row's
+  own ``||x||²`` does not change which centre is nearest, so it is left out).
+* The nearest centre is marked by an element-wise minimum over the k rows of the
+  block and an equality mask (NumPy's argmin along a short axis costs a call per row).
+* The centre sums are kept from pass to pass and only the rows that changed
+  centre are moved, by a small product ``(+1/-1 matrix) @ [x | 1]`` that also
+  moves the counts: no per-row Python or scatter loop anywhere.
 * Chunks are shared between worker threads (NumPy lets go of the GIL inside
   BLAS and ufuncs); each chunk's partial sums are added in chunk order, so the
   result does not depend on the number of threads.
@@ -132,20 +134,23 @@ def _scratch(k: int, dtype: Any) -> Callable[[int], _Scratch]:
     return lambda rows: _Scratch(k, rows, dtype)
 
 
-def _block(xc: np.ndarray, A: np.ndarray, csq: np.ndarray, buf: _Scratch) -> tuple[np.ndarray, np.ndarray]:
+def _block(xc: np.ndarray, A: np.ndarray, csq: np.ndarray | None, buf: _Scratch, unique: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """The winners' mask of shape (k, rows) and each row's ``min_j (||c_j||² - 2 x·c_j)``.
 
-    NumPy's argmin along the short k axis is slow (a call per row), so the winner
-    is marked by an element-wise minimum and an equality mask instead. A row
-    equally near two centres keeps only the first, as argmin would.
+    ``csq`` (k, 1) is added unless the caller folded it into ``A`` (rows of x with a
+    trailing 1). NumPy's argmin along the short k axis is slow (a call per row), so
+    the winner is marked by an element-wise minimum and an equality mask instead.
+    With ``unique`` a row equally near two centres keeps only the first mark, as
+    argmin would; without it, ties keep all their marks.
     """
     m = len(xc)
     D, hit = buf.D[:, :m], buf.hit[:, :m]
     np.matmul(A, xc.T, out=D)  # (k, rows)
-    D += csq
+    if csq is not None:
+        D += csq
     low = D.min(axis=0)
     np.equal(D, low, out=hit)
-    if np.count_nonzero(hit) != m:  # exact ties
+    if unique and np.count_nonzero(hit) != m:  # exact ties
         hit[:] = False
         hit[D.argmin(axis=0), buf.cols[:m]] = True
     return hit, low
@@ -158,13 +163,23 @@ def _labels(hit: np.ndarray, buf: _Scratch) -> np.ndarray:
     return (buf.index @ onehot).astype(np.int32)
 
 
-def lloyd_pass(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+def with_ones(X: np.ndarray) -> np.ndarray:
+    """X with a trailing column of ones, shape (n_samples, n_features + 1), for :func:`lloyd_pass`."""
+    out = np.empty((len(X), X.shape[1] + 1), dtype=X.dtype)
+    out[:, :-1] = X
+    out[:, -1] = 1
+    return out
+
+
+def lloyd_pass(X1: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """One assignment pass of Lloyd's algorithm, as changes to running centre sums.
 
     Parameters
     ----------
-    X : array of shape (n_samples, n_features), float32 or float64
-    centers : array of shape (k, n_features), same dtype as X
+    X1 : array of shape (n_samples, n_features + 1), the data with a trailing column
+        of ones (:func:`with_ones`); float32 or float64. The ones fold ``||c||²`` into
+        the distance product and make the counts come out of the sums product.
+    centers : array of shape (k, n_features), same dtype
     labels : int32 array of shape (n_samples,), each row's centre in the previous pass
         (-1 before the first); updated in place to the nearest of ``centers``
 
@@ -176,38 +191,36 @@ def lloyd_pass(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> tuple[
 
     Only the rows that changed centre are added (and taken away from their old
     centre): after the first few passes that is a small share of the rows, and
-    it saves the product that re-adds every row on every pass.
+    it saves the product that re-adds every row on every pass. A row equally near
+    its old centre and another stays where it was.
     """
-    k = len(centers)
-    A = -2.0 * centers
-    csq = np.einsum("ij,ij->i", centers, centers)[:, None]
+    k, d = centers.shape
+    A1 = np.hstack([-2.0 * centers, np.einsum("ij,ij->i", centers, centers)[:, None]]).astype(centers.dtype)
 
-    def one(start: int, xc: np.ndarray, buf: _Scratch) -> tuple[np.ndarray, np.ndarray, float]:
+    def one(start: int, xc: np.ndarray, buf: _Scratch) -> tuple[np.ndarray, float]:
         m = len(xc)
-        hit, low = _block(xc, A, csq, buf)
         old = labels[start : start + m]
-        if old[0] < 0:  # first pass: every row is new
+        first = old[0] < 0
+        hit, low = _block(xc, A1, None, buf, unique=first)
+        if first:  # every row is new
             moved = buf.cols[:m]
             came = _labels(hit, buf)
-        else:  # a row stays where the mask still marks its old centre
+        else:  # a row stays while the mask still marks its old centre
             moved = np.flatnonzero(~hit[old, buf.cols[:m]])
             if len(moved) == 0:
-                return np.zeros((k, xc.shape[1])), np.zeros(k), float(low.sum(dtype=np.float64))
-            came = _labels(hit, buf)[moved] if 4 * len(moved) > m else hit[:, moved].argmax(axis=0).astype(np.int32)
+                return np.zeros((k, d + 1)), float(low.sum(dtype=np.float64))
+            came = hit[:, moved].argmax(axis=0).astype(np.int32)  # the first mark, as argmin would
         left = old[moved]
         had = left >= 0
         change = np.zeros((k, len(moved)), dtype=xc.dtype)  # +1 at the new centre, -1 at the old
         change[came, np.arange(len(moved))] = 1
         change[left[had], np.flatnonzero(had)] = -1
-        d_sums = (change @ xc[moved]).astype(np.float64)
-        d_counts = np.bincount(came, minlength=k) - np.bincount(left[had], minlength=k)
         old[moved] = came
-        return d_sums, d_counts.astype(np.float64), float(low.sum(dtype=np.float64))
+        return (change @ xc[moved]).astype(np.float64), float(low.sum(dtype=np.float64))
 
-    parts = map_chunks(one, X, k, _scratch(k, X.dtype), with_start=True)
-    d_sums = np.sum([p[0] for p in parts], axis=0)
-    d_counts = np.sum([p[1] for p in parts], axis=0)
-    return d_sums, d_counts, math.fsum(p[2] for p in parts)
+    parts = map_chunks(one, X1, k, _scratch(k, X1.dtype), with_start=True)
+    total = np.sum([p[0] for p in parts], axis=0)
+    return total[:, :d], total[:, d], math.fsum(p[1] for p in parts)
 
 
 def nearest(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -354,8 +367,9 @@ class KMeans(Learner):
     -----
     A cluster that ends an iteration empty is re-seeded at the row farthest from
     its centre (as scikit-learn does), so no centre is ever NaN. X with fewer than
-    ``k`` distinct rows is refused with a ValueError. The number of worker threads
-    follows ``torch.set_num_threads``.
+    ``k`` distinct rows is refused with a ValueError (found while seeding, or when
+    two centres end up identical). The number of worker threads follows
+    ``torch.set_num_threads``; the result does not depend on it.
     """
 
     paradigm = "unsupervised"
@@ -460,12 +474,13 @@ def lloyd(X: np.ndarray, centers: np.ndarray, max_iter: int, tol: float, xsq: fl
     inertia for them, the iterations run and the inertia before each iteration.
     """
     k, d = centers.shape
+    X1 = with_ones(X)
     labels = np.full(len(X), -1, dtype=np.int32)
     sums, counts = np.zeros((k, d)), np.zeros(k)
     history = []
     n_iter = 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is read after the loop
-        d_sums, d_counts, partial = lloyd_pass(X, centers, labels)
+        d_sums, d_counts, partial = lloyd_pass(X1, centers, labels)
         sums += d_sums
         counts += d_counts
         history.append(xsq + partial)
@@ -477,6 +492,8 @@ def lloyd(X: np.ndarray, centers: np.ndarray, max_iter: int, tol: float, xsq: fl
         centers = new
         if shift <= tol:
             break
+    if len(np.unique(centers, axis=0)) < k:  # only degenerate data lets two centres coincide
+        raise ValueError(_too_few_distinct(None, k))
     final, sq = nearest(X, centers)
     return {"centers": centers, "labels": final, "inertia": float(sq.sum()), "n_iter": n_iter, "history": history}
 
