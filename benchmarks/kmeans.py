@@ -12,7 +12,8 @@ iterations, and the same number of threads: scikit-learn through threadpoolctl
 
 Time per iteration is a whole ``fit`` (checks and final labelling included)
 divided by the iterations it ran. Reported: the median and the best of the
-repeats, and their ratios ours / scikit-learn (goal <= 1.0); the inertia ratio
+repeats, their ratios ours / scikit-learn, and the median of the ratios of the
+back-to-back pairs (goal <= 1.0; the goal line reads the last); the inertia ratio
 ours / scikit-learn (goal <= 1.001).
 
 OpenBLAS settings such as OPENBLAS_CORETYPE slow NumPy's BLAS on some machines;
@@ -90,6 +91,8 @@ def run_case(name: str, n: int, d: int, k: int, iters: int, threads: int, repeat
         "sklearn_ms_median": 1e3 * med["sklearn"], "ours_ms_median": 1e3 * med["ours"],
         "sklearn_ms_best": 1e3 * best["sklearn"], "ours_ms_best": 1e3 * best["ours"],
         "time_ratio_median": med["ours"] / med["sklearn"], "time_ratio_best": best["ours"] / best["sklearn"],
+        # each repeat's two runs are back to back, so their ratio shares the machine's load at that moment
+        "time_ratio_paired": statistics.median(o / s for o, s in zip(times["ours"], times["sklearn"])),
         "inertia_ratio": result["ours"][0] / result["sklearn"][0],
         "iters": f"{result['sklearn'][1]}/{result['ours'][1]}",
     }
@@ -103,22 +106,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="a tenth of the rows, 10 iterations, 1 repeat")
     args = p.parse_args(argv)
+    cases = CASES
+    if args.quick:
+        args.iters, args.repeats = 10, 1
+        cases = [(f"{n // 10:,} x {d}, k={k}", n // 10, d, k) for _, n, d, k in CASES]
     print(blas_kernels())
     print(f"threads each: {args.threads}; Lloyd iterations: {args.iters}; repeats: {args.repeats}; cpu count {os.cpu_count()}")
     rows = []
-    for name, n, d, k in CASES:
-        if args.quick:
-            n, args.iters, args.repeats = n // 10, 10, 1
+    for name, n, d, k in cases:
         rows.append(run_case(name, n, d, k, args.iters, args.threads, args.repeats, args.seed))
         r = rows[-1]
         print(
             f"{r['case']:>22}: ms/iter sklearn {r['sklearn_ms_median']:7.1f} (best {r['sklearn_ms_best']:6.1f})  "
             f"ours {r['ours_ms_median']:7.1f} (best {r['ours_ms_best']:6.1f})  "
-            f"time ratio {r['time_ratio_median']:.3f}x median, {r['time_ratio_best']:.3f}x best (goal <= 1.0)  "
+            f"time ratio {r['time_ratio_median']:.3f}x of medians, {r['time_ratio_best']:.3f}x of bests, "
+            f"{r['time_ratio_paired']:.3f}x median of paired runs (goal <= 1.0)  "
             f"inertia ratio {r['inertia_ratio']:.6f} (goal <= 1.001)  iterations sklearn/ours {r['iters']}",
             flush=True,
         )
-    ok = all(r["time_ratio_median"] <= 1.0 and r["inertia_ratio"] <= 1.001 for r in rows)
+    ok = all(r["time_ratio_paired"] <= 1.0 and r["inertia_ratio"] <= 1.001 for r in rows)
     print("all goals met" if ok else "NOT all goals met (see the ratios above)")
     return 0
 
