@@ -113,6 +113,15 @@ class _Scratch:
         self.onehot = np.empty((k, rows), dtype=dtype)
         self.index = np.arange(k, dtype=dtype)
         self.cols = np.arange(rows)
+        self._flat = np.empty(rows, dtype=np.intp)
+
+    def marked(self, labels: np.ndarray) -> np.ndarray:
+        """``hit[labels[i], i]`` for each column i, by a flat ``take`` (2-D fancy indexing measured ~2x slower)."""
+        m = len(labels)
+        flat = self._flat[:m]
+        np.multiply(labels, self.hit.shape[1], out=flat, casting="unsafe")
+        flat += self.cols[:m]
+        return self.hit.ravel().take(flat)
 
 
 @contextlib.contextmanager
@@ -206,7 +215,7 @@ def lloyd_pass(X1: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> tuple
             moved = buf.cols[:m]
             came = _labels(hit, buf)
         else:  # a row stays while the mask still marks its old centre
-            moved = np.flatnonzero(~hit[old, buf.cols[:m]])
+            moved = np.flatnonzero(~buf.marked(old))
             if len(moved) == 0:
                 return np.zeros((k, d + 1)), float(low.sum(dtype=np.float64))
             came = hit[:, moved].argmax(axis=0).astype(np.int32)  # the first mark, as argmin would
