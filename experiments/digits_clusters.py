@@ -90,7 +90,7 @@ EXPERIMENT = Experiment(
     "k-means on scikit-learn's digits without labels: ARI against the true digits, centres drawn as images",
     Config,
     run,
-    tour={"n_init": 2, "minibatch_epochs": 5},
+    tour={"n_init": 1, "minibatch_epochs": 3},
     tour_order=41,
     headline=("ari", "sklearn_ari", "minibatch_ari"),
 )
