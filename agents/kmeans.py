@@ -54,15 +54,15 @@ def worker_count() -> int:
 
 
 _CONTROLLER: ThreadpoolController | None = None
-_POOL: ThreadPoolExecutor | None = None
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
     """A pool kept for the life of the process: starting threads on every pass costs time."""
     global _POOL
-    if _POOL is None or _POOL._max_workers < workers:
-        _POOL = ThreadPoolExecutor(workers, thread_name_prefix="kmeans")
-    return _POOL
+    if _POOL is None or _POOL[0] < workers:
+        _POOL = (workers, ThreadPoolExecutor(workers, thread_name_prefix="kmeans"))
+    return _POOL[1]
 
 
 def _one_blas_thread() -> Any:
@@ -92,7 +92,7 @@ def map_chunks(
     workers = min(worker_count(), len(starts))
 
     def run(group: list[int]) -> list[Any]:
-        buffers = scratch(step)
+        buffers = scratch(min(step, len(X)))
         if with_start:
             return [work(s, X[s : s + step], buffers) for s in group]
         return [work(X[s : s + step], buffers) for s in group]
@@ -411,7 +411,6 @@ class KMeans(Learner):
         """Cluster X of shape (n_samples, n_features); returns self."""
         self._validate()
         X = check_kmeans_X(X, self.k)
-        self._check_X(X[:1], fitting=True)
         init = check_init(self.init, self.k, X.shape[1], X.dtype)
         runs = self.n_init
         if isinstance(init, np.ndarray) and runs > 1:
@@ -426,6 +425,7 @@ class KMeans(Learner):
             result = lloyd(X, centers, self.max_iter, tol, xsq)
             if best is None or result["inertia"] < best["inertia"]:
                 best = result
+        self._check_X(X[:1], fitting=True)  # records the feature count, once fitting has succeeded
         self.centers_ = best["centers"]
         self.labels_ = best["labels"]
         self.inertia_ = best["inertia"]
@@ -614,7 +614,7 @@ class MiniBatchKMeans(Learner):
         batch is held in memory. Returns self.
         """
         self._validate()
-        for attr in ("centers_", "counts_", "n_steps_", "history_", "labels_", "inertia_"):
+        for attr in ("centers_", "counts_", "n_steps_", "history_", "labels_", "inertia_", "n_features_in_"):
             self.__dict__.pop(attr, None)
         if isinstance(X, Iterator):
             return self._fit_stream(X)
@@ -680,9 +680,9 @@ class MiniBatchKMeans(Learner):
         """Seed the centres from X (rows of the data) and build the optimizer."""
         if len(X) < self.k:
             raise ValueError(f"k={self.k} needs at least {self.k} rows to seed the centres; got {len(X)}.")
-        self._check_X(X[:1], fitting=True)
         init = check_init(self.init, self.k, X.shape[1], np.float32)
         centers = _seed_centers(X.astype(np.float32, copy=False), self.k, init, rng)
+        self._check_X(X[:1], fitting=True)
         self._param = torch.nn.Parameter(torch.from_numpy(np.array(centers, dtype=np.float32)))
         config = OptimConfig(name=self.optimizer, lr=self.learning_rate)
         self._opt = Optimizer([self._param], config)

@@ -236,3 +236,12 @@ def test_minibatch_save_load_then_continue(tmp_path):
     a.partial_fit(X[:100])
     b.partial_fit(X[:100])
     assert np.allclose(a.centers_, b.centers_)
+
+
+def test_a_failed_fit_leaves_the_model_unfitted():
+    X = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0]]), 10, axis=0)
+    model = KMeans(k=3)
+    with pytest.raises(ValueError, match="distinct"):
+        model.fit(X)
+    with pytest.raises(NotFittedError):
+        model.act(X)
