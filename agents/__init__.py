@@ -1,6 +1,8 @@
 """Learners of every paradigm, all on the :class:`sandbox.learner.Learner` contract."""
 
 from agents.bandit import UCB, EpsilonGreedy, GradientBandit, LinUCB
+from agents.decomposition import PCA
+from agents.kmeans import KMeans, MiniBatchKMeans
 from agents.linear import LinearRegressor
 from agents.mlp import MLPClassifier, MLPRegressor
 from agents.planning import PolicyIteration, ValueIteration
@@ -9,6 +11,7 @@ from agents.tabular import SARSA, ExpectedSARSA, QLearning
 
 __all__ = [
     "LinearRegressor", "MLPClassifier", "MLPRegressor",
+    "KMeans", "MiniBatchKMeans", "PCA",
     "QLearning", "SARSA", "ExpectedSARSA", "ValueIteration", "PolicyIteration",
     "EpsilonGreedy", "UCB", "GradientBandit", "LinUCB", "SelfPlayQLearning",
 ]

@@ -281,3 +281,55 @@ def predicted_vs_true(results: Mapping[str, tuple[np.ndarray, np.ndarray]], *, u
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
+
+
+# ------------------------------------------------------------- clustering
+
+
+def choose_k(
+    ks: Sequence[int], inertia: Sequence[float], silhouette: Sequence[float], *, chosen: int | None = None, elbow: int | None = None, title: str = ""
+) -> Figure:
+    """Inertia (the elbow) and silhouette against k, side by side, with the chosen k marked."""
+    fig = Figure(figsize=(9.6, 3.8))
+    left, right = fig.subplots(1, 2)
+    left.plot(ks, inertia, "o-", color="C0")
+    left.set_ylabel("inertia (sum of squared distances)")
+    right.plot(ks, silhouette, "o-", color="C1")
+    right.set_ylabel("mean silhouette")
+    for ax in (left, right):
+        ax.set_xlabel("k (number of clusters)")
+        ax.grid(alpha=0.3)
+        if chosen is not None:
+            ax.axvline(chosen, color="k", ls="--", lw=1, label=f"chosen k = {chosen}")
+        if elbow is not None and elbow != chosen:
+            ax.axvline(elbow, color="0.5", ls=":", lw=1, label=f"elbow k = {elbow}")
+        if chosen is not None or elbow is not None:
+            ax.legend(fontsize=8)
+    left.set_title("elbow: where adding clusters stops paying")
+    right.set_title("silhouette: higher is better separated")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def cluster_scatter(
+    Z: np.ndarray, labels: np.ndarray, *, centers: np.ndarray | None = None, flagged: np.ndarray | None = None,
+    names: Sequence[str] | None = None, title: str = "", axis_labels: tuple[str, str] = ("PC 1", "PC 2"),
+) -> Figure:
+    """2-D scatter (e.g. PCA coordinates) coloured by cluster; centres as crosses, flagged rows ringed."""
+    fig = Figure(figsize=(6.8, 5.2))
+    ax = fig.add_subplot()
+    for j in np.unique(labels):
+        m = labels == j
+        name = names[j] if names is not None else f"cluster {j}"
+        ax.scatter(Z[m, 0], Z[m, 1], s=8, alpha=0.55, label=f"{name} ({int(m.sum())})")
+    if centers is not None:
+        ax.scatter(centers[:, 0], centers[:, 1], marker="X", s=140, color="k", edgecolor="w", label="centres")
+    if flagged is not None and np.any(flagged):
+        ax.scatter(Z[flagged, 0], Z[flagged, 1], s=60, facecolors="none", edgecolors="red", lw=1.2, label=f"anomalies ({int(flagged.sum())})")
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
+    ax.set_title(title)
+    ax.legend(fontsize=7, markerscale=1.5)
+    ax.grid(alpha=0.3)
+    return fig
