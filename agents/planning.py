@@ -135,6 +135,16 @@ class _Planner(_QTablePolicy):
 
     paradigm = "planning"
 
+
+    @classmethod
+    def env_support(cls, env: gym.Env) -> str | None:
+        """None when the env has Discrete spaces and a readable transition table ``P``; otherwise why not."""
+        try:
+            transition_model(env, cls.__name__)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
     def __init__(self, *, gamma: float = 0.99, tolerance: float = 1e-10, max_iterations: int = 100_000):
         self.gamma = gamma
         self.tolerance = tolerance

@@ -37,7 +37,7 @@ from gymnasium import spaces
 
 from sandbox.checks import check_choice, check_number, check_seed
 from sandbox.learner import Learner
-from sandbox.rollout import env_name, episode_success, evaluate, make_env
+from sandbox.rollout import describe_space, env_name, episode_success, evaluate, make_env
 
 SCHEDULES = ("constant", "linear", "exponential")
 RULES = ("q-learning", "sarsa", "expected-sarsa")
@@ -70,13 +70,13 @@ def discrete_spaces(env: gym.Env, who: str) -> tuple[int, int, int, int]:
     name = env_name(env)
     if not isinstance(obs, spaces.Discrete):
         raise ValueError(
-            f"{who} is tabular and needs a Discrete observation space, but {name} has observation_space={obs}. "
+            f"{who} is tabular and needs a Discrete observation space, but {name} has observation_space={describe_space(obs)}. "
             "Wrap the env in sandbox.wrappers.Discretize(env, bins=..., low=..., high=...) to cut a Box "
             "observation space into a grid of Discrete states."
         )
     if not isinstance(act, spaces.Discrete):
         raise ValueError(
-            f"{who} is tabular and needs a Discrete action space, but {name} has action_space={act}. "
+            f"{who} is tabular and needs a Discrete action space, but {name} has action_space={describe_space(act)}. "
             "Wrap the env in sandbox.wrappers.Discretize(env, action_bins=...) to offer a grid of Box actions "
             "as Discrete ones."
         )
@@ -289,6 +289,16 @@ class _TabularAgent(_QTablePolicy):
 
     paradigm = "reinforcement"
     rule: ClassVar[str] = "q-learning"
+
+
+    @classmethod
+    def env_support(cls, env: gym.Env) -> str | None:
+        """None when both spaces are Discrete (the same check ``fit`` makes); otherwise why not."""
+        try:
+            discrete_spaces(env, cls.__name__)
+        except ValueError as exc:
+            return str(exc)
+        return None
 
     def __init__(
         self,

@@ -116,7 +116,8 @@ class Learner:
         so that ``sandbox check-env`` and ``fit`` give the same answer.
         """
         if cls.paradigm in ("supervised", "unsupervised"):
-            return f"a {cls.paradigm} learner: it fits data arrays, not an environment"
+            article = "an" if cls.paradigm[0] in "aeiou" else "a"
+            return f"{article} {cls.paradigm} learner: it fits data arrays, not an environment"
         return None
 
     @classmethod

@@ -93,3 +93,14 @@ def test_check_env_marks_undeclared_learners_unknown(capsys, monkeypatch):
     main(["check-env", "sandbox/GridWorld-v0"])
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("Quiet "))
     assert " ? " in line and "does not declare env_support" in line
+
+
+def test_tabular_agents_and_planners_answer_for_themselves(capsys):
+    main(["check-env", "CartPole-v1"])
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
+    for name in ("QLearning", "SARSA", "ExpectedSARSA", "ValueIteration", "PolicyIteration"):
+        assert " no " in lines[name] and "observation_space=Box(4,)" in lines[name] and "Discretize" in lines[name]
+    main(["check-env", "sandbox/GridWorld-v0"])
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
+    for name in ("QLearning", "SARSA", "ExpectedSARSA", "ValueIteration", "PolicyIteration"):
+        assert " yes " in lines[name]
