@@ -401,7 +401,7 @@ class _TabularAgent(_QTablePolicy):
                 report(episode, np.array(q))
             returns.append(float(ret))
             lengths.append(length)
-            successes.append(episode_success(terminated, float(reward), info))
+            successes.append(episode_success(terminated, float(reward), info, episode_return=float(ret), length=length))
             epsilons.append(eps)
             alphas.append(alpha)
         return q, history, total_steps

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import inspect
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -99,11 +100,25 @@ def discounted_returns(rewards: np.ndarray, gamma: float, dones: np.ndarray | No
     return out
 
 
-def episode_success(terminated: bool, reward: float, info: dict[str, Any]) -> bool:
-    """``info["is_success"]`` where the env gives it; otherwise: ended by termination with a positive last reward."""
+def episode_success(
+    terminated: bool, reward: float, info: dict[str, Any], *, episode_return: float | None = None, length: int | None = None
+) -> bool:
+    """Did the episode reach its goal?
+
+    ``info["is_success"]`` where the env gives it. Otherwise: it ended by
+    termination (not a time limit) with a positive last reward that stands out,
+    as FrozenLake's goal (+1 after zeros) or Taxi's drop-off (+20 after -1s)
+    do. Given the ``episode_return`` and ``length``, an episode whose rewards
+    were all the same (CartPole's +1 per step, ending when the pole falls) does
+    not count: a constant reward says nothing about a goal.
+    """
     if "is_success" in info:
         return bool(info["is_success"])
-    return bool(terminated and reward > 0)
+    if not (terminated and reward > 0):
+        return False
+    if episode_return is not None and length is not None and length > 1:
+        return not math.isclose(episode_return, reward * length, rel_tol=1e-9, abs_tol=1e-12)
+    return True
 
 
 def evaluate(
@@ -135,7 +150,7 @@ def evaluate(
             done = terminated or truncated or (max_steps is not None and length >= max_steps)
         returns.append(total)
         lengths.append(length)
-        successes.append(episode_success(terminated, float(reward), info))
+        successes.append(episode_success(terminated, float(reward), info, episode_return=total, length=length))
     r = np.asarray(returns)
     return {
         "mean_return": float(r.mean()),

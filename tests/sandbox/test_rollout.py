@@ -40,3 +40,15 @@ def test_evaluate_a_fixed_policy_on_frozenlake():
     assert left["success_rate"] == 0.0 and left["mean_length"] == 100.0
     with pytest.raises(ValueError, match="episodes=0"):
         evaluate(lambda s: 0, env, episodes=0)
+
+
+def test_success_means_a_goal_not_a_constant_reward():
+    from sandbox.rollout import episode_success
+
+    assert episode_success(True, 1.0, {}, episode_return=1.0, length=6)  # FrozenLake's goal
+    assert episode_success(True, 20.0, {}, episode_return=8.0, length=13)  # Taxi's drop-off
+    assert not episode_success(True, 1.0, {}, episode_return=40.0, length=40)  # CartPole's pole fell
+    assert not episode_success(False, 1.0, {}, episode_return=500.0, length=500)  # time limit
+    assert not episode_success(True, 0.0, {}, episode_return=0.0, length=3)  # FrozenLake's hole
+    assert episode_success(True, -1.0, {"is_success": True})
+    assert evaluate(lambda obs: 0, "CartPole-v1", episodes=3)["success_rate"] == 0.0
