@@ -97,7 +97,8 @@ EXPERIMENT = Experiment(
     Config,
     run,
     tour={},
-    tour_order=5,
+    tour_order=15,
+    paradigm="supervised",
     headline=("max_rel_diff_autograd", "max_rel_diff_finite_differences"),
 )
 

@@ -101,6 +101,7 @@ EXPERIMENT = Experiment(
     run,
     tour={"runs": 200, "steps": 500},
     tour_order=40,
+    paradigm="reinforcement",
     headline=("epsilon=0 % optimal", "epsilon=0.1 % optimal"),
 )
 

@@ -118,6 +118,7 @@ EXPERIMENT = Experiment(
     Config,
     run,
     headline=("q_learning_greedy_return", "sarsa_greedy_return"),
+    paradigm="reinforcement",
 )
 
 if __name__ == "__main__":

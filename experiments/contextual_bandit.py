@@ -88,7 +88,8 @@ EXPERIMENT = Experiment(
     Config,
     run,
     tour={"datasets": ("iris",), "steps": 1000},
-    tour_order=42,
+    tour_order=55,
+    paradigm="reinforcement",
     headline=("iris_bandit_accuracy",),
 )
 

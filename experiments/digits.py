@@ -123,6 +123,7 @@ EXPERIMENT = Experiment(
     Config,
     run,
     headline=("test_accuracy", "best"),
+    paradigm="supervised",
 )
 
 if __name__ == "__main__":

@@ -91,7 +91,8 @@ EXPERIMENT = Experiment(
     Config,
     run,
     tour={"n_init": 1, "minibatch_epochs": 3},
-    tour_order=41,
+    tour_order=35,
+    paradigm="unsupervised",
     headline=("ari", "sklearn_ari", "minibatch_ari"),
 )
 

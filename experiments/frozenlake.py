@@ -186,7 +186,8 @@ EXPERIMENT = Experiment(
     Config,
     run,
     tour={"maps": "4x4", "episodes_4x4": 3000, "eval_episodes": 1000, "curve_points": 10},
-    tour_order=50,
+    tour_order=45,
+    paradigm="reinforcement + planning",
     headline=("q_learning_4x4", "optimum_4x4"),
 )
 

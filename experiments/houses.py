@@ -87,6 +87,7 @@ EXPERIMENT = Experiment(
     Config,
     run,
     headline=("r2_linear", "r2_mlp"),
+    paradigm="supervised",
 )
 
 if __name__ == "__main__":

@@ -123,7 +123,8 @@ EXPERIMENT = Experiment(
     Config,
     run,
     tour={"eval_episodes": 200},
-    tour_order=35,
+    tour_order=50,
+    paradigm="reinforcement + planning",
     headline=("success_rate", "optimal_success_rate"),
 )
 

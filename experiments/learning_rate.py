@@ -114,6 +114,7 @@ EXPERIMENT = Experiment(
     Config,
     run,
     headline=("best_rate", "diverged_rates", "too_slow_rates"),
+    paradigm="supervised",
 )
 
 if __name__ == "__main__":

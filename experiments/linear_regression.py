@@ -145,6 +145,7 @@ EXPERIMENT = Experiment(
     run,
     tour={},
     tour_order=10,
+    paradigm="supervised",
     headline=("closed_form_w", "closed_form_b", "max_gap_to_closed_form"),
 )
 

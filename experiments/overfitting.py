@@ -119,6 +119,7 @@ EXPERIMENT = Experiment(
     Config,
     run,
     headline=("plain_gap", "best_cure"),
+    paradigm="supervised",
 )
 
 if __name__ == "__main__":

@@ -126,6 +126,7 @@ EXPERIMENT = Experiment(
     run,
     tour={"datasets": ("circle",), "epochs": 30, "snapshots": (1, 5)},
     tour_order=20,
+    paradigm="supervised",
     headline=("mean_test_accuracy",),
 )
 

@@ -133,7 +133,8 @@ EXPERIMENT = Experiment(
     Config,
     run,
     tour={"n": 1500, "k_max": 7, "n_init": 2, "silhouette_sample": 800},
-    tour_order=40,
+    tour_order=30,
+    paradigm="unsupervised",
     headline=("k", "silhouette", "ari", "planted_in_top"),
 )
 

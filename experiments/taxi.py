@@ -105,6 +105,7 @@ EXPERIMENT = Experiment(
     Config,
     run,
     headline=("q_learning_mean_return", "optimal_mean_return"),
+    paradigm="reinforcement + planning",
 )
 
 if __name__ == "__main__":

@@ -120,7 +120,8 @@ EXPERIMENT = Experiment(
     Config,
     run,
     tour={"episodes": 5000, "eval_games": 200},
-    tour_order=45,
+    tour_order=60,
+    paradigm="reinforcement",
     headline=("minimax_losses", "random_first_win_rate"),
 )
 

@@ -37,9 +37,10 @@ def run(cfg: Config, run: Run) -> dict:
     rows = []
     for name, r in results.items():
         numbers = ", ".join(f"{k}={_fmt(r['summary'].get(k))}" for k in r["headline"]) if r["ok"] else r["error"]
-        rows.append([name, "ok" if r["ok"] else "FAILED", r["seconds"], numbers])
+        paradigm = next((e.paradigm for e in members if e.name == name), "")
+        rows.append([paradigm, name, "ok" if r["ok"] else "FAILED", r["seconds"], numbers])
     run.say("\nThe tour:")
-    run.table("tour", ["experiment", "status", "seconds", "headline numbers"], rows)
+    run.table("tour", ["paradigm", "experiment", "status", "seconds", "headline numbers"], rows)
     failed = [n for n, r in results.items() if not r["ok"]]
     return {"experiments": {n: r["summary"] for n, r in results.items()}, "failed": failed}
 
@@ -60,7 +61,7 @@ def _fmt(v: object) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
-EXPERIMENT = Experiment("tour", "a short run of every paradigm, one table at the end", Config, run)
+EXPERIMENT = Experiment("tour", "a short run of every paradigm, one table at the end", Config, run, paradigm="all")
 
 if __name__ == "__main__":
     from sandbox.cli import script_main

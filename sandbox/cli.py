@@ -157,8 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "list":
             exps = ex.discover()
             width = max(len(n) for n in exps)
+            pwidth = max(len(e.paradigm) for e in exps.values())
             for name, exp in exps.items():
-                print(f"{name.ljust(width)}  {exp.summary}")
+                print(f"{name.ljust(width)}  {exp.paradigm.ljust(pwidth)}  {exp.summary}")
             return 0
         if args.command == "show":
             _show(args.name)

@@ -55,6 +55,7 @@ class Experiment:
     tour : settings overrides for ``sandbox run tour`` (kept short); None leaves it out of the tour
     tour_order : position in the tour
     headline : summary keys the tour's table shows
+    paradigm : supervised, unsupervised, reinforcement, planning... (shown by ``sandbox list`` and the tour)
     """
 
     name: str
@@ -64,6 +65,7 @@ class Experiment:
     tour: dict[str, Any] | None = None
     tour_order: int = 100
     headline: tuple[str, ...] = ()
+    paradigm: str = ""
 
     def __post_init__(self) -> None:
         if not dataclasses.is_dataclass(self.config):
