@@ -3,3 +3,8 @@
 from agents.linear import LinearRegressor
 
 __all__ = ["LinearRegressor"]
+
+from agents.dqn import DQN  # noqa: E402
+from agents.policy_gradient import PolicyGradient  # noqa: E402
+
+__all__ += ["DQN", "PolicyGradient"]
