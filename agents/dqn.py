@@ -96,7 +96,8 @@ class DQN(Learner):
     learning_starts : env steps of pure exploration before the first update
     train_freq : env steps (all envs counted) between rounds of updates
     gradient_steps : gradient steps per round
-    target_update_interval : gradient steps between target-network updates
+    target_update_interval : env steps (all envs counted) between target-network updates, as in
+        Stable-Baselines3: the target stays fixed during a round of ``gradient_steps`` updates
     tau : 1.0 copies the online network into the target (hard update); < 1 blends (Polyak)
     double : Double DQN targets
     loss : "huber" (smooth L1, robust to large TD errors) or "mse"
@@ -116,7 +117,7 @@ class DQN(Learner):
     def __init__(
         self,
         *,
-        hidden: tuple[int, ...] = (256, 256),
+        hidden: tuple[int, ...] = (64, 64),
         activation: str = "relu",
         gamma: float = 0.99,
         learning_rate: float = 2.3e-3,
@@ -133,7 +134,7 @@ class DQN(Learner):
         loss: str = "huber",
         epsilon_start: float = 1.0,
         epsilon_final: float = 0.04,
-        exploration_fraction: float = 0.16,
+        exploration_fraction: float = 0.1,
         n_envs: int = 4,
         vectorization: str = "sync",
         seed: int | None = 0,
@@ -230,7 +231,7 @@ class DQN(Learner):
         hist: dict[str, list[float]] = {"loss": [], "epsilon": [], "update_steps": []}
         obs, _ = vec.reset(seed=self.seed)
         x, _ = self._encoder(obs)
-        start, since_train, n_grad = time.perf_counter(), 0, 0
+        start, since_train, since_target = time.perf_counter(), 0, 0
         for _ in range(math.ceil(steps / self.n_envs)):
             eps = self.epsilon(tracker.steps, steps)
             a = self._explore(x, eps)
@@ -243,10 +244,14 @@ class DQN(Learner):
             tracker.step(np.asarray(r, np.float64), term | trunc)
             x = x_next
             since_train += self.n_envs
+            since_target += self.n_envs
+            if since_target >= self.target_update_interval:
+                since_target = 0
+                self._update_target(target_net)
             if tracker.steps >= self.learning_starts and since_train >= self.train_freq:
                 since_train = 0
                 try:
-                    loss, n_grad = self._train_round(opt, target_net, buffer, n_grad)
+                    loss = self._train_round(opt, target_net, buffer)
                 except DivergenceError as exc:
                     self._finish(tracker, hist, start)
                     raise DivergenceError(f"DQN stopped after {tracker.steps} env steps: {exc}") from None
@@ -266,8 +271,8 @@ class DQN(Learner):
         with torch.inference_mode():
             return self.q_net_(torch.from_numpy(x)).argmax(dim=1).numpy()
 
-    def _train_round(self, opt: Optimizer, target_net: torch.nn.Module, buffer: ReplayBuffer, n_grad: int) -> tuple[float, int]:
-        """``gradient_steps`` updates on replayed batches; returns the mean loss and the gradient-step count."""
+    def _train_round(self, opt: Optimizer, target_net: torch.nn.Module, buffer: ReplayBuffer) -> float:
+        """``gradient_steps`` updates on replayed batches against a fixed target network; the mean loss."""
         total = 0.0
         for _ in range(self.gradient_steps):
             s, a, r, s2, term = buffer.sample(self.batch_size, self._rng)
@@ -280,10 +285,7 @@ class DQN(Learner):
                 loss = torch.nn.functional.mse_loss(q, y)
             opt.step(loss)
             total += float(loss.detach())
-            n_grad += 1
-            if n_grad % self.target_update_interval == 0:
-                self._update_target(target_net)
-        return total / self.gradient_steps, n_grad
+        return total / self.gradient_steps
 
     def _update_target(self, target_net: torch.nn.Module) -> None:
         with torch.no_grad():

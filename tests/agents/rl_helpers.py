@@ -32,3 +32,10 @@ def random_cartpole_return(episodes=30):
             total += r
             done = te or tr
     return total / episodes
+
+
+class PickOneEnv(SpaceEnv):
+    """One step per episode; action 1 pays 1, action 0 pays 0."""
+
+    def step(self, action):
+        return self.observation_space.sample(), float(int(action) == 1), True, False, {}

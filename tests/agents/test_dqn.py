@@ -4,7 +4,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from rl_helpers import SpaceEnv, random_cartpole_return  # tests/agents/rl_helpers.py
+from rl_helpers import PickOneEnv, SpaceEnv  # tests/agents/rl_helpers.py
 
 from agents.dqn import DQN, ReplayBuffer, td_targets
 from sandbox.errors import DivergenceError
@@ -36,10 +36,15 @@ def test_epsilon_schedule():
     assert agent.epsilon(80, 100) == pytest.approx(0.1)
 
 
-def test_beats_a_random_policy_on_cartpole():
-    agent = DQN(seed=0, hidden=(64,), n_envs=4, learning_starts=500, train_freq=64, gradient_steps=32,
-                exploration_fraction=0.3).fit("CartPole-v1", steps=8_000)
-    assert agent.evaluate("CartPole-v1", episodes=10)["mean_return"] > 3 * random_cartpole_return()
+def test_learns_the_q_values_of_a_one_step_choice():
+    # Episodes of one step: Q(s, 1) = 1 and Q(s, 0) = 0 whatever s, so the greedy action is 1.
+    agent = DQN(seed=0, hidden=(16,), n_envs=1, learning_starts=100, train_freq=16, gradient_steps=8,
+                batch_size=32, learning_rate=3e-3).fit(PickOneEnv(), steps=1500)
+    obs = np.random.default_rng(0).uniform(-1, 1, size=(20, 2)).astype(np.float32)
+    q = agent.q_values(obs)
+    np.testing.assert_allclose(q[:, 1], 1.0, atol=0.1)
+    np.testing.assert_allclose(q[:, 0], 0.0, atol=0.1)
+    assert np.all(agent.act(obs, deterministic=True) == 1)
 
 
 @pytest.mark.parametrize("tau", [1.0, 0.05])
