@@ -22,8 +22,9 @@ Each step costs the distance to the target after the move (so reward is
 at most 0, and a quick straight path is best); the episode terminates with
 ``info["is_success"] = True`` when the point comes within ``radius`` of the
 target. The time limit (50 steps) is set in the registration, as Gymnasium
-does. From an average start (distance ~0.74) a perfect policy scores about
--2.5; a random one ends near -40 without reaching the target.
+does. Over 200 episodes (seeds 0..199), heading straight for the target at
+full speed scores -6.5 on average and always arrives; uniformly random
+actions score -52.9 and arrive in 5% of episodes.
 """
 
 from __future__ import annotations
