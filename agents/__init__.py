@@ -2,10 +2,12 @@
 
 from agents.bandit import UCB, EpsilonGreedy, GradientBandit, LinUCB
 from agents.decomposition import PCA
+from agents.dqn import DQN
 from agents.kmeans import KMeans, MiniBatchKMeans
 from agents.linear import LinearRegressor
 from agents.mlp import MLPClassifier, MLPRegressor
 from agents.planning import PolicyIteration, ValueIteration
+from agents.policy_gradient import PolicyGradient
 from agents.selfplay import SelfPlayQLearning
 from agents.tabular import SARSA, ExpectedSARSA, QLearning
 
@@ -13,5 +15,6 @@ __all__ = [
     "LinearRegressor", "MLPClassifier", "MLPRegressor",
     "KMeans", "MiniBatchKMeans", "PCA",
     "QLearning", "SARSA", "ExpectedSARSA", "ValueIteration", "PolicyIteration",
+    "PolicyGradient", "DQN",
     "EpsilonGreedy", "UCB", "GradientBandit", "LinUCB", "SelfPlayQLearning",
 ]

@@ -15,10 +15,11 @@ import gymnasium as gym
 
 from envs.bandit import Bandit, Testbed
 from envs.contextual_bandit import ContextualBandit
+from envs.continuous import PointReach
 from envs.gridworld import MAPS, GridWorld
 from envs.tictactoe import TicTacToe
 
-__all__ = ["Bandit", "ContextualBandit", "GridWorld", "MAPS", "Testbed", "TicTacToe", "REGISTERED"]
+__all__ = ["Bandit", "ContextualBandit", "GridWorld", "MAPS", "PointReach", "Testbed", "TicTacToe", "REGISTERED"]
 
 REGISTERED: dict[str, dict] = {
     "sandbox/GridWorld-v0": dict(entry_point="envs.gridworld:GridWorld", max_episode_steps=100),
@@ -29,6 +30,7 @@ REGISTERED: dict[str, dict] = {
                                       kwargs={"drift": 0.01}),
     "sandbox/ContextualBandit-v0": dict(entry_point="envs.contextual_bandit:ContextualBandit"),
     "sandbox/TicTacToe-v0": dict(entry_point="envs.tictactoe:TicTacToe"),
+    "sandbox/PointReach-v0": dict(entry_point="envs.continuous:PointReach", max_episode_steps=50),
 }
 """Every id this package registers, with its registration arguments."""
 

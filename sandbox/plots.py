@@ -333,3 +333,37 @@ def cluster_scatter(
     ax.legend(fontsize=7, markerscale=1.5)
     ax.grid(alpha=0.3)
     return fig
+
+
+def learning_curve(
+    runs: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    window: int = 100,
+    target: float | None = None,
+    xlabel: str = "env steps",
+    ylabel: str = "episode return",
+    title: str = "",
+) -> Figure:
+    """Episode returns against env steps: faint dots per episode, a line for the mean of the last ``window``.
+
+    runs : name -> (end step of each episode, return of each episode), both of shape (n_episodes,)
+    """
+    from sandbox.rollout import moving_mean  # here, so plots alone does not import gymnasium
+
+    fig = Figure(figsize=(6.4, 4.4))
+    ax = fig.add_subplot()
+    for i, (name, (steps, returns)) in enumerate(runs.items()):
+        s, r = np.asarray(steps, dtype=float), np.asarray(returns, dtype=float)
+        color = f"C{i}"
+        ax.scatter(s, r, s=3, alpha=0.25, color=color)
+        ax.plot(s, moving_mean(r, window), lw=1.8, color=color, label=f"{name} (mean of last {window})")
+    if target is not None:
+        ax.axhline(target, ls="--", lw=1, color="k", alpha=0.6)
+        ax.annotate(f"target {target:g}", (0.01, target), xycoords=("axes fraction", "data"), ha="left", va="bottom", fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if runs:
+        ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig

@@ -1,0 +1,351 @@
+"""Deep Q-learning: the neural counterpart of tabular Q-learning, on the shared network and optimizer modules.
+
+    agent = DQN(seed=0).fit("CartPole-v1", steps=100_000, target_return=475)
+    agent.act(obs)  # epsilon-greedy with the final epsilon; deterministic=True: argmax_a Q(s, a)
+
+Tabular Q-learning moves Q(s, a) toward r + gamma * max_a' Q(s', a'). DQN does
+the same with a network Q_theta and a squared (or Huber) loss, made stable by
+two devices: a replay buffer (updates on random past transitions, not on the
+correlated stream), and a target network Q_target, a lagging copy of Q_theta
+that supplies the bootstrap target (a hard copy every ``target_update_interval``
+gradient steps with ``tau=1``, or Polyak averaging Q_target <- tau Q + (1 - tau)
+Q_target with ``tau < 1``). Double DQN picks a' with Q_theta and values it with
+Q_target, which removes most of the max operator's overestimation. Exploration
+is epsilon-greedy, epsilon decaying linearly from ``epsilon_start`` to
+``epsilon_final`` over the first ``exploration_fraction`` of the steps.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from sandbox.checks import check_choice, check_int_tuple, check_number, check_seed
+from sandbox.errors import DivergenceError
+from sandbox.learner import Learner, load_module_arrays, module_arrays, torch_seed
+from sandbox.nn import ACTIVATIONS, NetSpec, build_network
+from sandbox.optim import OPTIMIZERS, OptimConfig, Optimizer
+from sandbox.rollout import (
+    VECTORIZATION,
+    EpisodeTracker,
+    ObsEncoder,
+    evaluate,
+    evaluate_batched,
+    make_vec_env,
+)
+
+LOSSES = ("huber", "mse")
+
+
+class ReplayBuffer:
+    """A ring buffer of transitions (s, a, r, s', terminated) in preallocated NumPy arrays."""
+
+    def __init__(self, capacity: int, n_features: int):
+        self.obs = np.zeros((capacity, n_features), np.float32)
+        self.next_obs = np.zeros((capacity, n_features), np.float32)
+        self.actions = np.zeros(capacity, np.int64)
+        self.rewards = np.zeros(capacity, np.float32)
+        self.terminated = np.zeros(capacity, np.float32)
+        self.capacity, self.size, self.pos = capacity, 0, 0
+
+    def add(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_obs: np.ndarray, terminated: np.ndarray) -> None:
+        """Add a batch of n transitions (arrays with n rows)."""
+        idx = (self.pos + np.arange(len(obs))) % self.capacity
+        self.obs[idx], self.actions[idx], self.rewards[idx] = obs, actions, rewards
+        self.next_obs[idx], self.terminated[idx] = next_obs, terminated
+        self.pos = int((self.pos + len(obs)) % self.capacity)
+        self.size = min(self.size + len(obs), self.capacity)
+
+    def sample(self, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
+        """(obs, actions, rewards, next_obs, terminated) for n transitions drawn uniformly with replacement."""
+        i = rng.integers(0, self.size, n)
+        return tuple(torch.from_numpy(a[i]) for a in (self.obs, self.actions, self.rewards, self.next_obs, self.terminated))
+
+
+def td_targets(
+    rewards: torch.Tensor, next_q_online: torch.Tensor, next_q_target: torch.Tensor, terminated: torch.Tensor,
+    gamma: float, double: bool,
+) -> torch.Tensor:
+    """r + gamma * (1 - terminated) * Q_target(s', a'), with a' = argmax Q_online (double) or argmax Q_target.
+
+    rewards, terminated : (B,); next_q_online, next_q_target : (B, n_actions)
+    """
+    if double:
+        best = next_q_online.argmax(dim=1, keepdim=True)
+        nxt = next_q_target.gather(1, best)[:, 0]
+    else:
+        nxt = next_q_target.max(dim=1).values
+    return rewards + gamma * (1.0 - terminated) * nxt
+
+
+class DQN(Learner):
+    """Deep Q-network agent for Discrete action spaces.
+
+    Parameters
+    ----------
+    hidden, activation : the Q-network's hidden layers, built by ``sandbox.nn``
+    gamma : discount factor in [0, 1]
+    learning_rate, optimizer, clip_norm : of the shared optimizer (``sandbox.optim``)
+    buffer_size : transitions the replay buffer holds
+    batch_size : transitions per gradient step
+    learning_starts : env steps of pure exploration before the first update
+    train_freq : env steps (all envs counted) between rounds of updates
+    gradient_steps : gradient steps per round
+    target_update_interval : env steps (all envs counted) between target-network updates, as in
+        Stable-Baselines3: the target stays fixed during a round of ``gradient_steps`` updates
+    tau : 1.0 copies the online network into the target (hard update); < 1 blends (Polyak)
+    double : Double DQN targets
+    loss : "huber" (smooth L1, robust to large TD errors) or "mse"
+    epsilon_start, epsilon_final, exploration_fraction : the linear epsilon schedule
+    n_envs, vectorization : environments stepped together (``gymnasium.vector``)
+    seed : network, exploration, replay sampling and env seeds
+
+    Attributes
+    ----------
+    history_ : ``episode_returns``, ``episode_lengths``, ``episode_end_steps``, ``episode_end_seconds``
+        per episode; ``loss``, ``epsilon``, ``update_steps`` per round of updates
+    training_ : ``solved_at_steps``, ``solved_seconds``, ``episodes``, ``steps``, ``seconds``, ...
+    """
+
+    paradigm = "reinforcement"
+
+    def __init__(
+        self,
+        *,
+        hidden: tuple[int, ...] = (64, 64),
+        activation: str = "relu",
+        gamma: float = 0.99,
+        learning_rate: float = 2.3e-3,
+        optimizer: str = "adam",
+        clip_norm: float | None = 10.0,
+        buffer_size: int = 100_000,
+        batch_size: int = 64,
+        learning_starts: int = 1000,
+        train_freq: int = 256,
+        gradient_steps: int = 128,
+        target_update_interval: int = 10,
+        tau: float = 1.0,
+        double: bool = True,
+        loss: str = "huber",
+        epsilon_start: float = 1.0,
+        epsilon_final: float = 0.04,
+        exploration_fraction: float = 0.1,
+        n_envs: int = 4,
+        vectorization: str = "sync",
+        seed: int | None = 0,
+    ):
+        self.hidden = hidden
+        self.activation = activation
+        self.gamma = gamma
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.clip_norm = clip_norm
+        self.buffer_size = buffer_size
+        self.batch_size = batch_size
+        self.learning_starts = learning_starts
+        self.train_freq = train_freq
+        self.gradient_steps = gradient_steps
+        self.target_update_interval = target_update_interval
+        self.tau = tau
+        self.double = double
+        self.loss = loss
+        self.epsilon_start = epsilon_start
+        self.epsilon_final = epsilon_final
+        self.exploration_fraction = exploration_fraction
+        self.n_envs = n_envs
+        self.vectorization = vectorization
+        self.seed = seed
+
+    def _validate(self) -> None:
+        check_int_tuple("hidden", self.hidden)
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_number("gamma", self.gamma, low=0.0, high=1.0)
+        check_number("learning_rate", self.learning_rate, low=0.0, low_open=True)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        if self.clip_norm is not None:
+            check_number("clip_norm", self.clip_norm, low=0.0, low_open=True)
+        for name in ("buffer_size", "batch_size", "train_freq", "gradient_steps", "target_update_interval", "n_envs"):
+            check_number(name, getattr(self, name), low=1, integer=True)
+        check_number("learning_starts", self.learning_starts, low=0, integer=True)
+        check_number("tau", self.tau, low=0.0, high=1.0, low_open=True)
+        if not isinstance(self.double, bool):
+            raise ValueError(f"double={self.double!r} must be True or False.")
+        check_choice("loss", self.loss, LOSSES)
+        check_number("epsilon_start", self.epsilon_start, low=0.0, high=1.0)
+        check_number("epsilon_final", self.epsilon_final, low=0.0, high=1.0)
+        check_number("exploration_fraction", self.exploration_fraction, low=0.0, high=1.0)
+        check_choice("vectorization", self.vectorization, VECTORIZATION)
+        check_seed(self.seed)
+
+    def _setup(self, obs_space: gym.Space, action_space: gym.Space) -> None:
+        if not isinstance(action_space, gym.spaces.Discrete):
+            raise ValueError(
+                f"DQN cannot act in a {type(action_space).__name__} action space ({action_space}); it needs "
+                "Discrete actions (one Q-value per action). Use PolicyGradient for Box actions."
+            )
+        self._encoder = ObsEncoder(obs_space, who="DQN")
+        self.n_actions_ = int(action_space.n)
+        self._action_start = int(action_space.start)
+        self.q_net_ = build_network(self._spec(), seed=self.seed)
+
+    def _spec(self) -> NetSpec:
+        return NetSpec(self._encoder.size, self.n_actions_, tuple(self.hidden), self.activation)
+
+    def epsilon(self, step: int, total: int) -> float:
+        """Exploration rate after ``step`` of ``total`` env steps (linear, then flat)."""
+        span = self.exploration_fraction * total
+        frac = 1.0 if span <= 0 else min(1.0, step / span)
+        return self.epsilon_start + frac * (self.epsilon_final - self.epsilon_start)
+
+    # ------------------------------------------------------------------- fit
+
+    def fit(self, env: Any, steps: int = 100_000, *, target_return: float | None = None, window: int = 100) -> DQN:
+        """Learn from ``steps`` env steps (all envs counted); stop early when the mean of the
+        last ``window`` training returns reaches ``target_return``."""
+        self._validate()
+        check_number("steps", steps, low=1, integer=True)
+        if target_return is not None:
+            check_number("target_return", target_return)
+        check_number("window", window, low=1, integer=True)
+        vec = make_vec_env(env, self.n_envs, vectorization=self.vectorization)
+        try:
+            self._setup(vec.single_observation_space, vec.single_action_space)
+            with torch_seed(self.seed):
+                self._train(vec, int(steps), target_return, int(window))
+        finally:
+            vec.close()
+        return self
+
+    def _train(self, vec: gym.vector.VectorEnv, steps: int, target: float | None, window: int) -> None:
+        target_net = build_network(self._spec(), seed=self.seed)
+        target_net.load_state_dict(self.q_net_.state_dict())
+        opt = Optimizer(self.q_net_.parameters(), OptimConfig(self.optimizer, self.learning_rate, clip_norm=self.clip_norm))
+        self._rng = np.random.default_rng(self.seed)
+        buffer = ReplayBuffer(self.buffer_size, self._encoder.size)
+        tracker = EpisodeTracker(self.n_envs, target=target, window=window)
+        hist: dict[str, list[float]] = {"loss": [], "epsilon": [], "update_steps": []}
+        obs, _ = vec.reset(seed=self.seed)
+        x, _ = self._encoder(obs)
+        start, since_train, since_target = time.perf_counter(), 0, 0
+        for _ in range(math.ceil(steps / self.n_envs)):
+            eps = self.epsilon(tracker.steps, steps)
+            a = self._explore(x, eps)
+            obs, r, term, trunc, info = vec.step(a + self._action_start)
+            x_next, _ = self._encoder(obs)
+            x_after = x_next.copy()  # s' of each transition: the final obs where an episode ended
+            for i in np.flatnonzero(term | trunc):
+                x_after[i] = self._encoder(info["final_obs"][i])[0][0]
+            buffer.add(x, a, r, x_after, term)
+            tracker.step(np.asarray(r, np.float64), term | trunc)
+            x = x_next
+            since_train += self.n_envs
+            since_target += self.n_envs
+            if since_target >= self.target_update_interval:
+                since_target = 0
+                self._update_target(target_net)
+            if tracker.steps >= self.learning_starts and since_train >= self.train_freq:
+                since_train = 0
+                try:
+                    loss = self._train_round(opt, target_net, buffer)
+                except DivergenceError as exc:
+                    self._finish(tracker, hist, start)
+                    raise DivergenceError(f"DQN stopped after {tracker.steps} env steps: {exc}") from None
+                hist["loss"].append(loss)
+                hist["epsilon"].append(eps)
+                hist["update_steps"].append(tracker.steps)
+            if tracker.solved:
+                break
+        self._finish(tracker, hist, start)
+
+    def _explore(self, x: np.ndarray, eps: float) -> np.ndarray:
+        greedy = self._greedy(x)
+        random = self._rng.integers(0, self.n_actions_, len(x))
+        return np.where(self._rng.random(len(x)) < eps, random, greedy)
+
+    def _greedy(self, x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return self.q_net_(torch.from_numpy(x)).argmax(dim=1).numpy()
+
+    def _train_round(self, opt: Optimizer, target_net: torch.nn.Module, buffer: ReplayBuffer) -> float:
+        """``gradient_steps`` updates on replayed batches against a fixed target network; the mean loss."""
+        total = 0.0
+        for _ in range(self.gradient_steps):
+            s, a, r, s2, term = buffer.sample(self.batch_size, self._rng)
+            with torch.no_grad():
+                y = td_targets(r, self.q_net_(s2) if self.double else None, target_net(s2), term, self.gamma, self.double)
+            q = self.q_net_(s).gather(1, a[:, None])[:, 0]
+            if self.loss == "huber":
+                loss = torch.nn.functional.smooth_l1_loss(q, y)
+            else:
+                loss = torch.nn.functional.mse_loss(q, y)
+            opt.step(loss)
+            total += float(loss.detach())
+        return total / self.gradient_steps
+
+    def _update_target(self, target_net: torch.nn.Module) -> None:
+        with torch.no_grad():
+            for t, p in zip(target_net.parameters(), self.q_net_.parameters()):
+                if self.tau == 1.0:
+                    t.copy_(p)
+                else:
+                    t.mul_(1.0 - self.tau).add_(p, alpha=self.tau)
+
+    def _finish(self, tracker: EpisodeTracker, hist: dict[str, list[float]], start: float) -> None:
+        seconds = time.perf_counter() - start
+        self.history_ = {
+            "episode_returns": list(tracker.returns), "episode_lengths": list(tracker.lengths),
+            "episode_end_steps": list(tracker.end_steps), "episode_end_seconds": list(tracker.end_seconds), **hist,
+        }
+        self.training_ = {**tracker.summary(), "steps": tracker.steps, "seconds": round(seconds, 3),
+                          "steps_per_second": round(tracker.steps / max(seconds, 1e-9), 1)}
+
+    # --------------------------------------------------------------- using it
+
+    def q_values(self, obs: Any) -> np.ndarray:
+        """Q(s, .) of shape (n_actions,) for one observation, or (n, n_actions) for a batch."""
+        self._check_fitted("q_values")
+        x, batched = self._encoder(obs)
+        with torch.inference_mode():
+            q = self.q_net_(torch.from_numpy(x)).numpy()
+        return q if batched else q[0]
+
+    def act(self, obs: Any, deterministic: bool = False) -> Any:
+        """Greedy action (``deterministic=True``) or epsilon-greedy with ``epsilon_final``; int or (n,) array."""
+        self._check_fitted("act")
+        x, batched = self._encoder(obs)
+        if not hasattr(self, "_rng"):
+            self._rng = np.random.default_rng(self.seed)
+        a = self._greedy(x) if deterministic else self._explore(x, self.epsilon_final)
+        a = a + self._action_start
+        return a if batched else int(a[0])
+
+    def evaluate(self, env: Any, episodes: int = 100, *, seed: int | None = 0, deterministic: bool = True) -> dict[str, float]:
+        """``mean_return``, ``std_return``, ``success_rate``, ``mean_length`` over ``episodes`` episodes."""
+        self._check_fitted("evaluate")
+        if isinstance(env, gym.Env):  # one instance: its episodes one after another
+            return evaluate(lambda o: self.act(o, deterministic=deterministic), env, episodes=episodes, seed=seed)
+        return evaluate_batched(lambda o: self.act(o, deterministic=deterministic), env, episodes=episodes, seed=seed)
+
+    # ------------------------------------------------------------ checkpoints
+
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        state = {"encoder": self._encoder.to_dict(), "n_actions": self.n_actions_, "action_start": self._action_start,
+                 "training": self.training_}
+        arrays = module_arrays("q", self.q_net_)
+        for k, v in self.history_.items():
+            arrays[f"history.{k}"] = np.asarray(v, dtype=np.float64)
+        return state, arrays
+
+    def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self._encoder = ObsEncoder.from_dict(state["encoder"])
+        self.n_actions_ = int(state["n_actions"])
+        self._action_start = int(state["action_start"])
+        self.q_net_ = build_network(self._spec(), seed=self.seed)
+        load_module_arrays("q", self.q_net_, arrays)
+        self.history_ = {k.split(".", 1)[1]: v.tolist() for k, v in arrays.items() if k.startswith("history.")}
+        self.training_ = dict(state["training"])

@@ -1,0 +1,118 @@
+"""CartPole-v1 solved by a neural agent: how many env steps and seconds until it balances.
+
+    sandbox run cartpole [--seed N]                 # PolicyGradient (actor-critic)
+    sandbox run cartpole --set agent=dqn            # DQN
+    python experiments/cartpole.py
+
+Training stops when the mean return of the last 100 training episodes (sampled
+actions, exploration included) reaches 475, the threshold Gymnasium uses
+for "solved"; then 100 fresh episodes are played with the deterministic policy
+(most likely action / greedy Q), which must average 475 too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from agents.dqn import DQN
+from agents.policy_gradient import PolicyGradient
+from sandbox import plots
+from sandbox.checks import check_choice, check_number
+from sandbox.experiment import Experiment, Run
+
+AGENTS = ("pg", "dqn")
+ENV = "CartPole-v1"
+
+
+@dataclass
+class Config:
+    seed: int = 0
+    agent: str = "pg"  # "pg" (PolicyGradient) or "dqn" (DQN)
+    steps: int = 0  # env-step budget; 0: the agent's own (pg 150,000, dqn 150,000)
+    target_return: float = 475.0
+    window: int = 100
+    eval_episodes: int = 100
+    threads: int = 1  # torch threads; one is fastest for these small networks
+
+    def validate(self) -> None:
+        check_choice("agent", self.agent, AGENTS)
+        check_number("steps", self.steps, low=0, integer=True)
+        check_number("target_return", self.target_return)
+        check_number("window", self.window, low=1, integer=True)
+        check_number("eval_episodes", self.eval_episodes, low=1, integer=True)
+        check_number("threads", self.threads, low=1, integer=True)
+
+
+BUDGET = {"pg": 150_000, "dqn": 150_000}
+
+
+def make_agent(name: str, seed: int) -> PolicyGradient | DQN:
+    """The agent with its defaults, which are tuned to solve CartPole-v1."""
+    return PolicyGradient(seed=seed) if name == "pg" else DQN(seed=seed)
+
+
+def train(cfg: Config, run: Run) -> dict:
+    agent = make_agent(cfg.agent, cfg.seed)
+    steps = cfg.steps or BUDGET[cfg.agent]
+    run.say(f"training {agent!r} on {ENV} for up to {steps:,} env steps (stop at a {cfg.window}-episode mean of {cfg.target_return:g})")
+    n = torch.get_num_threads()
+    torch.set_num_threads(cfg.threads)
+    try:
+        agent.fit(ENV, steps=steps, target_return=cfg.target_return, window=cfg.window)
+    finally:
+        torch.set_num_threads(n)
+    agent.save(run.path("agent.npz"))
+    ev = agent.evaluate(ENV, episodes=cfg.eval_episodes, seed=10_000 + cfg.seed)
+    h = agent.history_
+    return {"training": agent.training_, "eval": ev, "steps": h["episode_end_steps"], "returns": h["episode_returns"]}
+
+
+def run(cfg: Config, run: Run) -> dict:
+    r = run.stage("train", lambda: train(cfg, run))
+    tr, ev = r["training"], r["eval"]
+    for step, ret in zip(r["steps"], r["returns"]):
+        run.log(f"{cfg.agent}/train", step, episode_return=ret)
+    solved = tr["solved_at_steps"] is not None
+    run.say(
+        f"\n{cfg.agent}: {'solved' if solved else 'NOT solved'}"
+        + (f" at {tr['solved_at_steps']:,} env steps, {tr['solved_seconds']:.1f} s (episode {tr['solved_at_episode']})" if solved else
+           f" within {tr['steps']:,} env steps ({tr['seconds']:.1f} s)")
+        + f"; {tr['steps_per_second']:,.0f} env steps/s inside fit"
+    )
+    run.say(f"deterministic evaluation over {ev['episodes']} episodes: mean {ev['mean_return']:.1f} +- {ev['std_return']:.1f}")
+    run.save_plot(
+        plots.learning_curve({cfg.agent: (r["steps"], r["returns"])}, window=cfg.window, target=cfg.target_return,
+                             title=f"{ENV}: {cfg.agent} (seed {cfg.seed})"),
+        "learning_curve",
+    )
+    return {
+        "agent": cfg.agent,
+        "solved": solved,
+        "solved_at_steps": tr["solved_at_steps"],
+        "solved_seconds": tr["solved_seconds"],
+        "solved_at_episode": tr["solved_at_episode"],
+        "train_steps": tr["steps"],
+        "train_seconds": tr["seconds"],
+        "steps_per_second": tr["steps_per_second"],
+        "eval_mean_return": ev["mean_return"],
+        "eval_std_return": ev["std_return"],
+        "eval_passed": ev["mean_return"] >= cfg.target_return,
+    }
+
+
+EXPERIMENT = Experiment(
+    "cartpole",
+    "CartPole-v1 by PolicyGradient (or DQN with --set agent=dqn): env steps and seconds to a 100-episode mean of 475",
+    Config,
+    run,
+    tour={"steps": 6_000, "eval_episodes": 5},
+    tour_order=60,
+    headline=("eval_mean_return", "steps_per_second"),
+)
+
+if __name__ == "__main__":
+    from sandbox.cli import script_main
+
+    raise SystemExit(script_main(EXPERIMENT))

@@ -1,0 +1,42 @@
+"""The vector-env helpers of sandbox.rollout: make_vec_env, EpisodeTracker, evaluate_batched."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from sandbox.rollout import EpisodeTracker, evaluate, evaluate_batched, make_vec_env, moving_mean
+
+
+def test_make_vec_env_resets_in_the_same_step_and_refuses_copies_of_an_instance():
+    vec = make_vec_env("CartPole-v1", 3)
+    assert vec.num_envs == 3 and vec.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
+    vec.close()
+    with pytest.raises(ValueError, match="cannot be copied"):
+        make_vec_env(gym.make("CartPole-v1"), 2)
+    with pytest.raises(ValueError, match="Did you mean 'CartPole-v1'"):
+        make_vec_env("CartPole-v2", 2)
+    with pytest.raises(ValueError, match="n_envs"):
+        make_vec_env("CartPole-v1", 0)
+
+
+def test_tracker_finds_the_first_episode_where_the_window_mean_reaches_the_target():
+    t = EpisodeTracker(2, target=10.0, window=2)
+    t.step(np.array([4.0, 6.0]), np.array([True, False]))  # env 0 ends with 4
+    t.step(np.array([5.0, 5.0]), np.array([True, True]))  # env 0: 5, env 1: 11 -> window [5, 11] = 8
+    assert not t.solved
+    t.step(np.array([9.0, 9.0]), np.array([False, True]))  # env 1: 9 -> [11, 9] = 10
+    assert t.returns == [4.0, 5.0, 11.0, 9.0] and t.end_steps == [2, 4, 4, 6]
+    assert t.summary()["solved_at_steps"] == 6 and t.summary()["solved_at_episode"] == 4
+
+
+def test_batched_evaluation_equals_the_sequential_one():
+    def policy(obs):  # a deterministic rule: push toward the pole's lean
+        return (np.asarray(obs)[..., 2] + np.asarray(obs)[..., 3] > 0).astype(int)
+
+    one = evaluate(lambda o: int(policy(o)), "CartPole-v1", episodes=7, seed=5)
+    many = evaluate_batched(policy, "CartPole-v1", episodes=7, seed=5)
+    assert one == many
+
+
+def test_moving_mean():
+    np.testing.assert_allclose(moving_mean(np.array([1.0, 3.0, 5.0, 7.0]), 2), [1.0, 2.0, 4.0, 6.0])
