@@ -4,10 +4,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from rl_helpers import PickOneEnv, SpaceEnv  # tests/agents/rl_helpers.py
 
 from agents.dqn import DQN, ReplayBuffer, td_targets
 from sandbox.errors import DivergenceError
+from tests.agents.rl_helpers import PickOneEnv, SpaceEnv
 
 SMALL = dict(hidden=(32,), n_envs=2, learning_starts=100, train_freq=32, gradient_steps=8, batch_size=32)
 

@@ -4,10 +4,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from rl_helpers import SpaceEnv, random_cartpole_return  # tests/agents/rl_helpers.py
 
 from agents.policy_gradient import PolicyGradient, gae
 from sandbox.errors import DivergenceError, NotFittedError
+from tests.agents.rl_helpers import SpaceEnv, random_cartpole_return
 
 
 def test_two_step_gradient_equals_hand_computation():
