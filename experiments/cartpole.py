@@ -108,7 +108,8 @@ EXPERIMENT = Experiment(
     Config,
     run,
     tour={"steps": 6_000, "eval_episodes": 5},
-    tour_order=60,
+    tour_order=65,
+    paradigm="reinforcement",
     headline=("eval_mean_return", "steps_per_second"),
 )
 

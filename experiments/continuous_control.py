@@ -129,7 +129,8 @@ EXPERIMENT = Experiment(
     Config,
     run,
     tour={"reach_steps": 8_000, "pendulum_steps": 0, "eval_episodes": 10},
-    tour_order=61,
+    tour_order=70,
+    paradigm="reinforcement",
     headline=("reach_success_rate", "reach_mean_return", "reach_random_mean_return"),
 )
 
