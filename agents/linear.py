@@ -9,7 +9,7 @@ import torch
 
 from sandbox.checks import check_choice, check_number, check_seed
 from sandbox.learner import Learner, torch_seed
-from sandbox.metrics import regression_metrics
+from sandbox.metrics import score_regression
 from sandbox.nn import NetSpec, build_network
 from sandbox.optim import OPTIMIZERS, OptimConfig, Optimizer
 from sandbox.scratch import ScratchNet, ScratchOptimizer, mse_loss
@@ -178,12 +178,7 @@ class LinearRegressor(Learner):
 
     def evaluate(self, X: Any, y: Any) -> dict[str, float]:
         """{"mse", "mae", "r2"} on (X, y)."""
-        pred = self.act(X)
-        from sandbox.checks import as_float_array, check_same_length
-
-        y = as_float_array("y", y, ndim=(1, 2))
-        check_same_length("X", pred, "y", y)
-        return regression_metrics(y, pred)
+        return score_regression(self.act(X), y)
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         state = {"y_ndim": self._y_ndim, "input_shape": list(self._input_shape), "n_iter": self.n_iter_}

@@ -26,7 +26,7 @@ from sandbox.checks import (
 )
 from sandbox.data import split
 from sandbox.learner import Learner, load_module_arrays, module_arrays, torch_seed
-from sandbox.metrics import classification_metrics, regression_metrics
+from sandbox.metrics import classification_metrics, score_regression
 from sandbox.nn import ACTIVATIONS, ConvSpec, NetSpec, build_network
 from sandbox.optim import OPTIMIZERS, SCHEDULES, OptimConfig, Optimizer
 from sandbox.scratch import ScratchNet, ScratchOptimizer, log_softmax
@@ -372,10 +372,7 @@ class MLPRegressor(_MLP):
 
     def evaluate(self, X: Any, y: Any) -> dict[str, float]:
         """{"mse", "mae", "r2"} on (X, y)."""
-        pred = self.act(X)
-        y = as_float_array("y", y, ndim=(1, 2))
-        check_same_length("X", pred, "y", y)
-        return regression_metrics(y, pred)
+        return score_regression(self.act(X), y)
 
     def _extra_state(self) -> dict[str, Any]:
         return {"y_ndim": self._y_ndim, "n_outputs": self.n_outputs_}

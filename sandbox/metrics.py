@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+from sandbox.checks import as_float_array, check_same_length
+
+
+def score_regression(pred: np.ndarray, y: Any) -> dict[str, float]:
+    """Check ``y`` against a regressor's predictions ``pred`` (same length, finite), then :func:`regression_metrics`."""
+    y = as_float_array("y", y, ndim=(1, 2))
+    check_same_length("X", pred, "y", y)
+    return regression_metrics(y, pred)
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
