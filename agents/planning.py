@@ -32,7 +32,7 @@ import scipy.sparse.linalg
 
 from agents.tabular import _QTablePolicy, discrete_spaces
 from sandbox.checks import check_number
-from sandbox.rollout import env_name, make_env
+from sandbox.rollout import env_name, make_env, reason_from
 
 
 @dataclass(frozen=True)
@@ -135,15 +135,10 @@ class _Planner(_QTablePolicy):
 
     paradigm = "planning"
 
-
     @classmethod
     def env_support(cls, env: gym.Env) -> str | None:
         """None when the env has Discrete spaces and a readable transition table ``P``; otherwise why not."""
-        try:
-            transition_model(env, cls.__name__)
-        except ValueError as exc:
-            return str(exc)
-        return None
+        return reason_from(lambda: transition_model(env, cls.__name__))
 
     def __init__(self, *, gamma: float = 0.99, tolerance: float = 1e-10, max_iterations: int = 100_000):
         self.gamma = gamma

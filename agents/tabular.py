@@ -37,7 +37,14 @@ from gymnasium import spaces
 
 from sandbox.checks import check_choice, check_number, check_seed
 from sandbox.learner import Learner
-from sandbox.rollout import describe_space, env_name, episode_success, evaluate, make_env
+from sandbox.rollout import (
+    describe_space,
+    env_name,
+    episode_success,
+    evaluate,
+    make_env,
+    reason_from,
+)
 
 SCHEDULES = ("constant", "linear", "exponential")
 RULES = ("q-learning", "sarsa", "expected-sarsa")
@@ -290,15 +297,10 @@ class _TabularAgent(_QTablePolicy):
     paradigm = "reinforcement"
     rule: ClassVar[str] = "q-learning"
 
-
     @classmethod
     def env_support(cls, env: gym.Env) -> str | None:
         """None when both spaces are Discrete (the same check ``fit`` makes); otherwise why not."""
-        try:
-            discrete_spaces(env, cls.__name__)
-        except ValueError as exc:
-            return str(exc)
-        return None
+        return reason_from(lambda: discrete_spaces(env, cls.__name__))
 
     def __init__(
         self,

@@ -184,6 +184,15 @@ def space_support(env: gym.Env, *, observation: tuple[type, ...] | None = None, 
     return None
 
 
+def reason_from(check: Callable[[], Any]) -> str | None:
+    """Run a check that raises ValueError when an env will not do; its message, or None when it passes."""
+    try:
+        check()
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def require_env_support(learner: Any, env: gym.Env) -> None:
     """Raise ValueError with the learner's own reason when it cannot run on ``env`` (see ``Learner.env_support``)."""
     cls = learner if isinstance(learner, type) else type(learner)
