@@ -35,7 +35,7 @@ ENV = "CartPole-v1"
 class Config:
     seed: int = 0
     agent: str = "pg"  # "pg" (PolicyGradient) or "dqn" (DQN)
-    steps: int = 0  # env-step budget; 0: the agent's own (pg 150,000, dqn 150,000)
+    steps: int = 0  # env-step budget; 0: the agent's own (pg 150,000, dqn 100,000)
     target_return: float = 475.0
     window: int = 100
     eval_episodes: int = 100
@@ -50,7 +50,7 @@ class Config:
         check_number("threads", self.threads, low=1, integer=True)
 
 
-BUDGET = {"pg": 150_000, "dqn": 150_000}
+BUDGET = {"pg": 150_000, "dqn": 100_000}
 
 
 def make_agent(name: str, seed: int) -> PolicyGradient | DQN:
