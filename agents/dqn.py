@@ -13,6 +13,15 @@ Q_target with ``tau < 1``). Double DQN picks a' with Q_theta and values it with
 Q_target, which removes most of the max operator's overestimation. Exploration
 is epsilon-greedy, epsilon decaying linearly from ``epsilon_start`` to
 ``epsilon_final`` over the first ``exploration_fraction`` of the steps.
+
+When is it "solved"? ``solve_on="training"`` uses the mean of the last
+``window`` training episodes, as PolicyGradient does. For DQN that mean
+understates the greedy policy (exploratory actions end episodes early) and the
+greedy policy of a Q-network changes a lot between rounds of updates, so the
+default ``solve_on="greedy_eval"`` plays ``eval_episodes`` greedy episodes
+every ``eval_every`` env steps and stops once their mean reaches
+``target_return``, keeping that policy. Without a solve, the best evaluated
+weights are kept (``keep_best``).
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from sandbox.rollout import (
 )
 
 LOSSES = ("huber", "mse")
+SOLVE_ON = ("greedy_eval", "training")
 
 
 class ReplayBuffer:
@@ -91,6 +101,8 @@ class DQN(Learner):
     hidden, activation : the Q-network's hidden layers, built by ``sandbox.nn``
     gamma : discount factor in [0, 1]
     learning_rate, optimizer, clip_norm : of the shared optimizer (``sandbox.optim``)
+    final_lr_fraction : the learning rate decays linearly to this fraction of ``learning_rate``
+        over the gradient steps the budget allows (1.0: constant)
     buffer_size : transitions the replay buffer holds
     batch_size : transitions per gradient step
     learning_starts : env steps of pure exploration before the first update
@@ -103,13 +115,21 @@ class DQN(Learner):
     loss : "huber" (smooth L1, robust to large TD errors) or "mse"
     epsilon_start, epsilon_final, exploration_fraction : the linear epsilon schedule
     n_envs, vectorization : environments stepped together (``gymnasium.vector``)
+    solve_on : "greedy_eval" (periodic greedy evaluation reaches ``target_return``) or "training"
+        (mean of the last ``window`` training episodes reaches it), see the module docstring
+    eval_every, eval_episodes : env steps between greedy evaluations during ``fit`` and episodes
+        per evaluation (evaluation episode i of the k-th evaluation is reset with seed
+        ``seed + 1_000_000 + 1000 k + i``); ``eval_every=None``: no evaluations
+    keep_best : at the end of an unsolved ``fit``, restore the weights with the best evaluation
     seed : network, exploration, replay sampling and env seeds
 
     Attributes
     ----------
     history_ : ``episode_returns``, ``episode_lengths``, ``episode_end_steps``, ``episode_end_seconds``
-        per episode; ``loss``, ``epsilon``, ``update_steps`` per round of updates
-    training_ : ``solved_at_steps``, ``solved_seconds``, ``episodes``, ``steps``, ``seconds``, ...
+        per episode; ``loss``, ``epsilon``, ``update_steps`` per round of updates;
+        ``eval_steps``, ``eval_mean_return`` per greedy evaluation
+    training_ : ``solved_at_steps``, ``solved_seconds``, ``episodes``, ``steps``, ``seconds``,
+        ``solve_criterion`` (in words), ``best_eval_mean_return``, ...
     """
 
     paradigm = "reinforcement"
@@ -123,6 +143,7 @@ class DQN(Learner):
         learning_rate: float = 2.3e-3,
         optimizer: str = "adam",
         clip_norm: float | None = 10.0,
+        final_lr_fraction: float = 1.0,
         buffer_size: int = 100_000,
         batch_size: int = 64,
         learning_starts: int = 1000,
@@ -137,6 +158,10 @@ class DQN(Learner):
         exploration_fraction: float = 0.1,
         n_envs: int = 4,
         vectorization: str = "sync",
+        solve_on: str = "greedy_eval",
+        eval_every: int | None = 5_000,
+        eval_episodes: int = 20,
+        keep_best: bool = True,
         seed: int | None = 0,
     ):
         self.hidden = hidden
@@ -145,6 +170,7 @@ class DQN(Learner):
         self.learning_rate = learning_rate
         self.optimizer = optimizer
         self.clip_norm = clip_norm
+        self.final_lr_fraction = final_lr_fraction
         self.buffer_size = buffer_size
         self.batch_size = batch_size
         self.learning_starts = learning_starts
@@ -159,6 +185,10 @@ class DQN(Learner):
         self.exploration_fraction = exploration_fraction
         self.n_envs = n_envs
         self.vectorization = vectorization
+        self.solve_on = solve_on
+        self.eval_every = eval_every
+        self.eval_episodes = eval_episodes
+        self.keep_best = keep_best
         self.seed = seed
 
     def _validate(self) -> None:
@@ -173,13 +203,21 @@ class DQN(Learner):
             check_number(name, getattr(self, name), low=1, integer=True)
         check_number("learning_starts", self.learning_starts, low=0, integer=True)
         check_number("tau", self.tau, low=0.0, high=1.0, low_open=True)
-        if not isinstance(self.double, bool):
-            raise ValueError(f"double={self.double!r} must be True or False.")
         check_choice("loss", self.loss, LOSSES)
         check_number("epsilon_start", self.epsilon_start, low=0.0, high=1.0)
         check_number("epsilon_final", self.epsilon_final, low=0.0, high=1.0)
         check_number("exploration_fraction", self.exploration_fraction, low=0.0, high=1.0)
         check_choice("vectorization", self.vectorization, VECTORIZATION)
+        check_number("final_lr_fraction", self.final_lr_fraction, low=0.0, high=1.0)
+        check_choice("solve_on", self.solve_on, SOLVE_ON)
+        if self.eval_every is not None:
+            check_number("eval_every", self.eval_every, low=1, integer=True)
+        elif self.solve_on == "greedy_eval":
+            raise ValueError("solve_on='greedy_eval' needs eval_every (env steps between evaluations, an integer >= 1).")
+        check_number("eval_episodes", self.eval_episodes, low=1, integer=True)
+        for name in ("double", "keep_best"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}={getattr(self, name)!r} must be True or False.")
         check_seed(self.seed)
 
     def _setup(self, obs_space: gym.Space, action_space: gym.Space) -> None:
@@ -205,46 +243,53 @@ class DQN(Learner):
     # ------------------------------------------------------------------- fit
 
     def fit(self, env: Any, steps: int = 100_000, *, target_return: float | None = None, window: int = 100) -> DQN:
-        """Learn from ``steps`` env steps (all envs counted); stop early when the mean of the
-        last ``window`` training returns reaches ``target_return``."""
+        """Learn from ``steps`` env steps (all envs counted); stop early once solved (``solve_on``): the
+        greedy evaluation's mean, or the mean of the last ``window`` training returns, reaches ``target_return``."""
         self._validate()
         check_number("steps", steps, low=1, integer=True)
         if target_return is not None:
             check_number("target_return", target_return)
         check_number("window", window, low=1, integer=True)
+        if isinstance(env, gym.Env) and self.eval_every is not None and target_return is not None \
+                and self.solve_on == "greedy_eval":
+            raise ValueError(
+                "solve_on='greedy_eval' plays evaluation episodes in fresh envs, so it needs an env id, "
+                "'package.module:Class' or a factory, not an Env instance (or use solve_on='training')."
+            )
         vec = make_vec_env(env, self.n_envs, vectorization=self.vectorization)
         try:
             self._setup(vec.single_observation_space, vec.single_action_space)
+            eval_env = None if isinstance(env, gym.Env) or self.eval_every is None else env
             with torch_seed(self.seed):
-                self._train(vec, int(steps), target_return, int(window))
+                self._train(vec, eval_env, int(steps), target_return, int(window))
         finally:
             vec.close()
         return self
 
-    def _train(self, vec: gym.vector.VectorEnv, steps: int, target: float | None, window: int) -> None:
+    def _make_optimizer(self, steps: int) -> Optimizer:
+        rounds = max(1, math.ceil(max(0, steps - self.learning_starts) / self.train_freq))
+        schedule = "constant" if self.final_lr_fraction == 1.0 else "linear"
+        return Optimizer(self.q_net_.parameters(), OptimConfig(
+            self.optimizer, self.learning_rate, clip_norm=self.clip_norm, schedule=schedule,
+            total_steps=rounds * self.gradient_steps, final_lr_fraction=self.final_lr_fraction))
+
+    def _train(self, vec: gym.vector.VectorEnv, eval_env: Any, steps: int, target: float | None, window: int) -> None:
         target_net = build_network(self._spec(), seed=self.seed)
         target_net.load_state_dict(self.q_net_.state_dict())
-        opt = Optimizer(self.q_net_.parameters(), OptimConfig(self.optimizer, self.learning_rate, clip_norm=self.clip_norm))
+        opt = self._make_optimizer(steps)
         self._rng = np.random.default_rng(self.seed)
         buffer = ReplayBuffer(self.buffer_size, self._encoder.size)
-        tracker = EpisodeTracker(self.n_envs, target=target, window=window)
+        by_training = target if self.solve_on == "training" else None
+        tracker = EpisodeTracker(self.n_envs, target=by_training, window=window)
+        evals = _Evaluations(self, eval_env, target if self.solve_on == "greedy_eval" else None)
         hist: dict[str, list[float]] = {"loss": [], "epsilon": [], "update_steps": []}
         obs, _ = vec.reset(seed=self.seed)
         x, _ = self._encoder(obs)
-        start, since_train, since_target = time.perf_counter(), 0, 0
+        start, since_train, since_target, since_eval = time.perf_counter(), 0, 0, 0
         for _ in range(math.ceil(steps / self.n_envs)):
             eps = self.epsilon(tracker.steps, steps)
-            a = self._explore(x, eps)
-            obs, r, term, trunc, info = vec.step(a + self._action_start)
-            x_next, _ = self._encoder(obs)
-            x_after = x_next.copy()  # s' of each transition: the final obs where an episode ended
-            for i in np.flatnonzero(term | trunc):
-                x_after[i] = self._encoder(info["final_obs"][i])[0][0]
-            buffer.add(x, a, r, x_after, term)
-            tracker.step(np.asarray(r, np.float64), term | trunc)
-            x = x_next
-            since_train += self.n_envs
-            since_target += self.n_envs
+            x = self._env_step(vec, x, eps, buffer, tracker)
+            since_train, since_target, since_eval = (k + self.n_envs for k in (since_train, since_target, since_eval))
             if since_target >= self.target_update_interval:
                 since_target = 0
                 self._update_target(target_net)
@@ -253,14 +298,30 @@ class DQN(Learner):
                 try:
                     loss = self._train_round(opt, target_net, buffer)
                 except DivergenceError as exc:
-                    self._finish(tracker, hist, start)
+                    self._finish(tracker, evals, hist, start)
                     raise DivergenceError(f"DQN stopped after {tracker.steps} env steps: {exc}") from None
                 hist["loss"].append(loss)
                 hist["epsilon"].append(eps)
                 hist["update_steps"].append(tracker.steps)
-            if tracker.solved:
+            if evals.active and since_eval >= self.eval_every and tracker.steps >= self.learning_starts:
+                since_eval = 0
+                evals.run(tracker, time.perf_counter() - start)
+            if tracker.solved or evals.solved:
                 break
-        self._finish(tracker, hist, start)
+        self._finish(tracker, evals, hist, start)
+
+    def _env_step(self, vec: gym.vector.VectorEnv, x: np.ndarray, eps: float, buffer: ReplayBuffer,
+                  tracker: EpisodeTracker) -> np.ndarray:
+        """One epsilon-greedy step of every env, stored in the buffer; the next encoded observations."""
+        a = self._explore(x, eps)
+        obs, r, term, trunc, info = vec.step(a + self._action_start)
+        x_next, _ = self._encoder(obs)
+        x_after = x_next.copy()  # s' of each transition: the final obs where an episode ended
+        for i in np.flatnonzero(term | trunc):
+            x_after[i] = self._encoder(info["final_obs"][i])[0][0]
+        buffer.add(x, a, r, x_after, term)
+        tracker.step(np.asarray(r, np.float64), term | trunc)
+        return x_next
 
     def _explore(self, x: np.ndarray, eps: float) -> np.ndarray:
         greedy = self._greedy(x)
@@ -295,14 +356,28 @@ class DQN(Learner):
                 else:
                     t.mul_(1.0 - self.tau).add_(p, alpha=self.tau)
 
-    def _finish(self, tracker: EpisodeTracker, hist: dict[str, list[float]], start: float) -> None:
+    def _finish(self, tracker: EpisodeTracker, evals: _Evaluations, hist: dict[str, list[float]], start: float) -> None:
         seconds = time.perf_counter() - start
+        evals.restore_best()
         self.history_ = {
             "episode_returns": list(tracker.returns), "episode_lengths": list(tracker.lengths),
             "episode_end_steps": list(tracker.end_steps), "episode_end_seconds": list(tracker.end_seconds), **hist,
+            "eval_steps": list(evals.steps), "eval_mean_return": list(evals.means),
         }
-        self.training_ = {**tracker.summary(), "steps": tracker.steps, "seconds": round(seconds, 3),
-                          "steps_per_second": round(tracker.steps / max(seconds, 1e-9), 1)}
+        solved = tracker.summary() if self.solve_on == "training" else {**tracker.summary(), **evals.summary()}
+        self.training_ = {**solved, "steps": tracker.steps, "seconds": round(seconds, 3),
+                          "steps_per_second": round(tracker.steps / max(seconds, 1e-9), 1),
+                          "solve_criterion": self.solve_criterion(tracker.target if self.solve_on == "training"
+                                                                  else evals.target, tracker.window),
+                          "best_eval_mean_return": evals.best}
+
+    def solve_criterion(self, target: float | None, window: int = 100) -> str:
+        """In words, what made (or would make) ``fit`` stop as solved."""
+        t = "the target return" if target is None else f"{target:g}"
+        if self.solve_on == "training":
+            return f"mean return of the last {window} training episodes (epsilon-greedy) >= {t}"
+        return (f"mean return of {self.eval_episodes} greedy evaluation episodes, played every "
+                f"{self.eval_every:,} env steps, >= {t}; that policy is kept")
 
     # --------------------------------------------------------------- using it
 
@@ -349,3 +424,43 @@ class DQN(Learner):
         load_module_arrays("q", self.q_net_, arrays)
         self.history_ = {k.split(".", 1)[1]: v.tolist() for k, v in arrays.items() if k.startswith("history.")}
         self.training_ = dict(state["training"])
+
+
+class _Evaluations:
+    """The greedy evaluations during ``DQN.fit``: when one reaches the target, and the best weights so far."""
+
+    def __init__(self, agent: DQN, env: Any, target: float | None):
+        self.agent, self.env, self.target = agent, env, target
+        self.active = env is not None
+        self.steps: list[int] = []
+        self.means: list[float] = []
+        self.best: float | None = None
+        self._best_state: dict[str, torch.Tensor] | None = None
+        self._solved: dict[str, Any] | None = None
+
+    @property
+    def solved(self) -> bool:
+        return self._solved is not None
+
+    def run(self, tracker: EpisodeTracker, seconds: float) -> None:
+        """Evaluate the greedy policy now; remember the best weights; stop-worthy when the mean reaches the target."""
+        agent, k = self.agent, len(self.steps)
+        seed = None if agent.seed is None else agent.seed + 1_000_000 + 1000 * k
+        mean = evaluate_batched(lambda o: agent._greedy(agent._encoder(o)[0]) + agent._action_start, self.env,
+                                episodes=agent.eval_episodes, seed=seed)["mean_return"]
+        self.steps.append(tracker.steps)
+        self.means.append(mean)
+        if self.best is None or mean > self.best:
+            self.best = mean
+            self._best_state = {n: t.detach().clone() for n, t in agent.q_net_.state_dict().items()}
+        if self.target is not None and mean >= self.target:
+            self._solved = {"solved_at_steps": tracker.steps, "solved_seconds": round(seconds, 3),
+                            "solved_at_episode": len(tracker.returns)}
+
+    def restore_best(self) -> None:
+        """Keep the best evaluated weights (``keep_best``) unless the run ended solved on the current ones."""
+        if self.agent.keep_best and self._best_state is not None and not self.solved:
+            self.agent.q_net_.load_state_dict(self._best_state)
+
+    def summary(self) -> dict[str, Any]:
+        return self._solved or {"solved_at_steps": None, "solved_seconds": None, "solved_at_episode": None}

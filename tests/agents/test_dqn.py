@@ -82,3 +82,51 @@ def test_non_finite_loss_stops_with_a_message():
     agent = DQN(n_envs=1, learning_starts=4, train_freq=4, gradient_steps=1, batch_size=4)
     with pytest.raises(DivergenceError, match="DQN stopped after 4 env steps.*loss became nan"):
         agent.fit(SpaceEnv(reward=float("nan")), steps=20)
+
+
+PICK_ONE = "tests.agents.rl_helpers:PickOneEnv"
+QUICK = dict(hidden=(16,), n_envs=1, learning_starts=100, train_freq=16, gradient_steps=8, batch_size=32,
+             learning_rate=3e-3, eval_every=100, eval_episodes=5)
+
+
+def test_greedy_evaluation_solves_and_stops_early():
+    agent = DQN(seed=0, **QUICK).fit(PICK_ONE, steps=3000, target_return=1.0)
+    tr = agent.training_
+    # stopped at the first evaluation whose five greedy episodes all picked action 1
+    assert tr["solved_at_steps"] == agent.history_["eval_steps"][-1] == tr["steps"] < 3000
+    assert agent.history_["eval_mean_return"][-1] == 1.0 and max(agent.history_["eval_mean_return"][:-1], default=0) < 1.0
+    assert "greedy evaluation" in tr["solve_criterion"] and tr["solved_seconds"] > 0
+    obs = np.random.default_rng(0).uniform(-1, 1, size=(20, 2)).astype(np.float32)
+    assert np.all(agent.act(obs, deterministic=True) == 1)
+
+
+def test_training_criterion_stops_on_the_training_window():
+    agent = DQN(seed=0, solve_on="training", **QUICK).fit(PICK_ONE, steps=600, target_return=1.0, window=10)
+    tr, h = agent.training_, agent.history_
+    i = tr["solved_at_episode"]  # the first episode ending a window of 10 training returns that all paid 1
+    assert tr["solved_at_steps"] == h["episode_end_steps"][i - 1] == tr["steps"]
+    assert h["episode_returns"][i - 10:i] == [1.0] * 10 and 0.0 in h["episode_returns"][:i - 1]
+    assert "training episodes" in tr["solve_criterion"]
+
+
+def test_unsolved_run_keeps_the_best_evaluated_weights_and_same_seed_same_numbers():
+    kw = dict(SMALL, eval_every=200, eval_episodes=3, final_lr_fraction=0.1)
+    a = DQN(seed=2, **kw).fit("CartPole-v1", steps=1000, target_return=1e6)
+    b = DQN(seed=2, **kw).fit("CartPole-v1", steps=1000, target_return=1e6)
+    assert a.history_["eval_mean_return"] == b.history_["eval_mean_return"] and a.history_["loss"] == b.history_["loss"]
+    means = a.history_["eval_mean_return"]
+    k = int(np.argmax(means))
+    assert a.training_["solved_at_steps"] is None and a.training_["best_eval_mean_return"] == means[k]
+    again = a.evaluate("CartPole-v1", episodes=3, seed=2 + 1_000_000 + 1000 * k)
+    assert again["mean_return"] == means[k]
+
+
+def test_bad_solve_settings():
+    with pytest.raises(ValueError, match="solve_on"):
+        DQN(solve_on="eval").fit("CartPole-v1", steps=10)
+    with pytest.raises(ValueError, match="eval_every"):
+        DQN(eval_every=None).fit("CartPole-v1", steps=10)
+    with pytest.raises(ValueError, match="final_lr_fraction"):
+        DQN(final_lr_fraction=2.0).fit("CartPole-v1", steps=10)
+    with pytest.raises(ValueError, match="Env instance"):
+        DQN(n_envs=1).fit(PickOneEnv(), steps=10, target_return=1.0)
