@@ -48,8 +48,7 @@ from sandbox.rollout import (
     EpisodeTracker,
     ObsEncoder,
     discounted_returns,
-    evaluate,
-    evaluate_batched,
+    evaluate_policy,
     make_vec_env,
 )
 
@@ -533,9 +532,7 @@ class PolicyGradient(Learner):
     def evaluate(self, env: Any, episodes: int = 100, *, seed: int | None = 0, deterministic: bool = True) -> dict[str, float]:
         """``mean_return``, ``std_return``, ``success_rate``, ``mean_length`` over ``episodes`` episodes."""
         self._check_fitted("evaluate")
-        if isinstance(env, gym.Env):  # one instance: its episodes one after another
-            return evaluate(lambda o: self.act(o, deterministic=deterministic), env, episodes=episodes, seed=seed)
-        return evaluate_batched(lambda o: self.act(o, deterministic=deterministic), env, episodes=episodes, seed=seed)
+        return evaluate_policy(lambda o: self.act(o, deterministic=deterministic), env, episodes=episodes, seed=seed)
 
     # ------------------------------------------------------------ checkpoints
 

@@ -397,3 +397,14 @@ def evaluate_batched(
         "mean_length": float(lengths.mean()),
         "episodes": int(episodes),
     }
+
+
+def evaluate_policy(
+    policy: Callable[[Any], Any], env: str | gym.Env | Callable[..., gym.Env], *, episodes: int = 100, seed: int | None = 0
+) -> dict[str, float]:
+    """:func:`evaluate_batched` where fresh envs can be made (an id, entry point or factory);
+    :func:`evaluate` on a given Env instance, whose episodes can only run one after another.
+    ``policy`` must take one observation or a batch of them."""
+    if isinstance(env, gym.Env):
+        return evaluate(policy, env, episodes=episodes, seed=seed)
+    return evaluate_batched(policy, env, episodes=episodes, seed=seed)
