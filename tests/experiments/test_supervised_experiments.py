@@ -1,17 +1,10 @@
 """Each supervised experiment end to end on tiny settings: it runs, writes its files, reports sensibly."""
 
-import json
 
 import pytest
 
 from sandbox import experiment as ex
-
-
-def run(name, tmp_path, **sets):
-    exp = ex.get(name)
-    summary = ex.run_experiment(exp, ex.make_config(exp, sets=sets), tmp_path / name, quiet=True)
-    assert json.loads((tmp_path / name / "summary.json").read_text())["experiment"] == name
-    return summary
+from tests.experiments.helpers import run_small as run
 
 
 def test_learning_rate_reports_divergence_instead_of_crashing(tmp_path):

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from sandbox import experiment as ex
-
-
-def run(name, tmp_path, **sets):
-    exp = ex.get(name)
-    summary = ex.run_experiment(exp, ex.make_config(exp, sets=sets), tmp_path / name, quiet=True)
-    assert json.loads((tmp_path / name / "summary.json").read_text())["experiment"] == name
-    return summary
+from tests.experiments.helpers import run_small as run
 
 
 def test_frozenlake(tmp_path):

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 from sandbox import experiment as ex
+from tests.experiments.helpers import run_small
 
 
 def _run(name: str, tmp_path, **sets):
-    exp = ex.get(name)
-    cfg = ex.make_config(exp, seed=0, sets=sets)
-    return ex.run_experiment(exp, cfg, tmp_path / name, quiet=True), tmp_path / name
+    return run_small(name, tmp_path, **sets), tmp_path / name
 
 
 def test_segments_finds_the_planted_structure(tmp_path):
