@@ -43,6 +43,7 @@ from sandbox.rollout import (
     VECTORIZATION,
     EpisodeTracker,
     ObsEncoder,
+    check_budget,
     evaluate_batched,
     evaluate_policy,
     make_vec_env,
@@ -246,10 +247,7 @@ class DQN(Learner):
         """Learn from ``steps`` env steps (all envs counted); stop early once solved (``solve_on``): the
         greedy evaluation's mean, or the mean of the last ``window`` training returns, reaches ``target_return``."""
         self._validate()
-        check_number("steps", steps, low=1, integer=True)
-        if target_return is not None:
-            check_number("target_return", target_return)
-        check_number("window", window, low=1, integer=True)
+        check_budget(steps, target_return, window)
         if isinstance(env, gym.Env) and self.eval_every is not None and target_return is not None \
                 and self.solve_on == "greedy_eval":
             raise ValueError(

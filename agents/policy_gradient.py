@@ -47,6 +47,7 @@ from sandbox.rollout import (
     VECTORIZATION,
     EpisodeTracker,
     ObsEncoder,
+    check_budget,
     discounted_returns,
     evaluate_policy,
     make_vec_env,
@@ -345,10 +346,7 @@ class PolicyGradient(Learner):
             training episodes reaches it (e.g. 475 on CartPole-v1)
         """
         self._validate()
-        check_number("steps", steps, low=1, integer=True)
-        if target_return is not None:
-            check_number("target_return", target_return)
-        check_number("window", window, low=1, integer=True)
+        check_budget(steps, target_return, window)
         vec = make_vec_env(env, self.n_envs, vectorization=self.vectorization)
         try:
             self._setup(vec.single_observation_space, vec.single_action_space)

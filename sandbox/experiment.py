@@ -27,6 +27,7 @@ import dataclasses
 import importlib
 import importlib.metadata
 import io
+import json
 import pkgutil
 import platform
 import sys
@@ -245,8 +246,6 @@ class Run:
         ``stages/NAME.json``, and a resumed run takes it from there instead of recomputing."""
         path = self.dir / "stages" / f"{name}.json"
         if path.exists():
-            import json
-
             saved = json.loads(path.read_text())
             self._rows.extend(saved["metrics"])
             self.say(f"  [{name}] resumed from {path.name}")
@@ -321,8 +320,6 @@ def run_experiment(
 
 def resume_settings(out: str | Path) -> tuple[str, dict[str, Any]]:
     """(experiment name, settings) of an earlier run directory, for ``--resume``."""
-    import json
-
     path = Path(out) / "config.json"
     if not path.is_file():
         raise FileNotFoundError(f"cannot resume {out}: it has no config.json (is it a run directory?).")

@@ -206,6 +206,14 @@ def require_env_support(learner: Any, env: gym.Env) -> None:
 VECTORIZATION = ("sync", "async")
 
 
+def check_budget(steps: int, target_return: float | None, window: int) -> None:
+    """The training budget of a deep agent's ``fit``: steps >= 1, a finite target (or None), window >= 1."""
+    check_number("steps", steps, low=1, integer=True)
+    if target_return is not None:
+        check_number("target_return", target_return)
+    check_number("window", window, low=1, integer=True)
+
+
 def make_vec_env(
     env: str | gym.Env | Callable[..., gym.Env], n_envs: int, *, vectorization: str = "sync"
 ) -> gym.vector.VectorEnv:

@@ -200,11 +200,8 @@ class ScratchOptimizer:
                 "the weights were left at their last finite values. Try a smaller learning rate, "
                 "gradient clipping (clip_norm), or standardised inputs."
             )
-        grads = [g.copy() for g in grads]
-        if c.l1:
-            for p, g in zip(self.params, grads):
-                if p.ndim > 1:
-                    g += c.l1 * np.sign(p)
+        if c.l1:  # new arrays: the caller's gradients stay as they were
+            grads = [g + c.l1 * np.sign(p) if p.ndim > 1 else g for p, g in zip(self.params, grads)]
         norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads))
         if not math.isfinite(norm):
             raise DivergenceError(f"the gradient norm became {norm} at update {self.steps + 1}; try a smaller learning rate.")

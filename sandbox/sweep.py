@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -105,7 +106,7 @@ def _execute(runs: list[dict[str, Any]], name: str, out: Path, backend: str, wor
         except ImportError:
             raise ValueError("backend='ray' needs Ray: pip install -e '.[sweep]' (or use backend='process').") from None
         if not ray.is_initialized():
-            ray.init(ignore_reinit_error=True, num_cpus=workers if "RAY_ADDRESS" not in __import__("os").environ else None)
+            ray.init(ignore_reinit_error=True, num_cpus=None if "RAY_ADDRESS" in os.environ else workers)
         remote = ray.remote(run_one)
         refs = {remote.remote(*a): r for r, a in zip(runs, args)}
         pending = list(refs)

@@ -1,9 +1,11 @@
 """Runs, settings, resume and the CLI, on the article's experiment with a small budget."""
 
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -136,11 +138,11 @@ def test_tour_survives_a_failing_member(tmp_path, monkeypatch):
 
 
 def test_installed_console_script_and_plain_script(tmp_path):
-    exe = __import__("shutil").which("sandbox", path=str(__import__("pathlib").Path(sys.executable).parent))
+    exe = shutil.which("sandbox", path=str(Path(sys.executable).parent))
     assert exe, "the `sandbox` console script is not installed next to this Python"
     out = subprocess.run([exe, "list"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "linear-regression" in out.stdout
-    script = __import__("pathlib").Path(__file__).parents[2] / "experiments" / "linear_regression.py"
+    script = Path(__file__).parents[2] / "experiments" / "linear_regression.py"
     res = subprocess.run(
         [sys.executable, str(script), "--out", str(tmp_path / "s"), "--quiet", *SMALL],
         capture_output=True, text=True, timeout=300,
