@@ -12,6 +12,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 
+def _label(ax: object, xlabel: str, ylabel: str, title: str, **title_kw: object) -> None:
+    """The three labels every plot sets (``title_kw`` such as fontsize go to the title)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, **title_kw)
+
+
 def fitted_lines(
     x: np.ndarray, y: np.ndarray, lines: Mapping[str, tuple[float, float]], *, title: str = "", truth: tuple[float, float] | None = None
 ) -> Figure:
@@ -25,9 +32,7 @@ def fitted_lines(
         ax.plot(grid, w * grid + b, styles[i % len(styles)], lw=2, label=f"{name}: y = {w:.3f}x + {b:.3f}")
     if truth is not None:
         ax.plot(grid, truth[0] * grid + truth[1], color="k", lw=1, alpha=0.5, label=f"truth: y = {truth[0]:g}x + {truth[1]:g}")
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    ax.set_title(title)
+    _label(ax, "x", "y", title)
     ax.legend(fontsize=8)
     return fig
 
@@ -52,9 +57,7 @@ def curves(
         ax.annotate(name, (0.99, level), xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=8)
     if logy:
         ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    _label(ax, xlabel, ylabel, title)
     if series:
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
@@ -101,9 +104,7 @@ def xy_curves(
         ax.axhline(level, ls=("--", ":", "-.")[i % 3], lw=1.2, color="k", alpha=0.7, label=f"{name}: {level:.4g}")
     if ylim is not None:
         ax.set_ylim(*ylim)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    _label(ax, xlabel, ylabel, title)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
     return fig
@@ -235,9 +236,7 @@ def confusion(cm: np.ndarray, labels: Sequence[str] | None = None, *, title: str
                         color="white" if cm[i, j] > top / 2 else ("crimson" if i != j else "black"))
     ax.set_xticks(range(k), labels)
     ax.set_yticks(range(k), labels)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title, fontsize=10)
+    _label(ax, "predicted", "true", title, fontsize=10)
     return fig
 
 
@@ -274,9 +273,7 @@ def predicted_vs_true(results: Mapping[str, tuple[np.ndarray, np.ndarray]], *, u
         ax.scatter(y_true, y_pred, s=8, alpha=0.5)
         lo, hi = float(min(np.min(y_true), np.min(y_pred))), float(max(np.max(y_true), np.max(y_pred)))
         ax.plot([lo, hi], [lo, hi], "k--", lw=1)
-        ax.set_xlabel(f"true {unit}".strip())
-        ax.set_ylabel(f"predicted {unit}".strip())
-        ax.set_title(name, fontsize=9)
+        _label(ax, f"true {unit}".strip(), f"predicted {unit}".strip(), name, fontsize=9)
         ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title, fontsize=10)
@@ -327,9 +324,7 @@ def cluster_scatter(
         ax.scatter(centers[:, 0], centers[:, 1], marker="X", s=140, color="k", edgecolor="w", label="centres")
     if flagged is not None and np.any(flagged):
         ax.scatter(Z[flagged, 0], Z[flagged, 1], s=60, facecolors="none", edgecolors="red", lw=1.2, label=f"anomalies ({int(flagged.sum())})")
-    ax.set_xlabel(axis_labels[0])
-    ax.set_ylabel(axis_labels[1])
-    ax.set_title(title)
+    _label(ax, axis_labels[0], axis_labels[1], title)
     ax.legend(fontsize=7, markerscale=1.5)
     ax.grid(alpha=0.3)
     return fig
@@ -360,9 +355,7 @@ def learning_curve(
     if target is not None:
         ax.axhline(target, ls="--", lw=1, color="k", alpha=0.6)
         ax.annotate(f"target {target:g}", (0.01, target), xycoords=("axes fraction", "data"), ha="left", va="bottom", fontsize=8)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    _label(ax, xlabel, ylabel, title)
     if runs:
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
