@@ -76,15 +76,18 @@ def hand_written_loop(X: np.ndarray, y: np.ndarray, hidden: tuple[int, ...], epo
     return net
 
 
+def sandbox_classifier(args: argparse.Namespace, backend: str = "torch") -> MLPClassifier:
+    """The sandbox classifier both sections time, with the benchmark's settings."""
+    return MLPClassifier(hidden=tuple(args.hidden), learning_rate=args.lr, batch_size=args.batch_size,
+                         epochs=args.epochs, backend=backend, seed=0)
+
+
 def peers(data: tuple[np.ndarray, ...], args: argparse.Namespace) -> None:
     X_tr, X_te, y_tr, y_te = data
     hidden = tuple(args.hidden)
     fits = {
-        "sandbox MLPClassifier": lambda: MLPClassifier(hidden=hidden, learning_rate=args.lr, batch_size=args.batch_size,
-                                                       epochs=args.epochs, seed=0).fit(X_tr, y_tr),
-        "sandbox MLPClassifier, numpy engine": lambda: MLPClassifier(hidden=hidden, learning_rate=args.lr,
-                                                                     batch_size=args.batch_size, epochs=args.epochs,
-                                                                     backend="numpy", seed=0).fit(X_tr, y_tr),
+        "sandbox MLPClassifier": lambda: sandbox_classifier(args).fit(X_tr, y_tr),
+        "sandbox MLPClassifier, numpy engine": lambda: sandbox_classifier(args, backend="numpy").fit(X_tr, y_tr),
         "scikit-learn MLPClassifier": lambda: SkMLP(hidden_layer_sizes=hidden, learning_rate_init=args.lr,
                                                     batch_size=args.batch_size, max_iter=args.epochs, alpha=0.0,
                                                     n_iter_no_change=args.epochs + 1, random_state=0).fit(X_tr, y_tr),
@@ -108,8 +111,7 @@ def loop(data: tuple[np.ndarray, ...], args: argparse.Namespace) -> float:
     X_tr, _, y_tr, _ = data
     hidden = tuple(args.hidden)
     runs = {
-        "sandbox fit (fit_loop + Optimizer)": lambda: MLPClassifier(hidden=hidden, learning_rate=args.lr, batch_size=args.batch_size,
-                                                                    epochs=args.epochs, seed=0).fit(X_tr, y_tr),
+        "sandbox fit (fit_loop + Optimizer)": lambda: sandbox_classifier(args).fit(X_tr, y_tr),
         "hand-written torch loop": lambda: hand_written_loop(X_tr, y_tr, hidden, args.epochs, args.batch_size, args.lr),
     }
     for fit in runs.values():  # warm-up: imports and first-step costs
