@@ -3,20 +3,23 @@
 Both find ``k`` centres that minimise the *inertia*, the sum over rows of the
 squared distance to the nearest centre.
 
-How the full Lloyd iteration is made fast without compiled code of our own:
+How the full Lloyd iteration is made fast:
 
-* Rows are processed in chunks of a few thousand, so the (k, chunk) block of
-  distances stays in the CPU cache and memory stays bounded for millions of rows.
-* Distances come from one BLAS product, ``[-2C | ||c||²] @ [x | 1].T`` (the row's
-  own ``||x||²`` does not change which centre is nearest, so it is left out).
-* The nearest centre is marked by an element-wise minimum over the k rows of the
-  block and an equality mask (NumPy's argmin along a short axis costs a call per row).
-* The centre sums are kept from pass to pass and only the rows that changed
-  centre are moved, by a small product ``(+1/-1 matrix) @ [x | 1]`` that also
-  moves the counts: no per-row Python or scatter loop anywhere.
-* Chunks are shared between worker threads (NumPy lets go of the GIL inside
-  BLAS and ufuncs); each chunk's partial sums are added in chunk order, so the
-  result does not depend on the number of threads.
+* One compiled kernel (numba, :func:`_assign_block`) does a whole pass over a
+  chunk of rows: a BLAS product ``x @ C.T`` on a block of 1,024 rows that stays
+  in the CPU cache, then, in the same sweep over the block, each row's nearest
+  centre by ``||c||² - 2 x·c`` (the row's own ``||x||²`` does not change which
+  centre is nearest) and its addition to that centre's sum and count. The data
+  is read once per pass, and memory stays bounded for millions of rows.
+* Chunks are shared between worker threads (the kernel lets go of the GIL);
+  each chunk keeps its own float64 sums, added in chunk order, so the result
+  does not depend on the number of threads.
+* The kernel is compiled on first use and cached on disk (``__pycache__``), so
+  later processes load it in milliseconds.
+
+Labelling new data (``act``, ``transform``, the final labels) stays in NumPy:
+one BLAS product per chunk and an element-wise minimum over the k rows of the
+block (NumPy's argmin along a short axis costs a call per row).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numba
 import numpy as np
 import torch
 from threadpoolctl import ThreadpoolController
@@ -39,6 +43,7 @@ from sandbox.optim import OPTIMIZERS, OptimConfig, Optimizer
 
 INITS = ("k-means++", "random")
 _BLOCK_ELEMENTS = 262144
+_GEMM_ROWS = 1024  # rows per GEMM inside the compiled Lloyd kernel: a (1024, k) block stays in cache
 
 # ---------------------------------------------------------------------------- kernels
 
@@ -77,51 +82,24 @@ def _one_blas_thread() -> Any:
     return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
-def map_chunks(
-    work: Callable[..., Any], X: np.ndarray, k: int, scratch: Callable[[int], Any], *, with_start: bool = False
-) -> list[Any]:
-    """``work(rows, buffers)`` (or ``work(start, rows, buffers)``) over consecutive chunks of X, on the worker threads.
+def map_chunks(work: Callable[[int, np.ndarray], Any], X: np.ndarray, k: int) -> list[Any]:
+    """``work(start, rows)`` over consecutive chunks of X, on the worker threads.
 
-    Each worker takes a contiguous run of chunks and reuses one set of
-    ``buffers = scratch(chunk_rows)`` for all of them (fresh large arrays per chunk
-    would each cost a round trip to the OS). Results come back in chunk order, so
-    sums over them do not depend on the number of threads.
+    Each worker takes a contiguous run of chunks. Results come back in chunk order,
+    so sums over them do not depend on the number of threads.
     """
     step = chunk_rows(k)
     starts = list(range(0, len(X), step))
     workers = min(worker_count(), len(starts))
 
     def run(group: list[int]) -> list[Any]:
-        buffers = scratch(min(step, len(X)))
-        if with_start:
-            return [work(s, X[s : s + step], buffers) for s in group]
-        return [work(X[s : s + step], buffers) for s in group]
+        return [work(s, X[s : s + step]) for s in group]
 
     with _one_blas_thread():
         if workers == 1:  # one chunk: handing it to a thread only adds a wait
             return run(starts)
         groups = [[int(s) for s in g] for g in np.array_split(np.asarray(starts), workers)]
         return [r for part in _pool(workers).map(run, groups) for r in part]
-
-
-class _Scratch:
-    """One worker's reusable buffers for (k, rows) blocks."""
-
-    def __init__(self, k: int, rows: int, dtype: Any):
-        self.D = np.empty((k, rows), dtype=dtype)
-        self.hit = np.empty((k, rows), dtype=bool)
-        self.onehot = np.empty((k, rows), dtype=dtype)
-        self.index = np.arange(k, dtype=dtype)
-        self.cols = np.arange(rows)
-        self._flat = np.empty(rows, dtype=np.intp)
-
-    def marked(self, labels: np.ndarray) -> np.ndarray:
-        """``hit[labels[i], i]`` for each column i, by a flat ``take`` (2-D fancy indexing measured ~2x slower)."""
-        m = len(labels)
-        flat = self._flat[:m]
-        np.multiply(labels, self.hit.shape[1], out=flat, casting="unsafe")
-        flat += self.cols[:m]
-        return self.hit.ravel().take(flat)
 
 
 @contextlib.contextmanager
@@ -139,97 +117,97 @@ def one_torch_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _scratch(k: int, dtype: Any) -> Callable[[int], _Scratch]:
-    return lambda rows: _Scratch(k, rows, dtype)
+@numba.njit(nogil=True, cache=True, boundscheck=False)
+def _assign_block(X, CT, csq, labels, sums, counts):  # pragma: no cover - compiled; covered through lloyd_pass
+    """Nearest centre of each row of the block X (labels, in place), added to ``sums``/``counts``.
 
-
-def _block(xc: np.ndarray, A: np.ndarray, csq: np.ndarray | None, buf: _Scratch, unique: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """The winners' mask of shape (k, rows) and each row's ``min_j (||c_j||² - 2 x·c_j)``.
-
-    ``csq`` (k, 1) is added unless the caller folded it into ``A`` (rows of x with a
-    trailing 1). NumPy's argmin along the short k axis is slow (a call per row), so
-    the winner is marked by an element-wise minimum and an equality mask instead.
-    With ``unique`` a row equally near two centres keeps only the first mark, as
-    argmin would; without it, ties keep all their marks.
+    ``CT`` is the centres transposed (n_features, k), ``csq`` their squared norms;
+    the distance left to compare is ``||c||² - 2 x·c``. Returns the block's sum of
+    those minima. A row equally near two centres takes the first, as argmin does.
     """
-    m = len(xc)
-    D, hit = buf.D[:, :m], buf.hit[:, :m]
-    np.matmul(A, xc.T, out=D)  # (k, rows)
-    if csq is not None:
-        D += csq
-    low = D.min(axis=0)
-    np.equal(D, low, out=hit)
-    if unique and np.count_nonzero(hit) != m:  # exact ties
-        hit[:] = False
-        hit[D.argmin(axis=0), buf.cols[:m]] = True
-    return hit, low
+    m, d = X.shape
+    k = CT.shape[1]
+    D = np.empty((min(m, _GEMM_ROWS), k), dtype=X.dtype)
+    total = 0.0
+    for s in range(0, m, _GEMM_ROWS):
+        e = min(m, s + _GEMM_ROWS)
+        Dv = D[: e - s]
+        np.dot(X[s:e], CT, Dv)  # BLAS GEMM on a block that stays in cache
+        for i in range(e - s):
+            best = 0
+            low = csq[0] - 2 * Dv[i, 0]
+            for j in range(1, k):
+                v = csq[j] - 2 * Dv[i, j]
+                if v < low:
+                    low = v
+                    best = j
+            labels[s + i] = best
+            total += low
+            counts[best] += 1.0
+            for f in range(d):
+                sums[best, f] += X[s + i, f]
+    return total
 
 
-def _labels(hit: np.ndarray, buf: _Scratch) -> np.ndarray:
-    """Row index of the one True in each column of ``hit``: the mask as 0/1 times 0..k-1."""
-    onehot = buf.onehot[:, : hit.shape[1]]
-    np.copyto(onehot, hit)
-    return (buf.index @ onehot).astype(np.int32)
+@numba.njit(nogil=True, cache=True, boundscheck=False)
+def _nearest_block(X, CT, csq, labels, sq):  # pragma: no cover - compiled; covered through nearest
+    """Nearest centre of each row of X (into ``labels``) and the exact ``||x - c||²`` to it (into ``sq``)."""
+    m, d = X.shape
+    k = CT.shape[1]
+    D = np.empty((min(m, _GEMM_ROWS), k), dtype=X.dtype)
+    for s in range(0, m, _GEMM_ROWS):
+        e = min(m, s + _GEMM_ROWS)
+        Dv = D[: e - s]
+        np.dot(X[s:e], CT, Dv)
+        for i in range(e - s):
+            best = 0
+            low = csq[0] - 2 * Dv[i, 0]
+            for j in range(1, k):
+                v = csq[j] - 2 * Dv[i, j]
+                if v < low:
+                    low = v
+                    best = j
+            labels[s + i] = best
+            total = 0.0
+            for f in range(d):
+                diff = np.float64(X[s + i, f]) - np.float64(CT[f, best])
+                total += diff * diff
+            sq[s + i] = total
 
 
-def with_ones(X: np.ndarray) -> np.ndarray:
-    """X with a trailing column of ones, shape (n_samples, n_features + 1), for :func:`lloyd_pass`."""
-    out = np.empty((len(X), X.shape[1] + 1), dtype=X.dtype)
-    out[:, :-1] = X
-    out[:, -1] = 1
-    return out
-
-
-def lloyd_pass(X1: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """One assignment pass of Lloyd's algorithm, as changes to running centre sums.
+def lloyd_pass(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """One assignment pass of Lloyd's algorithm.
 
     Parameters
     ----------
-    X1 : array of shape (n_samples, n_features + 1), the data with a trailing column
-        of ones (:func:`with_ones`); float32 or float64. The ones fold ``||c||²`` into
-        the distance product and make the counts come out of the sums product.
+    X : C-contiguous array of shape (n_samples, n_features), float32 or float64
     centers : array of shape (k, n_features), same dtype
-    labels : int32 array of shape (n_samples,), each row's centre in the previous pass
-        (-1 before the first); updated in place to the nearest of ``centers``
+    labels : int32 array of shape (n_samples,); set in place to each row's nearest centre
 
     Returns
     -------
-    d_sums : array of shape (k, n_features), float64 — change of each centre's sum of rows
-    d_counts : array of shape (k,), float64 — change of each centre's count of rows
+    sums : array of shape (k, n_features), float64 — each centre's sum of its rows
+    counts : array of shape (k,), float64 — each centre's number of rows
     partial : float — sum over rows of ``min_j (||c_j||² - 2 x·c_j)``; add ``sum ||x||²`` for the inertia
 
-    Only the rows that changed centre are added (and taken away from their old
-    centre): after the first few passes that is a small share of the rows, and
-    it saves the product that re-adds every row on every pass. A row equally near
-    its old centre and another stays where it was.
+    The work is one compiled kernel per chunk of rows (GEMM of a cache-sized block,
+    then argmin and the centre sums in the same sweep: the data is read once per
+    pass). Each chunk keeps its own float64 sums, added in chunk order, so the result
+    does not depend on the number of threads.
     """
     k, d = centers.shape
-    A1 = np.hstack([-2.0 * centers, np.einsum("ij,ij->i", centers, centers)[:, None]]).astype(centers.dtype)
+    CT = np.ascontiguousarray(centers.T)
+    csq = np.einsum("ij,ij->i", centers, centers).astype(centers.dtype)
 
-    def one(start: int, xc: np.ndarray, buf: _Scratch) -> tuple[np.ndarray, float]:
-        m = len(xc)
-        old = labels[start : start + m]
-        first = old[0] < 0
-        hit, low = _block(xc, A1, None, buf, unique=first)
-        if first:  # every row is new
-            moved = buf.cols[:m]
-            came = _labels(hit, buf)
-        else:  # a row stays while the mask still marks its old centre
-            moved = np.flatnonzero(~buf.marked(old))
-            if len(moved) == 0:
-                return np.zeros((k, d + 1)), float(low.sum(dtype=np.float64))
-            came = hit[:, moved].argmax(axis=0).astype(np.int32)  # the first mark, as argmin would
-        left = old[moved]
-        had = left >= 0
-        change = np.zeros((k, len(moved)), dtype=xc.dtype)  # +1 at the new centre, -1 at the old
-        change[came, np.arange(len(moved))] = 1
-        change[left[had], np.flatnonzero(had)] = -1
-        old[moved] = came
-        return (change @ xc[moved]).astype(np.float64), float(low.sum(dtype=np.float64))
+    def one(start: int, xc: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        sums, counts = np.zeros((k, d)), np.zeros(k)
+        partial = _assign_block(xc, CT, csq, labels[start : start + len(xc)], sums, counts)
+        return sums, counts, float(partial)
 
-    parts = map_chunks(one, X1, k, _scratch(k, X1.dtype), with_start=True)
-    total = np.sum([p[0] for p in parts], axis=0)
-    return total[:, :d], total[:, d], math.fsum(p[1] for p in parts)
+    parts = map_chunks(one, X, k)
+    sums = np.sum([p[0] for p in parts], axis=0)
+    counts = np.sum([p[1] for p in parts], axis=0)
+    return sums, counts, math.fsum(p[2] for p in parts)
 
 
 def nearest(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -240,16 +218,12 @@ def nearest(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     labels : array of shape (n_samples,), int64
     sq_dist : array of shape (n_samples,), float64, computed as ``||x - c||²`` (no cancellation)
     """
-    A = -2.0 * centers
-    csq = np.einsum("ij,ij->i", centers, centers)[:, None]
-
-    def one(xc: np.ndarray, buf: _Scratch) -> tuple[np.ndarray, np.ndarray]:
-        labels = _labels(_block(xc, A, csq, buf)[0], buf)
-        diff = xc - centers[labels]
-        return labels, np.einsum("ij,ij->i", diff, diff).astype(np.float64)
-
-    parts = map_chunks(one, X, len(centers), _scratch(len(centers), X.dtype))
-    return np.concatenate([p[0] for p in parts]).astype(np.int64), np.concatenate([p[1] for p in parts])
+    CT = np.ascontiguousarray(centers.T)
+    csq = np.einsum("ij,ij->i", centers, centers).astype(centers.dtype)
+    labels = np.empty(len(X), dtype=np.int32)
+    sq = np.empty(len(X))
+    map_chunks(lambda start, xc: _nearest_block(xc, CT, csq, labels[start : start + len(xc)], sq[start : start + len(xc)]), X, len(centers))
+    return labels.astype(np.int64), sq
 
 
 def sq_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
@@ -417,8 +391,8 @@ class KMeans(Learner):
             warnings.warn("KMeans: an init array gives one start; n_init is ignored.", UserWarning, stacklevel=2)
             runs = 1
         rng = np.random.default_rng(self.seed)
-        tol = self.tol * float(np.mean(np.var(X, axis=0, dtype=np.float64)))
         xsq = float(np.einsum("ij,ij->", X, X, dtype=np.float64))
+        tol = self.tol * _mean_variance(X, xsq) if self.tol > 0 else 0.0
         best = None
         for _ in range(runs):
             centers = _seed_centers(X, self.k, init, rng)
@@ -476,22 +450,27 @@ class KMeans(Learner):
         self.history_ = {"inertia": arrays["history"].tolist()}
 
 
+def _mean_variance(X: np.ndarray, xsq: float) -> float:
+    """Mean over features of the variance, from ``xsq = sum ||x||²`` and one pass for the column means.
+
+    (``np.var(X, axis=0, dtype=float64)`` makes a float64 copy of X: half a second on a million rows.)
+    """
+    mean = X.sum(axis=0, dtype=np.float64) / len(X)
+    return max(0.0, (xsq / len(X) - float(mean @ mean)) / X.shape[1])
+
+
 def lloyd(X: np.ndarray, centers: np.ndarray, max_iter: int, tol: float, xsq: float) -> dict[str, Any]:
     """Lloyd iterations from ``centers`` until the centres move at most ``tol`` (summed squares).
 
     ``xsq`` is ``sum ||x||²`` over X. Returns the final centres, the labels and exact
     inertia for them, the iterations run and the inertia before each iteration.
     """
-    k, d = centers.shape
-    X1 = with_ones(X)
-    labels = np.full(len(X), -1, dtype=np.int32)
-    sums, counts = np.zeros((k, d)), np.zeros(k)
+    k = len(centers)
+    labels = np.empty(len(X), dtype=np.int32)
     history = []
     n_iter = 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is read after the loop
-        d_sums, d_counts, partial = lloyd_pass(X1, centers, labels)
-        sums += d_sums
-        counts += d_counts
+        sums, counts, partial = lloyd_pass(X, centers, labels)
         history.append(xsq + partial)
         if np.any(counts == 0):
             _reseed_empty(X, centers, sums, counts, labels)
