@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,14 +53,16 @@ from sandbox.rollout import (
     evaluate_policy,
     make_vec_env,
 )
+from sandbox.scratch import ScratchNet, ScratchOptimizer, log_softmax
 
 BASELINES = ("none", "mean", "value")
+BACKENDS = ("numpy", "torch")
 _LOG_2PI_E = math.log(2 * math.pi * math.e)
 
 
 @dataclass
 class Batch:
-    """One update's data, flattened over envs and time (B transitions).
+    """One update's data, flattened over envs and time (B transitions): torch tensors, or NumPy arrays for the numpy backend.
 
     obs : (B, n_features); actions : (B,) int64 or (B, action_dim) float32;
     advantages : (B,) the weights of grad log pi; returns : (B,) value targets;
@@ -67,11 +70,11 @@ class Batch:
     the batch is used for one plain gradient step
     """
 
-    obs: torch.Tensor
-    actions: torch.Tensor
-    advantages: torch.Tensor
-    returns: torch.Tensor
-    old_log_probs: torch.Tensor | None = None
+    obs: Any
+    actions: Any
+    advantages: Any
+    returns: Any
+    old_log_probs: Any = None
 
     def __getitem__(self, idx: Any) -> Batch:
         old = None if self.old_log_probs is None else self.old_log_probs[idx]
@@ -122,6 +125,45 @@ class ActionHead:
         entropy = (log_std + 0.5 * _LOG_2PI_E).sum().expand(len(out))
         return logp, entropy
 
+    def loss_grads_np(
+        self, out: np.ndarray, log_std: np.ndarray | None, actions: np.ndarray, g_logp: Callable[[np.ndarray], np.ndarray],
+        entropy_coef: float,
+    ) -> tuple[float, float, np.ndarray, np.ndarray | None]:
+        """The NumPy backend's policy half of the loss, by hand (the chain rule, as torch's autograd would).
+
+        ``g_logp(logp)`` returns (policy loss, d loss / d log pi(a_t|s_t)) for the batch's
+        log-probabilities. Returns the policy loss, the mean entropy, the gradient of
+        ``policy loss - entropy_coef * mean entropy`` w.r.t. the network outputs, and
+        w.r.t. the log-std (Gaussian) or None.
+        """
+        B = len(out)
+        rows = np.arange(B)
+        if self.kind == "categorical":
+            logp_all = log_softmax(out)
+            p = np.exp(logp_all)
+            entropy = -(p * logp_all).sum(axis=1)
+            loss, g = g_logp(logp_all[rows, actions])
+            # d log pi(a)/dz = onehot(a) - p;  d H/dz = -p (log p + H)
+            dout = -g[:, None] * p
+            dout[rows, actions] += g
+            if entropy_coef:
+                dout += (entropy_coef / B) * p * (logp_all + entropy[:, None])
+            return loss, float(entropy.mean()), dout, None
+        std = np.exp(log_std)
+        z = (actions - out) / std
+        loss, g = g_logp((-0.5 * z * z - log_std - 0.5 * math.log(2 * math.pi)).sum(axis=1))
+        # d log pi/d mean = z / std;  d log pi/d log_std = z^2 - 1;  H = sum(log_std) + const
+        dout = g[:, None] * z / std
+        dlog_std = (g[:, None] * (z * z - 1.0)).sum(axis=0) - entropy_coef
+        return loss, float((log_std + 0.5 * _LOG_2PI_E).sum()), dout, dlog_std
+
+    def log_prob_np(self, out: np.ndarray, log_std: np.ndarray | None, actions: np.ndarray) -> np.ndarray:
+        """log pi(a|s) of shape (B,) in NumPy."""
+        if self.kind == "categorical":
+            return log_softmax(out)[np.arange(len(out)), actions]
+        z = (actions - out) / np.exp(log_std)
+        return (-0.5 * z * z - log_std - 0.5 * math.log(2 * math.pi)).sum(axis=1)
+
     def to_dict(self) -> dict[str, Any]:
         d = {"kind": self.kind, "size": self.size}
         if self.kind == "categorical":
@@ -161,6 +203,28 @@ def policy_gradient_loss(
     return -surrogate.mean()
 
 
+def policy_gradient_loss_grad(
+    log_probs: np.ndarray, advantages: np.ndarray, old_log_probs: np.ndarray | None = None, clip_range: float | None = None,
+) -> tuple[float, np.ndarray]:
+    """:func:`policy_gradient_loss` in NumPy, with its gradient w.r.t. ``log_probs`` (same cases).
+
+    Where the clipped and unclipped surrogates are equal, torch's ``min`` splits the
+    gradient between them and both halves add up to the unclipped one; where the
+    clipped one is smaller its gradient is 0 (the ratio is outside the clip range).
+    """
+    B = len(log_probs)
+    if old_log_probs is None:
+        return float(-(log_probs * advantages).mean()), -advantages / B
+    ratio = np.exp(log_probs - old_log_probs)
+    surrogate = ratio * advantages
+    through = 1.0
+    if clip_range is not None:
+        clipped = np.clip(ratio, 1 - clip_range, 1 + clip_range) * advantages
+        through = surrogate <= clipped
+        surrogate = np.minimum(surrogate, clipped)
+    return float(-surrogate.mean()), -advantages * ratio * through / B
+
+
 def gae(
     rewards: np.ndarray, values: np.ndarray, next_values: np.ndarray, terminated: np.ndarray, ended: np.ndarray,
     gamma: float, lam: float,
@@ -172,11 +236,12 @@ def gae(
     after a true end); ``ended`` (terminated or truncated) stops the sum from
     reaching into the next episode.
     """
-    adv = np.zeros_like(rewards)
+    delta = rewards + gamma * next_values * (1.0 - terminated) - values
+    decay = gamma * lam * (1.0 - ended)
+    adv = np.empty_like(delta)
     running = np.zeros(rewards.shape[1:])
     for t in range(len(rewards) - 1, -1, -1):
-        delta = rewards[t] + gamma * next_values[t] * (1.0 - terminated[t]) - values[t]
-        running = delta + gamma * lam * (1.0 - ended[t]) * running
+        running = delta[t] + decay[t] * running
         adv[t] = running
     return adv
 
@@ -207,6 +272,12 @@ class PolicyGradient(Learner):
     clip_norm : clip the global gradient norm to this value; None: no clipping
     log_std_init : starting log standard deviation of a Gaussian policy
     vectorization : "sync" (one process) or "async" (a process per env)
+    backend : "numpy" (the from-scratch engine of :mod:`sandbox.scratch`: the same
+        networks built from the same ``NetSpec`` and starting weights, gradients by
+        hand, the same optimizer settings; the default, as these small networks
+        train several times faster there) or "torch" (``sandbox.nn`` networks,
+        autograd, ``sandbox.optim``). From the same seed both compute the same
+        losses and gradients up to rounding (float64 against torch's float32).
     seed : networks, action sampling and env seeds; the same seed gives the same returns
 
     Attributes
@@ -219,19 +290,20 @@ class PolicyGradient(Learner):
     """
 
     paradigm = "reinforcement"
+    _np_dtype: Any = np.float32  # the numpy backend's float type: float32 as torch's (NumPy's float64 tanh is ~5x slower)
 
     def __init__(
         self,
         *,
         hidden: tuple[int, ...] = (64,),
-        activation: str = "tanh",
+        activation: str = "relu",
         baseline: str = "value",
         gae_lambda: float | None = 0.95,
         gamma: float = 0.99,
         n_envs: int = 16,
-        n_steps: int = 16,
+        n_steps: int = 32,
         epochs: int = 4,
-        minibatches: int = 1,
+        minibatches: int = 2,
         clip_range: float | None = 0.2,
         learning_rate: float = 2e-3,
         value_learning_rate: float | None = 1e-2,
@@ -243,6 +315,7 @@ class PolicyGradient(Learner):
         clip_norm: float | None = None,
         log_std_init: float = 0.0,
         vectorization: str = "sync",
+        backend: str = "numpy",
         seed: int | None = 0,
     ):
         self.hidden = hidden
@@ -265,6 +338,7 @@ class PolicyGradient(Learner):
         self.clip_norm = clip_norm
         self.log_std_init = log_std_init
         self.vectorization = vectorization
+        self.backend = backend
         self.seed = seed
 
     # ------------------------------------------------------------ validation
@@ -295,7 +369,12 @@ class PolicyGradient(Learner):
             check_number("clip_norm", self.clip_norm, low=0.0, low_open=True)
         check_number("log_std_init", self.log_std_init)
         check_choice("vectorization", self.vectorization, VECTORIZATION)
+        check_choice("backend", self.backend, BACKENDS)
         check_seed(self.seed)
+
+    @property
+    def _numpy(self) -> bool:
+        return self.backend == "numpy"
 
     @property
     def _actor_critic(self) -> bool:
@@ -310,28 +389,51 @@ class PolicyGradient(Learner):
         self._build_networks()
 
     def _build_networks(self) -> None:
+        """Policy (and value) networks from ``NetSpec``s; both backends start from the same weights."""
         seed = self.seed
         hidden = tuple(self.hidden)
-        self.policy_ = build_network(NetSpec(self._encoder.size, self._head.size, hidden, self.activation), seed=seed)
+        if self._numpy:
+            def build(spec: NetSpec, seed: int | None) -> ScratchNet:
+                return ScratchNet(spec, seed=seed, dtype=self._np_dtype)
+        else:
+            def build(spec: NetSpec, seed: int | None) -> Any:
+                return build_network(spec, seed=seed)
+        self.policy_ = build(NetSpec(self._encoder.size, self._head.size, hidden, self.activation), seed)
         self.value_net_ = None
         if self.baseline == "value":
             vseed = None if seed is None else seed + 1
-            self.value_net_ = build_network(NetSpec(self._encoder.size, 1, hidden, self.activation), seed=vseed)
+            self.value_net_ = build(NetSpec(self._encoder.size, 1, hidden, self.activation), vseed)
         self.log_std_ = None
         if self._head.kind == "gaussian":
-            self.log_std_ = torch.nn.Parameter(torch.full((self._head.size,), float(self.log_std_init)))
+            if self._numpy:
+                self.log_std_ = np.full(self._head.size, float(self.log_std_init), dtype=self._np_dtype)
+            else:
+                self.log_std_ = torch.nn.Parameter(torch.full((self._head.size,), float(self.log_std_init)))
 
-    def _make_optimizer(self, n_updates: int) -> Optimizer:
-        actor = list(self.policy_.parameters()) + ([self.log_std_] if self.log_std_ is not None else [])
-        groups = [{"params": actor, "lr": self.learning_rate}]
-        if self.value_net_ is not None:
-            vlr = self.learning_rate if self.value_learning_rate is None else self.value_learning_rate
-            groups.append({"params": list(self.value_net_.parameters()), "lr": vlr})
+    def _make_optimizer(self, n_updates: int) -> Optimizer | ScratchOptimizer:
+        """One optimizer over the actor (policy and log-std) and the value network, each at its learning rate."""
         config = OptimConfig(
             name=self.optimizer, lr=self.learning_rate, clip_norm=self.clip_norm, schedule=self.lr_schedule,
             total_steps=n_updates if self.lr_schedule == "linear" else None,
         )
+        vlr = self.learning_rate if self.value_learning_rate is None else self.value_learning_rate
+        if self._numpy:
+            actor = self.policy_.params + ([self.log_std_] if self.log_std_ is not None else [])
+            critic = self.value_net_.params if self.value_net_ is not None else []
+            lrs = [self.learning_rate] * len(actor) + [vlr] * len(critic)
+            return ScratchOptimizer(actor + critic, config, lrs=lrs)
+        actor = list(self.policy_.parameters()) + ([self.log_std_] if self.log_std_ is not None else [])
+        groups = [{"params": actor, "lr": self.learning_rate}]
+        if self.value_net_ is not None:
+            groups.append({"params": list(self.value_net_.parameters()), "lr": vlr})
         return Optimizer(groups, config)
+
+    @property
+    def log_std(self) -> np.ndarray | None:
+        """The Gaussian policy's learned log standard deviations as a NumPy array (None for a Categorical policy)."""
+        if self.log_std_ is None:
+            return None
+        return self.log_std_ if self._numpy else self.log_std_.detach().numpy()
 
     # ------------------------------------------------------------------- fit
 
@@ -395,6 +497,8 @@ class PolicyGradient(Learner):
     # -------------------------------------------------------------- rollouts
 
     def _forward_np(self, x: np.ndarray) -> np.ndarray:
+        if self._numpy:
+            return self.policy_.forward(x)
         with torch.inference_mode():
             return self.policy_(torch.from_numpy(x)).numpy()
 
@@ -402,7 +506,7 @@ class PolicyGradient(Learner):
         """``n_steps`` steps of every env: arrays of shape (T, n_envs, ...), and the next observations."""
         T, N = self.n_steps, self.n_envs
         head = self._head
-        log_std = None if self.log_std_ is None else self.log_std_.detach().numpy()
+        log_std = self.log_std
         X = np.zeros((T, N, self._encoder.size), np.float32)
         A = np.zeros((T, N) if head.kind == "categorical" else (T, N, head.size), np.int64 if head.kind == "categorical" else np.float32)
         R = np.zeros((T, N))
@@ -436,10 +540,15 @@ class PolicyGradient(Learner):
                 adv = ret - b
                 self._mean_return = float(ret.mean()) if self._mean_return is None else 0.9 * self._mean_return + 0.1 * float(ret.mean())
             elif self.baseline == "value":
-                with torch.inference_mode():
-                    adv = ret - self.value_net_(torch.from_numpy(obs))[:, 0].double().numpy()
+                adv = ret - self._values(obs)
         if self.normalize and len(adv) > 1:
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        if self._numpy:
+            dt = self._np_dtype
+            batch = Batch(obs.astype(dt), actions, adv.astype(dt), ret.astype(dt))
+            if self.epochs * self.minibatches > 1:
+                batch.old_log_probs = self._head.log_prob_np(self.policy_.forward(batch.obs), self.log_std_, actions).astype(dt)
+            return batch
         f32 = torch.float32
         batch = Batch(torch.from_numpy(obs), torch.from_numpy(actions), torch.as_tensor(adv, dtype=f32), torch.as_tensor(ret, dtype=f32))
         if self.epochs * self.minibatches > 1:
@@ -448,13 +557,16 @@ class PolicyGradient(Learner):
         return batch
 
     def _values(self, x: np.ndarray) -> np.ndarray:
+        """V(x) in float64, for x of shape (..., n_features)."""
+        if self._numpy:
+            return self.value_net_.forward(x.reshape(-1, x.shape[-1]))[:, 0].astype(np.float64).reshape(x.shape[:-1])
         with torch.inference_mode():
             return self.value_net_(torch.from_numpy(x.reshape(-1, x.shape[-1])))[:, 0].double().numpy().reshape(x.shape[:-1])
 
     def _gae_batch(self, roll: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         X, T = roll["obs"], self.n_steps
-        values = self._values(X)
-        next_values = np.concatenate([values[1:], self._values(roll["last"])[None]], axis=0)
+        both = self._values(np.concatenate([X, roll["last"][None]]))  # one forward for the rollout and what follows it
+        values, next_values = both[:-1], both[1:].copy()
         if roll["final"]:
             keys = list(roll["final"])
             v_final = self._values(np.stack([roll["final"][k] for k in keys]))
@@ -500,14 +612,38 @@ class PolicyGradient(Learner):
             total = total + self.value_coef * value_loss
         return {"loss": total, "policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy}
 
-    def _update(self, opt: Optimizer, batch: Batch) -> dict[str, float]:
+    def _numpy_loss_grads(self, batch: Batch) -> tuple[dict[str, float], list[np.ndarray]]:
+        """The numpy backend's losses (those of :meth:`_losses`) and their gradients by hand, in the optimizer's order."""
+        out = self.policy_.forward(batch.obs)
+
+        def g_logp(logp: np.ndarray) -> tuple[float, np.ndarray]:
+            return policy_gradient_loss_grad(logp, batch.advantages, batch.old_log_probs, self.clip_range)
+
+        policy_loss, entropy, dout, dlog_std = self._head.loss_grads_np(
+            out, self.log_std_, batch.actions, g_logp, self.entropy_coef)
+        grads = self.policy_.backward(dout) + ([dlog_std] if dlog_std is not None else [])
+        total, value_loss = policy_loss - self.entropy_coef * entropy, 0.0
+        if self.value_net_ is not None:
+            diff = self.value_net_.forward(batch.obs)[:, 0] - batch.returns
+            value_loss = 0.5 * float(diff @ diff) / len(diff)
+            total += self.value_coef * value_loss
+            grads += self.value_net_.backward((self.value_coef / len(diff)) * diff[:, None])
+        return {"loss": total, "policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy}, grads
+
+    def _update(self, opt: Optimizer | ScratchOptimizer, batch: Batch) -> dict[str, float]:
         """``epochs`` passes of ``minibatches`` gradient steps; the losses of the last step."""
         n = len(batch.obs)
         for _ in range(self.epochs):
             order = self._rng.permutation(n) if self.minibatches > 1 else slice(None)
             for part in np.array_split(order, self.minibatches) if self.minibatches > 1 else [order]:
+                if self._numpy:
+                    losses, grads = self._numpy_loss_grads(batch[part] if self.minibatches > 1 else batch)
+                    opt.step(grads, loss=losses["loss"])
+                    continue
                 losses = self._losses(batch[torch.from_numpy(part)] if self.minibatches > 1 else batch)
                 opt.step(losses["loss"])
+        if self._numpy:
+            return losses
         return {k: float(v.detach()) for k, v in losses.items()}
 
     # --------------------------------------------------------------- using it
@@ -519,7 +655,7 @@ class PolicyGradient(Learner):
         """
         self._check_fitted("act")
         x, batched = self._encoder(obs)
-        log_std = None if self.log_std_ is None else self.log_std_.detach().numpy()
+        log_std = self.log_std
         if not hasattr(self, "_rng"):
             self._rng = np.random.default_rng(self.seed)
         a = self._head.to_env(self._head.sample(self._forward_np(x), log_std, self._rng, deterministic))
@@ -536,11 +672,16 @@ class PolicyGradient(Learner):
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         state = {"encoder": self._encoder.to_dict(), "head": self._head.to_dict(), "training": self.training_}
-        arrays = module_arrays("policy", self.policy_)
-        if self.value_net_ is not None:
-            arrays.update(module_arrays("value", self.value_net_))
+        if self._numpy:
+            arrays = {f"policy.{i}": p for i, p in enumerate(self.policy_.params)}
+            if self.value_net_ is not None:
+                arrays.update({f"value.{i}": p for i, p in enumerate(self.value_net_.params)})
+        else:
+            arrays = module_arrays("policy", self.policy_)
+            if self.value_net_ is not None:
+                arrays.update(module_arrays("value", self.value_net_))
         if self.log_std_ is not None:
-            arrays["log_std"] = self.log_std_.detach().numpy().copy()
+            arrays["log_std"] = self.log_std.copy()
         for k, v in self.history_.items():
             arrays[f"history.{k}"] = np.asarray(v, dtype=np.float64)
         return state, arrays
@@ -548,12 +689,34 @@ class PolicyGradient(Learner):
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self._encoder = ObsEncoder.from_dict(state["encoder"])
         self._head = ActionHead.from_dict(state["head"])
+        self._validate()
         self._build_networks()
-        load_module_arrays("policy", self.policy_, arrays)
-        if self.value_net_ is not None:
-            load_module_arrays("value", self.value_net_, arrays)
-        if self.log_std_ is not None:
-            with torch.no_grad():
-                self.log_std_.copy_(torch.from_numpy(np.array(arrays["log_std"])))
+        if self._numpy:
+            _load_scratch("policy", self.policy_, arrays)
+            if self.value_net_ is not None:
+                _load_scratch("value", self.value_net_, arrays)
+            if self.log_std_ is not None:
+                self.log_std_[...] = _array("log_std", arrays, self.log_std_.shape)
+        else:
+            load_module_arrays("policy", self.policy_, arrays)
+            if self.value_net_ is not None:
+                load_module_arrays("value", self.value_net_, arrays)
+            if self.log_std_ is not None:
+                with torch.no_grad():
+                    self.log_std_.copy_(torch.from_numpy(np.array(arrays["log_std"])))
         self.history_ = {k.split(".", 1)[1]: v.tolist() for k, v in arrays.items() if k.startswith("history.")}
         self.training_ = dict(state["training"])
+
+
+def _array(key: str, arrays: dict[str, np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    if key not in arrays:
+        raise KeyError(f"missing array {key!r}")
+    if tuple(arrays[key].shape) != tuple(shape):
+        raise ValueError(f"array {key!r} has shape {arrays[key].shape}, expected {tuple(shape)}")
+    return arrays[key]
+
+
+def _load_scratch(prefix: str, net: ScratchNet, arrays: dict[str, np.ndarray]) -> None:
+    """Copy saved ``prefix.i`` arrays into a ScratchNet's parameters, checking every shape."""
+    for i, p in enumerate(net.params):
+        p[...] = _array(f"{prefix}.{i}", arrays, p.shape)

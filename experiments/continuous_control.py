@@ -74,7 +74,7 @@ def train_and_evaluate(cfg: Config, env_id: str, agent: PolicyGradient, steps: i
     h = agent.history_
     first = h["episode_returns"][: cfg.eval_episodes]
     return {"random": rand, "trained": after, "first_train_mean": float(np.mean(first)) if first else None, "training": agent.training_,
-            "log_std": agent.log_std_.detach().numpy().tolist(),
+            "log_std": agent.log_std.tolist(),
             "steps": h["episode_end_steps"], "returns": h["episode_returns"]}
 
 

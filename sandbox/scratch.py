@@ -179,11 +179,16 @@ class ScratchOptimizer:
     both engines trace the same weights up to rounding.
     """
 
-    def __init__(self, params: list[np.ndarray], config: OptimConfig):
+    def __init__(self, params: list[np.ndarray], config: OptimConfig, *, lrs: list[float] | None = None):
+        """``lrs`` gives each parameter its own base learning rate (torch's parameter groups); default ``config.lr``."""
         self.config = config.validate()
         self.params = params
         self.steps = 0
         self.lr = config.lr
+        if lrs is not None and len(lrs) != len(params):
+            raise ValueError(f"lrs has {len(lrs)} entries for {len(params)} parameters; give one learning rate per parameter.")
+        self._base_lrs = [float(v) for v in lrs] if lrs is not None else [float(config.lr)] * len(params)
+        self._factor = 1.0
         self._buf = [np.zeros_like(p) for p in params]  # momentum, or Adam's first moment
         self._sq = [np.zeros_like(p) for p in params]  # Adam's / RMSprop's second moment
 
@@ -202,35 +207,39 @@ class ScratchOptimizer:
             )
         if c.l1:  # new arrays: the caller's gradients stay as they were
             grads = [g + c.l1 * np.sign(p) if p.ndim > 1 else g for p, g in zip(self.params, grads)]
-        norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads))
+        norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
         if not math.isfinite(norm):
             raise DivergenceError(f"the gradient norm became {norm} at update {self.steps + 1}; try a smaller learning rate.")
         if c.clip_norm is not None and norm > c.clip_norm:
             scale = c.clip_norm / (norm + 1e-6)
             grads = [g * scale for g in grads]
         t = self.steps + 1
-        for p, g, buf, sq in zip(self.params, grads, self._buf, self._sq):
+        for p, g, buf, sq, base in zip(self.params, grads, self._buf, self._sq, self._base_lrs):
+            lr = base * self._factor
             if c.l2 and p.ndim > 1:
                 g = g + c.l2 * p
             if c.name == "sgd":
-                p -= self.lr * g
+                p -= lr * g
             elif c.name == "momentum":
                 buf[...] = g if t == 1 else (0.9 if c.momentum is None else c.momentum) * buf + g
-                p -= self.lr * buf
-            elif c.name == "adam":
+                p -= lr * buf
+            elif c.name == "adam":  # in place: these run once per parameter per step
                 b1, b2 = c.betas
-                buf[...] = b1 * buf + (1 - b1) * g
-                sq[...] = b2 * sq + (1 - b2) * g * g
-                m_hat = buf / (1 - b1**t)
-                v_hat = sq / (1 - b2**t)
-                p -= self.lr * m_hat / (np.sqrt(v_hat) + c.eps)
+                buf *= b1
+                buf += (1 - b1) * g
+                sq *= b2
+                sq += (1 - b2) * (g * g)
+                denom = np.sqrt(sq / (1 - b2**t))
+                denom += c.eps
+                p -= (lr / (1 - b1**t)) * buf / denom
             else:  # rmsprop, torch's alpha=0.99
                 sq[...] = 0.99 * sq + 0.01 * g * g
                 step = g / (np.sqrt(sq) + c.eps)
                 if c.momentum:
                     buf[...] = c.momentum * buf + step
                     step = buf
-                p -= self.lr * step
+                p -= lr * step
         self.steps = t
-        self.lr = c.lr * schedule_factor(c, t)
+        self._factor = schedule_factor(c, t)
+        self.lr = c.lr * self._factor
         return norm
