@@ -176,7 +176,10 @@ class ScratchOptimizer:
 
     Each update follows torch's own formulas in the same order (L1 gradient,
     norm clipping, weight decay, the rule, the schedule), so from the same start
-    both engines trace the same weights up to rounding.
+    both engines trace the same weights up to rounding. The rule runs once on
+    all parameters laid end to end in one flat vector (as torch's ``foreach``
+    implementations do), so a step costs the same few array operations however
+    many weight matrices the network has.
     """
 
     def __init__(self, params: list[np.ndarray], config: OptimConfig, *, lrs: list[float] | None = None):
@@ -187,10 +190,17 @@ class ScratchOptimizer:
         self.lr = config.lr
         if lrs is not None and len(lrs) != len(params):
             raise ValueError(f"lrs has {len(lrs)} entries for {len(params)} parameters; give one learning rate per parameter.")
-        self._base_lrs = [float(v) for v in lrs] if lrs is not None else [float(config.lr)] * len(params)
+        lrs = [float(v) for v in lrs] if lrs is not None else [float(config.lr)] * len(params)
+        self._dtype = np.result_type(*params) if params else np.float64
+        self._ends = np.cumsum([p.size for p in params]).tolist()
+        self._base_lr = np.concatenate([np.full(p.size, lr, self._dtype) for p, lr in zip(params, lrs)])
+        self._penalised = np.concatenate([np.full(p.size, p.ndim > 1) for p in params])  # weights, not biases
         self._factor = 1.0
-        self._buf = [np.zeros_like(p) for p in params]  # momentum, or Adam's first moment
-        self._sq = [np.zeros_like(p) for p in params]  # Adam's / RMSprop's second moment
+        self._buf = np.zeros(len(self._base_lr), self._dtype)  # momentum, or Adam's first moment
+        self._sq = np.zeros(len(self._base_lr), self._dtype)  # Adam's / RMSprop's second moment
+
+    def _flat(self, arrays: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate([np.ravel(a) for a in arrays]).astype(self._dtype, copy=False)
 
     def step(self, grads: list[np.ndarray], loss: float | None = None) -> float:
         """Update ``params`` in place; returns the gradient norm before clipping.
@@ -205,40 +215,44 @@ class ScratchOptimizer:
                 "the weights were left at their last finite values. Try a smaller learning rate, "
                 "gradient clipping (clip_norm), or standardised inputs."
             )
-        if c.l1:  # new arrays: the caller's gradients stay as they were
-            grads = [g + c.l1 * np.sign(p) if p.ndim > 1 else g for p, g in zip(self.params, grads)]
-        norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+        g = self._flat(grads)  # a new array: the caller's gradients stay as they were
+        if c.l1:
+            g += c.l1 * np.sign(self._flat(self.params)) * self._penalised
+        norm = math.sqrt(float(np.vdot(g, g)))
         if not math.isfinite(norm):
             raise DivergenceError(f"the gradient norm became {norm} at update {self.steps + 1}; try a smaller learning rate.")
         if c.clip_norm is not None and norm > c.clip_norm:
-            scale = c.clip_norm / (norm + 1e-6)
-            grads = [g * scale for g in grads]
+            g *= c.clip_norm / (norm + 1e-6)
+        if c.l2:
+            g += c.l2 * self._flat(self.params) * self._penalised
         t = self.steps + 1
-        for p, g, buf, sq, base in zip(self.params, grads, self._buf, self._sq, self._base_lrs):
-            lr = base * self._factor
-            if c.l2 and p.ndim > 1:
-                g = g + c.l2 * p
-            if c.name == "sgd":
-                p -= lr * g
-            elif c.name == "momentum":
-                buf[...] = g if t == 1 else (0.9 if c.momentum is None else c.momentum) * buf + g
-                p -= lr * buf
-            elif c.name == "adam":  # in place: these run once per parameter per step
-                b1, b2 = c.betas
-                buf *= b1
-                buf += (1 - b1) * g
-                sq *= b2
-                sq += (1 - b2) * (g * g)
-                denom = np.sqrt(sq / (1 - b2**t))
-                denom += c.eps
-                p -= (lr / (1 - b1**t)) * buf / denom
-            else:  # rmsprop, torch's alpha=0.99
-                sq[...] = 0.99 * sq + 0.01 * g * g
-                step = g / (np.sqrt(sq) + c.eps)
-                if c.momentum:
-                    buf[...] = c.momentum * buf + step
-                    step = buf
-                p -= lr * step
+        lr = self._base_lr * self._factor
+        buf, sq = self._buf, self._sq
+        if c.name == "sgd":
+            step = lr * g
+        elif c.name == "momentum":
+            buf[...] = g if t == 1 else (0.9 if c.momentum is None else c.momentum) * buf + g
+            step = lr * buf
+        elif c.name == "adam":
+            b1, b2 = c.betas
+            buf *= b1
+            buf += (1 - b1) * g
+            sq *= b2
+            sq += (1 - b2) * (g * g)
+            denom = np.sqrt(sq / (1 - b2**t))
+            denom += c.eps
+            step = (lr / (1 - b1**t)) * buf / denom
+        else:  # rmsprop, torch's alpha=0.99
+            sq[...] = 0.99 * sq + 0.01 * g * g
+            step = g / (np.sqrt(sq) + c.eps)
+            if c.momentum:
+                buf[...] = c.momentum * buf + step
+                step = buf
+            step = lr * step
+        start = 0
+        for p, end in zip(self.params, self._ends):
+            p -= step[start:end].reshape(p.shape)
+            start = end
         self.steps = t
         self._factor = schedule_factor(c, t)
         self.lr = c.lr * self._factor
