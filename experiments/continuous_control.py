@@ -46,12 +46,13 @@ class Config:
 
 
 def reach_agent(seed: int) -> PolicyGradient:
-    return PolicyGradient(hidden=(64,), n_envs=16, n_steps=32, epochs=4, gamma=0.95, learning_rate=1e-3, seed=seed)
+    return PolicyGradient(hidden=(64,), activation="tanh", n_envs=16, n_steps=32, epochs=4, minibatches=1, gamma=0.95,
+                          learning_rate=1e-3, seed=seed)
 
 
 def pendulum_agent(seed: int) -> PolicyGradient:
     # Pendulum's settings follow RL Zoo's PPO entry: short horizon (gamma 0.9), long rollouts, 10 epochs.
-    return PolicyGradient(hidden=(64, 64), n_envs=8, n_steps=128, epochs=10, minibatches=4, gamma=0.9,
+    return PolicyGradient(hidden=(64, 64), activation="tanh", n_envs=8, n_steps=128, epochs=10, minibatches=4, gamma=0.9,
                           learning_rate=1e-3, value_learning_rate=1e-3, seed=seed)
 
 
