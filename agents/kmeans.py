@@ -53,6 +53,17 @@ def chunk_rows(k: int) -> int:
     return int(min(65536, max(256, _BLOCK_ELEMENTS // max(k, 1))))
 
 
+def chunk_size(n: int, k: int) -> int:
+    """Rows per chunk for n rows: at most :func:`chunk_rows`, and when there are many chunks, a number
+    of them divisible by 12, so 1, 2, 3, 4 or 6 threads get equal shares (chunks are the unit of
+    work, and their boundaries must not depend on the thread count: the sums are added chunk by chunk)."""
+    most = chunk_rows(k)
+    count = -(-n // most)
+    if count > 12:
+        count = -(-count // 12) * 12
+    return max(1, -(-n // count))
+
+
 def worker_count() -> int:
     """Threads for the chunked passes: torch's intra-op setting (``torch.set_num_threads``)."""
     return max(1, min(torch.get_num_threads(), os.cpu_count() or 1))
@@ -88,7 +99,7 @@ def map_chunks(work: Callable[[int, np.ndarray], Any], X: np.ndarray, k: int) ->
     Each worker takes a contiguous run of chunks. Results come back in chunk order,
     so sums over them do not depend on the number of threads.
     """
-    step = chunk_rows(k)
+    step = chunk_size(len(X), k)
     starts = list(range(0, len(X), step))
     workers = min(worker_count(), len(starts))
 
@@ -118,34 +129,71 @@ def one_torch_thread() -> Iterator[None]:
 
 
 @numba.njit(nogil=True, cache=True, boundscheck=False)
+def _nearest_of(Dv, csq, i):  # pragma: no cover - compiled
+    """(index, value) of the smallest ``csq[j] - 2 Dv[i, j]``; the first on a tie, as argmin."""
+    best = 0
+    low = csq[0] - 2 * Dv[i, 0]
+    for j in range(1, len(csq)):
+        v = csq[j] - 2 * Dv[i, j]
+        if v < low:
+            low = v
+            best = j
+    return best, low
+
+
+@numba.njit(nogil=True, cache=True, boundscheck=False)
 def _assign_block(X, CT, csq, labels, sums, counts):  # pragma: no cover - compiled; covered through lloyd_pass
     """Nearest centre of each row of the block X (labels, in place), added to ``sums``/``counts``.
 
     ``CT`` is the centres transposed (n_features, k), ``csq`` their squared norms;
     the distance left to compare is ``||c||² - 2 x·c``. Returns the block's sum of
     those minima. A row equally near two centres takes the first, as argmin does.
+    Rows are added to sums in X's dtype within each GEMM block, then to the float64
+    ``sums``; the minimum is searched for four rows at a time, whose comparisons
+    do not wait on each other.
     """
     m, d = X.shape
     k = CT.shape[1]
     D = np.empty((min(m, _GEMM_ROWS), k), dtype=X.dtype)
+    block_sums = np.empty((k, d), dtype=X.dtype)
     total = 0.0
     for s in range(0, m, _GEMM_ROWS):
         e = min(m, s + _GEMM_ROWS)
         Dv = D[: e - s]
         np.dot(X[s:e], CT, Dv)  # BLAS GEMM on a block that stays in cache
-        for i in range(e - s):
-            best = 0
-            low = csq[0] - 2 * Dv[i, 0]
+        block_sums[:] = 0
+        r = e - s
+        i = 0
+        while i + 4 <= r:
+            b0 = b1 = b2 = b3 = 0
+            c0 = csq[0]
+            l0, l1, l2, l3 = c0 - 2 * Dv[i, 0], c0 - 2 * Dv[i + 1, 0], c0 - 2 * Dv[i + 2, 0], c0 - 2 * Dv[i + 3, 0]
             for j in range(1, k):
-                v = csq[j] - 2 * Dv[i, j]
-                if v < low:
-                    low = v
-                    best = j
-            labels[s + i] = best
+                cj = csq[j]
+                v0, v1, v2, v3 = cj - 2 * Dv[i, j], cj - 2 * Dv[i + 1, j], cj - 2 * Dv[i + 2, j], cj - 2 * Dv[i + 3, j]
+                if v0 < l0:
+                    l0, b0 = v0, j
+                if v1 < l1:
+                    l1, b1 = v1, j
+                if v2 < l2:
+                    l2, b2 = v2, j
+                if v3 < l3:
+                    l3, b3 = v3, j
+            labels[s + i], labels[s + i + 1], labels[s + i + 2], labels[s + i + 3] = b0, b1, b2, b3
+            total += l0 + l1 + l2 + l3
+            i += 4
+        while i < r:
+            labels[s + i], low = _nearest_of(Dv, csq, i)
             total += low
+            i += 1
+        for i in range(r):
+            best = labels[s + i]
             counts[best] += 1.0
             for f in range(d):
-                sums[best, f] += X[s + i, f]
+                block_sums[best, f] += X[s + i, f]
+        for j in range(k):
+            for f in range(d):
+                sums[j, f] += block_sums[j, f]
     return total
 
 
@@ -160,13 +208,7 @@ def _nearest_block(X, CT, csq, labels, sq):  # pragma: no cover - compiled; cove
         Dv = D[: e - s]
         np.dot(X[s:e], CT, Dv)
         for i in range(e - s):
-            best = 0
-            low = csq[0] - 2 * Dv[i, 0]
-            for j in range(1, k):
-                v = csq[j] - 2 * Dv[i, j]
-                if v < low:
-                    low = v
-                    best = j
+            best = _nearest_of(Dv, csq, i)[0]
             labels[s + i] = best
             total = 0.0
             for f in range(d):
