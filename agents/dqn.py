@@ -356,7 +356,7 @@ class DQN(Learner):
 
     def _finish(self, tracker: EpisodeTracker, evals: _Evaluations, hist: dict[str, list[float]], start: float) -> None:
         seconds = time.perf_counter() - start
-        evals.restore_best()
+        evals.restore_best(solved=tracker.solved or evals.solved)
         self.history_ = {
             "episode_returns": list(tracker.returns), "episode_lengths": list(tracker.lengths),
             "episode_end_steps": list(tracker.end_steps), "episode_end_seconds": list(tracker.end_seconds), **hist,
@@ -453,9 +453,10 @@ class _Evaluations:
             self._solved = {"solved_at_steps": tracker.steps, "solved_seconds": round(seconds, 3),
                             "solved_at_episode": len(tracker.returns)}
 
-    def restore_best(self) -> None:
-        """Keep the best evaluated weights (``keep_best``) unless the run ended solved on the current ones."""
-        if self.agent.keep_best and self._best_state is not None and not self.solved:
+    def restore_best(self, solved: bool) -> None:
+        """Keep the best evaluated weights (``keep_best``) unless the run ended ``solved`` on the current ones
+        (by either criterion: a run solved on its training window keeps the weights it solved with)."""
+        if self.agent.keep_best and self._best_state is not None and not solved:
             self.agent.q_net_.load_state_dict(self._best_state)
 
     def summary(self) -> dict[str, Any]:

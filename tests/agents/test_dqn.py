@@ -130,3 +130,14 @@ def test_bad_solve_settings():
         DQN(final_lr_fraction=2.0).fit("CartPole-v1", steps=10)
     with pytest.raises(ValueError, match="Env instance"):
         DQN(n_envs=1).fit(PickOneEnv(), steps=10, target_return=1.0)
+
+
+def test_a_run_solved_on_training_keeps_its_own_weights_despite_keep_best():
+    # Greedy evaluations run alongside the training criterion; once the training window solves, the
+    # weights at that moment are the answer, not those of the best earlier evaluation.
+    kw = dict(QUICK, solve_on="training")
+    kept = DQN(seed=0, keep_best=True, **kw).fit(PICK_ONE, steps=1500, target_return=1.0, window=30)
+    plain = DQN(seed=0, keep_best=False, **kw).fit(PICK_ONE, steps=1500, target_return=1.0, window=30)
+    assert kept.training_["solved_at_steps"] is not None and kept.history_["eval_steps"]
+    obs = np.random.default_rng(0).uniform(-1, 1, size=(20, 2)).astype(np.float32)
+    np.testing.assert_array_equal(kept.q_values(obs), plain.q_values(obs))
