@@ -90,7 +90,7 @@ QUICK = dict(hidden=(16,), n_envs=1, learning_starts=100, train_freq=16, gradien
 
 
 def test_greedy_evaluation_solves_and_stops_early():
-    agent = DQN(seed=0, **QUICK).fit(PICK_ONE, steps=3000, target_return=1.0)
+    agent = DQN(seed=0, solve_on="greedy_eval", **QUICK).fit(PICK_ONE, steps=3000, target_return=1.0)
     tr = agent.training_
     # stopped at the first evaluation whose five greedy episodes all picked action 1
     assert tr["solved_at_steps"] == agent.history_["eval_steps"][-1] == tr["steps"] < 3000
@@ -125,11 +125,11 @@ def test_bad_solve_settings():
     with pytest.raises(ValueError, match="solve_on"):
         DQN(solve_on="eval").fit("CartPole-v1", steps=10)
     with pytest.raises(ValueError, match="eval_every"):
-        DQN(eval_every=None).fit("CartPole-v1", steps=10)
+        DQN(solve_on="greedy_eval", eval_every=None).fit("CartPole-v1", steps=10)
     with pytest.raises(ValueError, match="final_lr_fraction"):
         DQN(final_lr_fraction=2.0).fit("CartPole-v1", steps=10)
     with pytest.raises(ValueError, match="Env instance"):
-        DQN(n_envs=1).fit(PickOneEnv(), steps=10, target_return=1.0)
+        DQN(n_envs=1, solve_on="greedy_eval", eval_every=100).fit(PickOneEnv(), steps=10, target_return=1.0)
 
 
 def test_a_run_solved_on_training_keeps_its_own_weights_despite_keep_best():
