@@ -20,13 +20,16 @@ with the agent's own epsilon-greedy actions, reaches ``target_return``. That
 needs a policy that is good and stays good for ``window`` episodes in a row,
 while a Q-network's greedy policy changes a lot between rounds of updates at
 a constant learning rate (the README's DQN section shows this). The defaults
-therefore decay the learning rate linearly to zero over the step budget
-(``final_lr_fraction=0``) and end exploration at ``epsilon_final=0``, so the
-policy settles as training goes on; see the README for the steps each seed
-took on CartPole-v1. ``solve_on="greedy_eval"`` (with ``eval_every``) is the
-alternative: play ``eval_episodes`` greedy episodes every ``eval_every`` env
-steps and stop once their mean reaches ``target_return``, keeping that
-policy. With evaluations on, an unsolved run keeps the best evaluated
+therefore decay the learning rate linearly from 1e-3 to zero over the step
+budget (``final_lr_fraction=0``) and explore little once epsilon has decayed
+(``epsilon_final=0.01``), so the policy settles as training goes on, and the
+replay buffer (200,000) holds every transition of budgets up to that size.
+On CartPole-v1 with 100,000 steps this meets the training-mean criterion for
+some seeds and not others; see the README for each seed's numbers.
+
+``solve_on="greedy_eval"`` (with ``eval_every``) is the alternative: play
+``eval_episodes`` greedy episodes every ``eval_every`` env steps and stop once
+their mean reaches ``target_return``, keeping that policy. With evaluations on, an unsolved run keeps the best evaluated
 weights (``keep_best``); a solved one keeps the weights it solved with.
 """
 
@@ -148,11 +151,11 @@ class DQN(Learner):
         hidden: tuple[int, ...] = (64, 64),
         activation: str = "relu",
         gamma: float = 0.99,
-        learning_rate: float = 2.3e-3,
+        learning_rate: float = 1e-3,
         optimizer: str = "adam",
         clip_norm: float | None = 10.0,
-        final_lr_fraction: float = 1.0,
-        buffer_size: int = 100_000,
+        final_lr_fraction: float = 0.0,
+        buffer_size: int = 200_000,
         batch_size: int = 64,
         learning_starts: int = 1000,
         train_freq: int = 256,
@@ -162,7 +165,7 @@ class DQN(Learner):
         double: bool = True,
         loss: str = "huber",
         epsilon_start: float = 1.0,
-        epsilon_final: float = 0.04,
+        epsilon_final: float = 0.01,
         exploration_fraction: float = 0.1,
         n_envs: int = 4,
         vectorization: str = "sync",
