@@ -39,7 +39,7 @@ def test_epsilon_schedule():
 def test_learns_the_q_values_of_a_one_step_choice():
     # Episodes of one step: Q(s, 1) = 1 and Q(s, 0) = 0 whatever s, so the greedy action is 1.
     agent = DQN(seed=0, hidden=(16,), n_envs=1, learning_starts=100, train_freq=16, gradient_steps=8,
-                batch_size=32, learning_rate=3e-3).fit(PickOneEnv(), steps=1500)
+                batch_size=32, learning_rate=3e-3, final_lr_fraction=1.0).fit(PickOneEnv(), steps=1500)
     obs = np.random.default_rng(0).uniform(-1, 1, size=(20, 2)).astype(np.float32)
     q = agent.q_values(obs)
     np.testing.assert_allclose(q[:, 1], 1.0, atol=0.1)
