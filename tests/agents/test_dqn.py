@@ -39,7 +39,7 @@ def test_epsilon_schedule():
 def test_learns_the_q_values_of_a_one_step_choice():
     # Episodes of one step: Q(s, 1) = 1 and Q(s, 0) = 0 whatever s, so the greedy action is 1.
     agent = DQN(seed=0, hidden=(16,), n_envs=1, learning_starts=100, train_freq=16, gradient_steps=8,
-                batch_size=32, learning_rate=3e-3).fit(PickOneEnv(), steps=1500)
+                batch_size=32, learning_rate=3e-3, final_lr_fraction=1.0).fit(PickOneEnv(), steps=1500)
     obs = np.random.default_rng(0).uniform(-1, 1, size=(20, 2)).astype(np.float32)
     q = agent.q_values(obs)
     np.testing.assert_allclose(q[:, 1], 1.0, atol=0.1)
@@ -90,7 +90,7 @@ QUICK = dict(hidden=(16,), n_envs=1, learning_starts=100, train_freq=16, gradien
 
 
 def test_greedy_evaluation_solves_and_stops_early():
-    agent = DQN(seed=0, **QUICK).fit(PICK_ONE, steps=3000, target_return=1.0)
+    agent = DQN(seed=0, solve_on="greedy_eval", **QUICK).fit(PICK_ONE, steps=3000, target_return=1.0)
     tr = agent.training_
     # stopped at the first evaluation whose five greedy episodes all picked action 1
     assert tr["solved_at_steps"] == agent.history_["eval_steps"][-1] == tr["steps"] < 3000
@@ -125,8 +125,19 @@ def test_bad_solve_settings():
     with pytest.raises(ValueError, match="solve_on"):
         DQN(solve_on="eval").fit("CartPole-v1", steps=10)
     with pytest.raises(ValueError, match="eval_every"):
-        DQN(eval_every=None).fit("CartPole-v1", steps=10)
+        DQN(solve_on="greedy_eval", eval_every=None).fit("CartPole-v1", steps=10)
     with pytest.raises(ValueError, match="final_lr_fraction"):
         DQN(final_lr_fraction=2.0).fit("CartPole-v1", steps=10)
     with pytest.raises(ValueError, match="Env instance"):
-        DQN(n_envs=1).fit(PickOneEnv(), steps=10, target_return=1.0)
+        DQN(n_envs=1, solve_on="greedy_eval", eval_every=100).fit(PickOneEnv(), steps=10, target_return=1.0)
+
+
+def test_a_run_solved_on_training_keeps_its_own_weights_despite_keep_best():
+    # Greedy evaluations run alongside the training criterion; once the training window solves, the
+    # weights at that moment are the answer, not those of the best earlier evaluation.
+    kw = dict(QUICK, solve_on="training")
+    kept = DQN(seed=0, keep_best=True, **kw).fit(PICK_ONE, steps=1500, target_return=1.0, window=30)
+    plain = DQN(seed=0, keep_best=False, **kw).fit(PICK_ONE, steps=1500, target_return=1.0, window=30)
+    assert kept.training_["solved_at_steps"] is not None and kept.history_["eval_steps"]
+    obs = np.random.default_rng(0).uniform(-1, 1, size=(20, 2)).astype(np.float32)
+    np.testing.assert_array_equal(kept.q_values(obs), plain.q_values(obs))
