@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from agents.dqn import DQN
-from agents.policy_gradient import PolicyGradient
+from agents.policy_gradient import BACKENDS, PolicyGradient
 from sandbox import plots
 from sandbox.checks import check_choice, check_number
 from sandbox.experiment import Experiment, Run
@@ -39,6 +39,7 @@ class Config:
     window: int = 100
     eval_episodes: int = 100
     threads: int = 1  # torch threads; one is fastest for these small networks
+    backend: str = "numpy"  # PolicyGradient's: "numpy" (the default) or "torch"; compare their env steps/s
 
     def validate(self) -> None:
         check_choice("agent", self.agent, AGENTS)
@@ -47,18 +48,19 @@ class Config:
         check_number("window", self.window, low=1, integer=True)
         check_number("eval_episodes", self.eval_episodes, low=1, integer=True)
         check_number("threads", self.threads, low=1, integer=True)
+        check_choice("backend", self.backend, BACKENDS)
 
 
 BUDGET = {"pg": 150_000, "dqn": 100_000}
 
 
-def make_agent(name: str, seed: int) -> PolicyGradient | DQN:
+def make_agent(name: str, seed: int, backend: str = "numpy") -> PolicyGradient | DQN:
     """The agent with its defaults, which are tuned to solve CartPole-v1."""
-    return PolicyGradient(seed=seed) if name == "pg" else DQN(seed=seed)
+    return PolicyGradient(seed=seed, backend=backend) if name == "pg" else DQN(seed=seed)
 
 
 def train(cfg: Config, run: Run) -> dict:
-    agent = make_agent(cfg.agent, cfg.seed)
+    agent = make_agent(cfg.agent, cfg.seed, cfg.backend)
     steps = cfg.steps or BUDGET[cfg.agent]
     run.say(f"training {agent!r} on {ENV} for up to {steps:,} env steps (stop at a {cfg.window}-episode mean of {cfg.target_return:g})")
     n = torch.get_num_threads()
