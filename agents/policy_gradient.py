@@ -766,6 +766,8 @@ class PolicyGradient(Learner):
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self._encoder = ObsEncoder.from_dict(state["encoder"])
         self._head = ActionHead.from_dict(state["head"])
+        if self._numpy and "policy.0" not in arrays and any(k.startswith("policy.") for k in arrays):
+            self.backend = "torch"  # saved before the numpy backend existed: torch's layout, no "backend" recorded
         self._validate()
         self._build_networks()
         if self._numpy:
