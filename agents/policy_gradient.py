@@ -91,6 +91,20 @@ class Batch:
 
 
 @numba.njit(cache=True, nogil=True)
+def _row_exp(logits, i, e):  # pragma: no cover - compiled
+    """``e[j] = exp(logits[i, j] - max_j logits[i, j])``; returns (that max, sum of e): softmax without overflow."""
+    k = logits.shape[1]
+    top = logits[i, 0]
+    for j in range(1, k):
+        top = max(top, logits[i, j])
+    total = 0.0
+    for j in range(k):
+        e[j] = math.exp(logits[i, j] - top)
+        total += e[j]
+    return top, total
+
+
+@numba.njit(cache=True, nogil=True)
 def _sample_softmax(logits, u):  # pragma: no cover - compiled; covered through PolicyGradient.act and fit
     """One draw per row from softmax(logits) by inverting its CDF at ``u`` (uniform in [0, 1)).
 
@@ -101,13 +115,9 @@ def _sample_softmax(logits, u):  # pragma: no cover - compiled; covered through 
     out = np.empty(n, dtype=np.int64)
     cdf = np.empty(k)
     for i in range(n):
-        top = logits[i, 0]
+        total = _row_exp(logits, i, cdf)[1]
         for j in range(1, k):
-            top = max(top, logits[i, j])
-        total = 0.0
-        for j in range(k):
-            total += math.exp(logits[i, j] - top)
-            cdf[j] = total
+            cdf[j] += cdf[j - 1]
         target = u[i] * total
         pick = 0
         while pick < k - 1 and cdf[pick] < target:
@@ -136,12 +146,7 @@ def _categorical_loss_grads(logits, actions, adv, old, use_old, clip, entropy_co
     loss = 0.0
     entropy = 0.0
     for i in range(B):
-        top = logits[i, 0]
-        for j in range(1, k):
-            top = max(top, logits[i, j])
-        total = 0.0
-        for j in range(k):
-            total += math.exp(logits[i, j] - top)
+        top, total = _row_exp(logits, i, p)
         log_total = math.log(total)
         H = 0.0
         for j in range(k):
