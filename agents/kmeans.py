@@ -12,8 +12,9 @@ How the full Lloyd iteration is made fast:
   centre is nearest) and its addition to that centre's sum and count. The data
   is read once per pass, and memory stays bounded for millions of rows.
 * Each worker thread takes a contiguous run of chunks in one compiled call
-  (the kernel lets go of the GIL; a Python call per chunk measured ~7% of a
-  pass, as the two threads queued for the GIL between chunks). Each chunk
+  (the kernel lets go of the GIL; with a Python call per chunk the two
+  threads queued for the GIL between chunks, and the fastest 2-thread pass
+  on 200,000 x 64 measured 12-16 ms against 10.7 ms now). Each chunk
   keeps its own float64 sums, added in chunk order, so the result does not
   depend on the number of threads; the chunk count is a multiple of 12 so
   1, 2, 3, 4 or 6 threads get equal shares.
@@ -199,8 +200,7 @@ def _nearest_block(X, C, CT, csq, labels, sq):  # pragma: no cover - compiled; c
     ``reassoc`` lets that sum be split over vector lanes instead of one long chain.
     """
     m, d = X.shape
-    k = CT.shape[1]
-    D = np.empty((min(m, _GEMM_ROWS), k), dtype=X.dtype)
+    D = np.empty((min(m, _GEMM_ROWS), CT.shape[1]), dtype=X.dtype)
     for s in range(0, m, _GEMM_ROWS):
         e = min(m, s + _GEMM_ROWS)
         Dv = D[: e - s]
@@ -224,6 +224,11 @@ def _assign_chunks(X, CT, csq, labels, step, first, last, sums, counts, partial)
         partial[c] = _assign_block(X[a:b], CT, csq, labels[a:b], sums[c], counts[c])
 
 
+def _kernel_centers(centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What the kernels take: the centres transposed (n_features, k), contiguous, and their squared norms."""
+    return np.ascontiguousarray(centers.T), np.einsum("ij,ij->i", centers, centers).astype(centers.dtype)
+
+
 def lloyd_pass(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """One assignment pass of Lloyd's algorithm.
 
@@ -245,13 +250,11 @@ def lloyd_pass(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> tuple[
     does not depend on the number of threads.
     """
     k, d = centers.shape
-    CT = np.ascontiguousarray(centers.T)
-    csq = np.einsum("ij,ij->i", centers, centers).astype(centers.dtype)
-
+    CT, csq = _kernel_centers(centers)
     step = chunk_size(len(X), k)
     n_chunks = -(-len(X) // step)
     sums, counts, partial = np.zeros((n_chunks, k, d)), np.zeros((n_chunks, k)), np.zeros(n_chunks)
-    # one compiled call per worker thread for its whole run of chunks (a Python call per chunk cost ~7%)
+    # one compiled call per worker thread for its whole run of chunks: with a Python call per chunk the threads queued for the GIL
     map_chunk_runs(lambda first, last: _assign_chunks(X, CT, csq, labels, step, first, last, sums, counts, partial), n_chunks)
     return sums.sum(axis=0), counts.sum(axis=0), math.fsum(partial)
 
@@ -264,8 +267,7 @@ def nearest(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     labels : array of shape (n_samples,), int64
     sq_dist : array of shape (n_samples,), float64, computed as ``||x - c||²`` (no cancellation)
     """
-    CT = np.ascontiguousarray(centers.T)
-    csq = np.einsum("ij,ij->i", centers, centers).astype(centers.dtype)
+    CT, csq = _kernel_centers(centers)
     labels = np.empty(len(X), dtype=np.int32)
     sq = np.empty(len(X))
     step = chunk_size(len(X), len(centers))

@@ -32,7 +32,8 @@ NumPy engine of :mod:`sandbox.scratch` with the loss's gradient written out
 by hand (:meth:`ActionHead.loss_grads_np`, :func:`policy_gradient_loss_grad`),
 and ``backend="torch"`` with autograd and :mod:`sandbox.optim`. For networks
 this small the cost is per call, not per number, and NumPy's per-call cost is
-far below torch's, so the numpy backend trains several times faster; the
+far below torch's: a gradient step on 256 rows measured 0.27 ms against
+1.66 ms, and ``fit`` on CartPole ran about twice as many env steps a second; the
 tests check its gradients against autograd.
 """
 
@@ -361,7 +362,7 @@ class PolicyGradient(Learner):
     backend : "numpy" (the from-scratch engine of :mod:`sandbox.scratch`: the same
         networks built from the same ``NetSpec`` and starting weights, gradients by
         hand, the same optimizer settings; the default, as these small networks
-        train several times faster there) or "torch" (``sandbox.nn`` networks,
+        train about twice as fast there, counted in env steps a second) or "torch" (``sandbox.nn`` networks,
         autograd, ``sandbox.optim``). From the same seed both compute the same
         losses and gradients up to rounding (float64 against torch's float32).
     seed : networks, action sampling and env seeds; the same seed gives the same returns
@@ -716,16 +717,19 @@ class PolicyGradient(Learner):
         """``epochs`` passes of ``minibatches`` gradient steps; the losses of the last step."""
         n = len(batch.obs)
         for _ in range(self.epochs):
-            order = self._rng.permutation(n) if self.minibatches > 1 else slice(None)
-            for part in np.array_split(order, self.minibatches) if self.minibatches > 1 else [order]:
-                if self._numpy:
-                    losses, grads = self._numpy_loss_grads(batch[part] if self.minibatches > 1 else batch)
-                    opt.step(grads, loss=losses["loss"])
-                    continue
-                losses = self._losses(batch[torch.from_numpy(part)] if self.minibatches > 1 else batch)
-                opt.step(losses["loss"])
+            parts = np.array_split(self._rng.permutation(n), self.minibatches) if self.minibatches > 1 else [None]
+            for part in parts:
+                losses = self._step(opt, batch if part is None else batch[part if self._numpy else torch.from_numpy(part)])
+        return losses
+
+    def _step(self, opt: Optimizer | ScratchOptimizer, batch: Batch) -> dict[str, float]:
+        """One gradient step on ``batch``; its losses as floats."""
         if self._numpy:
+            losses, grads = self._numpy_loss_grads(batch)
+            opt.step(grads, loss=losses["loss"])
             return losses
+        losses = self._losses(batch)
+        opt.step(losses["loss"])
         return {k: float(v.detach()) for k, v in losses.items()}
 
     # --------------------------------------------------------------- using it

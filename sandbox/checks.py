@@ -106,7 +106,9 @@ def as_float_array(name: str, X: Any, *, ndim: int | Sequence[int] | None = None
         arr = arr.astype(np.float64)
     # One sum first (as scikit-learn does): finite for finite data unless it overflows, and far cheaper than a
     # full boolean mask on millions of values; only a non-finite sum pays for the element-wise check.
-    if not np.isfinite(arr.sum()) and not np.all(np.isfinite(arr)):
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum only sends us to the full check
+        total = arr.sum()
+    if not np.isfinite(total) and not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
         kind = "NaN" if np.isnan(arr[tuple(bad)]) else "inf"
         raise ValueError(f"{name} contains {kind} (first at index {tuple(int(i) for i in bad)}); all values must be finite.")

@@ -216,15 +216,16 @@ class ScratchOptimizer:
                 "gradient clipping (clip_norm), or standardised inputs."
             )
         g = self._flat(grads)  # a new array: the caller's gradients stay as they were
+        flat_params = self._flat(self.params) if c.l1 or c.l2 else None
         if c.l1:
-            g += c.l1 * np.sign(self._flat(self.params)) * self._penalised
+            g += c.l1 * np.sign(flat_params) * self._penalised
         norm = math.sqrt(float(np.vdot(g, g)))
         if not math.isfinite(norm):
             raise DivergenceError(f"the gradient norm became {norm} at update {self.steps + 1}; try a smaller learning rate.")
         if c.clip_norm is not None and norm > c.clip_norm:
             g *= c.clip_norm / (norm + 1e-6)
         if c.l2:
-            g += c.l2 * self._flat(self.params) * self._penalised
+            g += c.l2 * flat_params * self._penalised
         t = self.steps + 1
         lr = self._base_lr * self._factor
         buf, sq = self._buf, self._sq

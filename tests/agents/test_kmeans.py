@@ -9,7 +9,7 @@ from sklearn.cluster import KMeans as SKKMeans
 from sklearn.datasets import make_blobs
 
 from agents import kmeans as kmeans_module
-from agents.kmeans import KMeans, MiniBatchKMeans, chunk_rows, iter_batches
+from agents.kmeans import KMeans, MiniBatchKMeans, chunk_rows, chunk_size, iter_batches
 from sandbox.errors import NotFittedError
 
 TRUE_CENTERS = np.array([[0.0, 0.0, 0.0], [10.0, 0.0, 0.0], [0.0, 10.0, 0.0], [0.0, 0.0, 10.0]])
@@ -245,3 +245,12 @@ def test_a_failed_fit_leaves_the_model_unfitted():
         model.fit(X)
     with pytest.raises(NotFittedError):
         model.act(X)
+
+
+@pytest.mark.parametrize("n, k", [(200_000, 32), (1_000_000, 16), (20_000, 8), (123_457, 3), (1, 1)])
+def test_chunks_cover_every_row_and_share_evenly(n, k):
+    step = chunk_size(n, k)
+    count = -(-n // step)
+    assert 1 <= step <= chunk_rows(k)
+    assert (count - 1) * step < n <= count * step  # every row in exactly one chunk, no empty chunk
+    assert count <= 12 or count % 12 == 0  # many chunks: 1, 2, 3, 4 or 6 threads get equal shares

@@ -1,5 +1,7 @@
 """The from-scratch engine against torch autograd, in float64, to 1e-6 relative."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -115,3 +117,40 @@ def test_scratch_refuses_conv_and_unknown_loss():
     net = ScratchNet(NetSpec(2, 1))
     with pytest.raises(ValueError, match="loss='hinge'"):
         net.loss_and_grads(np.zeros((2, 2)), np.zeros(2), "hinge")
+
+
+def test_per_parameter_learning_rates_trace_torch_parameter_groups():
+    """``lrs`` plays the part of torch's parameter groups, with the schedule applied to each."""
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(16, 3)), rng.integers(0, 3, size=16)
+    spec = NetSpec(3, 3, (5,), "relu")
+    config = dict(name="adam", lr=0.05, clip_norm=0.5, schedule="linear", total_steps=6)
+    net = ScratchNet(spec, seed=4)
+    lrs = [0.05, 0.05, 0.2, 0.2]  # first layer at 0.05, second at 0.2
+    sopt = ScratchOptimizer(net.params, OptimConfig(**config), lrs=lrs)
+    tnet = build_network(spec, seed=4, dtype=torch.float64)
+    first, second = tnet.dense_layers
+    topt = Optimizer([{"params": list(first.parameters()), "lr": 0.05}, {"params": list(second.parameters()), "lr": 0.2}],
+                     OptimConfig(**config))
+    for _ in range(6):
+        loss, grads = net.loss_and_grads(X, y, "cross_entropy", train=False)
+        sopt.step(grads, loss=loss)
+        topt.step(torch.nn.functional.cross_entropy(tnet(torch.from_numpy(X)), torch.from_numpy(y)))
+    torch_params = [p.detach().numpy() for lin in tnet.dense_layers for p in (lin.weight, lin.bias)]
+    for a, b in zip(net.params, torch_params):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="one learning rate per parameter"):
+        ScratchOptimizer(net.params, OptimConfig(**config), lrs=[0.1])
+
+
+def test_finite_check_survives_a_sum_that_overflows_and_still_finds_nan():
+    from sandbox.checks import as_float_array
+
+    huge = np.full((4, 3), 1e308)  # every value finite, their sum is inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and without an overflow warning to the user
+        assert as_float_array("X", huge) is not None
+    bad = np.ones((1000, 3))
+    bad[777, 1] = np.nan
+    with pytest.raises(ValueError, match=r"NaN \(first at index \(777, 1\)\)"):
+        as_float_array("X", bad)
