@@ -48,6 +48,7 @@ from sandbox.errors import DivergenceError
 from sandbox.learner import Learner, load_module_arrays, module_arrays, torch_seed
 from sandbox.nn import ACTIVATIONS, NetSpec, build_network
 from sandbox.optim import OPTIMIZERS, OptimConfig, Optimizer
+from sandbox.scratch import ScratchNet, ScratchOptimizer
 from sandbox.rollout import (
     VECTORIZATION,
     EpisodeTracker,
@@ -60,6 +61,7 @@ from sandbox.rollout import (
 
 LOSSES = ("huber", "mse")
 SOLVE_ON = ("greedy_eval", "training")
+BACKENDS = ("numpy", "torch")
 
 
 class ReplayBuffer:
@@ -81,10 +83,10 @@ class ReplayBuffer:
         self.pos = int((self.pos + len(obs)) % self.capacity)
         self.size = min(self.size + len(obs), self.capacity)
 
-    def sample(self, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
+    def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         """(obs, actions, rewards, next_obs, terminated) for n transitions drawn uniformly with replacement."""
         i = rng.integers(0, self.size, n)
-        return tuple(torch.from_numpy(a[i]) for a in (self.obs, self.actions, self.rewards, self.next_obs, self.terminated))
+        return tuple(a[i] for a in (self.obs, self.actions, self.rewards, self.next_obs, self.terminated))
 
 
 def td_targets(
@@ -101,6 +103,30 @@ def td_targets(
     else:
         nxt = next_q_target.max(dim=1).values
     return rewards + gamma * (1.0 - terminated) * nxt
+
+
+def td_targets_np(
+    rewards: np.ndarray, next_q_online: np.ndarray | None, next_q_target: np.ndarray, terminated: np.ndarray,
+    gamma: float, double: bool,
+) -> np.ndarray:
+    """:func:`td_targets` in NumPy (the numpy backend's)."""
+    if double:
+        nxt = next_q_target[np.arange(len(next_q_target)), next_q_online.argmax(axis=1)]
+    else:
+        nxt = next_q_target.max(axis=1)
+    return rewards + gamma * (1.0 - terminated) * nxt
+
+
+def q_loss_grad(q: np.ndarray, y: np.ndarray, loss: str) -> tuple[float, np.ndarray]:
+    """The mean Huber (smooth L1, beta 1, as torch's) or squared loss of Q(s, a) against the targets y,
+    and its gradient with respect to each Q(s, a): the TD error clipped to [-1, 1] (Huber) or doubled (mse), over B."""
+    d = q - y
+    n = len(d)
+    if loss == "huber":
+        a = np.abs(d)
+        value = float(np.where(a < 1.0, 0.5 * d * d, a - 0.5).mean())
+        return value, np.clip(d, -1.0, 1.0) / n
+    return float((d * d).mean()), (2.0 / n) * d
 
 
 class DQN(Learner):
@@ -125,6 +151,11 @@ class DQN(Learner):
     loss : "huber" (smooth L1, robust to large TD errors) or "mse"
     epsilon_start, epsilon_final, exploration_fraction : the linear epsilon schedule
     n_envs, vectorization : environments stepped together (``gymnasium.vector``)
+    backend : "numpy" (the default: the from-scratch engine of :mod:`sandbox.scratch`, the same
+        network built from the same ``NetSpec`` and starting weights, the TD loss's gradient by hand,
+        the same optimizer settings through ``ScratchOptimizer``) or "torch" (``sandbox.nn``,
+        autograd, ``sandbox.optim``). A gradient step of these small networks costs several
+        times less in NumPy (see the README); both compute the same losses and gradients up to rounding.
     solve_on : "training" (the mean of the last ``window`` training episodes reaches ``target_return``,
         as for PolicyGradient) or "greedy_eval" (a periodic greedy evaluation reaches it; needs
         ``eval_every``), see the module docstring
@@ -169,6 +200,7 @@ class DQN(Learner):
         exploration_fraction: float = 0.1,
         n_envs: int = 4,
         vectorization: str = "sync",
+        backend: str = "numpy",
         solve_on: str = "training",
         eval_every: int | None = None,
         eval_episodes: int = 20,
@@ -196,6 +228,7 @@ class DQN(Learner):
         self.exploration_fraction = exploration_fraction
         self.n_envs = n_envs
         self.vectorization = vectorization
+        self.backend = backend
         self.solve_on = solve_on
         self.eval_every = eval_every
         self.eval_episodes = eval_episodes
@@ -219,6 +252,7 @@ class DQN(Learner):
         check_number("epsilon_final", self.epsilon_final, low=0.0, high=1.0)
         check_number("exploration_fraction", self.exploration_fraction, low=0.0, high=1.0)
         check_choice("vectorization", self.vectorization, VECTORIZATION)
+        check_choice("backend", self.backend, BACKENDS)
         check_number("final_lr_fraction", self.final_lr_fraction, low=0.0, high=1.0)
         check_choice("solve_on", self.solve_on, SOLVE_ON)
         if self.eval_every is not None:
@@ -240,10 +274,42 @@ class DQN(Learner):
         self._encoder = ObsEncoder(obs_space, who="DQN")
         self.n_actions_ = int(action_space.n)
         self._action_start = int(action_space.start)
-        self.q_net_ = build_network(self._spec(), seed=self.seed)
+        self.q_net_ = self._build()
+
+    _np_dtype: Any = np.float32  # the numpy backend's float type, torch's float32
+
+    @property
+    def _numpy(self) -> bool:
+        return self.backend == "numpy"
 
     def _spec(self) -> NetSpec:
         return NetSpec(self._encoder.size, self.n_actions_, tuple(self.hidden), self.activation)
+
+    def _build(self) -> Any:
+        """A Q-network from the spec: a ScratchNet or a torch module, the same starting weights either way."""
+        if self._numpy:
+            return ScratchNet(self._spec(), seed=self.seed, dtype=self._np_dtype)
+        return build_network(self._spec(), seed=self.seed)
+
+    def _weights(self) -> dict[str, Any]:
+        """A copy of the Q-network's weights (to restore or to copy into the target network)."""
+        if self._numpy:
+            return {str(i): p.copy() for i, p in enumerate(self.q_net_.params)}
+        return {n: t.detach().clone() for n, t in self.q_net_.state_dict().items()}
+
+    def _load_weights(self, weights: dict[str, Any]) -> None:
+        if self._numpy:
+            for i, p in enumerate(self.q_net_.params):
+                p[...] = weights[str(i)]
+        else:
+            self.q_net_.load_state_dict(weights)
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        """Q(s, .) for encoded observations, as a NumPy array."""
+        if self._numpy:
+            return self.q_net_.forward(x)
+        with torch.inference_mode():
+            return self.q_net_(torch.from_numpy(x)).numpy()
 
     def epsilon(self, step: int, total: int) -> float:
         """Exploration rate after ``step`` of ``total`` env steps (linear, then flat)."""
@@ -274,16 +340,18 @@ class DQN(Learner):
             vec.close()
         return self
 
-    def _make_optimizer(self, steps: int) -> Optimizer:
+    def _make_optimizer(self, steps: int) -> Optimizer | ScratchOptimizer:
         rounds = max(1, math.ceil(max(0, steps - self.learning_starts) / self.train_freq))
         schedule = "constant" if self.final_lr_fraction == 1.0 else "linear"
-        return Optimizer(self.q_net_.parameters(), OptimConfig(
-            self.optimizer, self.learning_rate, clip_norm=self.clip_norm, schedule=schedule,
-            total_steps=rounds * self.gradient_steps, final_lr_fraction=self.final_lr_fraction))
+        config = OptimConfig(self.optimizer, self.learning_rate, clip_norm=self.clip_norm, schedule=schedule,
+                             total_steps=rounds * self.gradient_steps, final_lr_fraction=self.final_lr_fraction)
+        if self._numpy:
+            return ScratchOptimizer(self.q_net_.params, config)
+        return Optimizer(self.q_net_.parameters(), config)
 
     def _train(self, vec: gym.vector.VectorEnv, eval_env: Any, steps: int, target: float | None, window: int) -> None:
-        target_net = build_network(self._spec(), seed=self.seed)
-        target_net.load_state_dict(self.q_net_.state_dict())
+        target_net = self._build()
+        self._update_target(target_net, hard=True)
         opt = self._make_optimizer(steps)
         self._rng = np.random.default_rng(self.seed)
         buffer = ReplayBuffer(self.buffer_size, self._encoder.size)
@@ -337,29 +405,60 @@ class DQN(Learner):
         return np.where(self._rng.random(len(x)) < eps, random, greedy)
 
     def _greedy(self, x: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return self.q_net_(torch.from_numpy(x)).argmax(dim=1).numpy()
+        return self._forward(x).argmax(axis=1)
 
-    def _train_round(self, opt: Optimizer, target_net: torch.nn.Module, buffer: ReplayBuffer) -> float:
+    def _train_round(self, opt: Optimizer | ScratchOptimizer, target_net: Any, buffer: ReplayBuffer) -> float:
         """``gradient_steps`` updates on replayed batches against a fixed target network; the mean loss."""
+        step = self._step_numpy if self._numpy else self._step_torch
         total = 0.0
         for _ in range(self.gradient_steps):
-            s, a, r, s2, term = buffer.sample(self.batch_size, self._rng)
-            with torch.no_grad():
-                y = td_targets(r, self.q_net_(s2) if self.double else None, target_net(s2), term, self.gamma, self.double)
-            q = self.q_net_(s).gather(1, a[:, None])[:, 0]
-            if self.loss == "huber":
-                loss = torch.nn.functional.smooth_l1_loss(q, y)
-            else:
-                loss = torch.nn.functional.mse_loss(q, y)
-            opt.step(loss)
-            total += float(loss.detach())
+            total += step(opt, target_net, buffer.sample(self.batch_size, self._rng))
         return total / self.gradient_steps
 
-    def _update_target(self, target_net: torch.nn.Module) -> None:
+    def _step_torch(self, opt: Optimizer, target_net: torch.nn.Module, batch: tuple[np.ndarray, ...]) -> float:
+        s, a, r, s2, term = (torch.from_numpy(v) for v in batch)
+        with torch.no_grad():
+            y = td_targets(r, self.q_net_(s2) if self.double else None, target_net(s2), term, self.gamma, self.double)
+        q = self.q_net_(s).gather(1, a[:, None])[:, 0]
+        if self.loss == "huber":
+            loss = torch.nn.functional.smooth_l1_loss(q, y)
+        else:
+            loss = torch.nn.functional.mse_loss(q, y)
+        opt.step(loss)
+        return float(loss.detach())
+
+    def q_loss_grads(self, target_net: Any, batch: tuple[np.ndarray, ...]) -> tuple[float, list[np.ndarray]]:
+        """The numpy backend's TD loss on a batch (s, a, r, s', terminated) and its gradients w.r.t. the Q-network's
+        parameters (in ``q_net_.params`` order), by hand: d loss / d Q(s, a) backpropagated through the network."""
+        s, a, r, s2, term = batch
+        net = self.q_net_
+        y = td_targets_np(r, net.forward(s2) if self.double else None, target_net.forward(s2), term,
+                          self.gamma, self.double)
+        out = net.forward(s)  # last, so that backward() sees this batch
+        rows = np.arange(len(a))
+        value, dq = q_loss_grad(out[rows, a], y, self.loss)
+        dout = np.zeros_like(out)
+        dout[rows, a] = dq
+        return value, net.backward(dout)
+
+    def _step_numpy(self, opt: ScratchOptimizer, target_net: ScratchNet, batch: tuple[np.ndarray, ...]) -> float:
+        value, grads = self.q_loss_grads(target_net, batch)
+        opt.step(grads, loss=value)
+        return value
+
+    def _update_target(self, target_net: Any, hard: bool = False) -> None:
+        """Copy (``tau`` 1, or ``hard``) or blend (Polyak) the online weights into the target network."""
+        if self._numpy:
+            for t, p in zip(target_net.params, self.q_net_.params):
+                if hard or self.tau == 1.0:
+                    t[...] = p
+                else:
+                    t *= 1.0 - self.tau
+                    t += self.tau * p
+            return
         with torch.no_grad():
             for t, p in zip(target_net.parameters(), self.q_net_.parameters()):
-                if self.tau == 1.0:
+                if hard or self.tau == 1.0:
                     t.copy_(p)
                 else:
                     t.mul_(1.0 - self.tau).add_(p, alpha=self.tau)
@@ -393,8 +492,7 @@ class DQN(Learner):
         """Q(s, .) of shape (n_actions,) for one observation, or (n, n_actions) for a batch."""
         self._check_fitted("q_values")
         x, batched = self._encoder(obs)
-        with torch.inference_mode():
-            q = self.q_net_(torch.from_numpy(x)).numpy()
+        q = self._forward(x).copy()
         return q if batched else q[0]
 
     def act(self, obs: Any, deterministic: bool = False) -> Any:
@@ -417,7 +515,10 @@ class DQN(Learner):
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         state = {"encoder": self._encoder.to_dict(), "n_actions": self.n_actions_, "action_start": self._action_start,
                  "training": self.training_}
-        arrays = module_arrays("q", self.q_net_)
+        if self._numpy:
+            arrays = {f"q.{i}": p.copy() for i, p in enumerate(self.q_net_.params)}
+        else:
+            arrays = module_arrays("q", self.q_net_)
         for k, v in self.history_.items():
             arrays[f"history.{k}"] = np.asarray(v, dtype=np.float64)
         return state, arrays
@@ -426,8 +527,19 @@ class DQN(Learner):
         self._encoder = ObsEncoder.from_dict(state["encoder"])
         self.n_actions_ = int(state["n_actions"])
         self._action_start = int(state["action_start"])
-        self.q_net_ = build_network(self._spec(), seed=self.seed)
-        load_module_arrays("q", self.q_net_, arrays)
+        if self._numpy and "q.0" not in arrays and any(k.startswith("q.") for k in arrays):
+            self.backend = "torch"  # saved before the numpy backend existed: torch's layout, no "backend" recorded
+        self.q_net_ = self._build()
+        if self._numpy:
+            for i, p in enumerate(self.q_net_.params):
+                key = f"q.{i}"
+                if key not in arrays:
+                    raise KeyError(f"missing array {key!r}")
+                if arrays[key].shape != p.shape:
+                    raise ValueError(f"array {key!r} has shape {arrays[key].shape}, expected {p.shape}")
+                p[...] = arrays[key]
+        else:
+            load_module_arrays("q", self.q_net_, arrays)
         self.history_ = {k.split(".", 1)[1]: v.tolist() for k, v in arrays.items() if k.startswith("history.")}
         self.training_ = dict(state["training"])
 
@@ -441,7 +553,7 @@ class _Evaluations:
         self.steps: list[int] = []
         self.means: list[float] = []
         self.best: float | None = None
-        self._best_state: dict[str, torch.Tensor] | None = None
+        self._best_state: dict[str, Any] | None = None
         self._solved: dict[str, Any] | None = None
 
     @property
@@ -458,7 +570,7 @@ class _Evaluations:
         self.means.append(mean)
         if self.best is None or mean > self.best:
             self.best = mean
-            self._best_state = {n: t.detach().clone() for n, t in agent.q_net_.state_dict().items()}
+            self._best_state = agent._weights()
         if self.target is not None and mean >= self.target:
             self._solved = {"solved_at_steps": tracker.steps, "solved_seconds": round(seconds, 3),
                             "solved_at_episode": len(tracker.returns)}
@@ -467,7 +579,7 @@ class _Evaluations:
         """Keep the best evaluated weights (``keep_best``) unless the run ended ``solved`` on the current ones
         (by either criterion: a run solved on its training window keeps the weights it solved with)."""
         if self.agent.keep_best and self._best_state is not None and not solved:
-            self.agent.q_net_.load_state_dict(self._best_state)
+            self.agent._load_weights(self._best_state)
 
     def summary(self) -> dict[str, Any]:
         return self._solved or {"solved_at_steps": None, "solved_seconds": None, "solved_at_episode": None}

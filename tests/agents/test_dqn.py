@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from agents.dqn import DQN, ReplayBuffer, td_targets
+from agents.dqn import DQN, ReplayBuffer, q_loss_grad, td_targets, td_targets_np
 from sandbox.errors import DivergenceError
 from tests.agents.rl_helpers import PickOneEnv, SpaceEnv
 
@@ -20,6 +20,58 @@ def test_td_targets_double_and_plain():
     # plain: max of the target net; double: the target net's value of the online argmax
     np.testing.assert_allclose(td_targets(r, online, target, term, 0.5, double=False).numpy(), [1 + 0.5 * 2.0, 1.0])
     np.testing.assert_allclose(td_targets(r, online, target, term, 0.5, double=True).numpy(), [1 + 0.5 * 1.0, 1.0])
+
+
+def test_numpy_td_targets_and_loss_gradients_match_torch():
+    rng = np.random.default_rng(0)
+    r, term = rng.normal(size=8), (rng.random(8) < 0.3).astype(float)
+    online, target = rng.normal(size=(8, 3)), rng.normal(size=(8, 3))
+    for double in (True, False):
+        ref = td_targets(*(torch.from_numpy(v) for v in (r, online, target, term)), 0.9, double=double).numpy()
+        np.testing.assert_allclose(td_targets_np(r, online, target, term, 0.9, double=double), ref, rtol=1e-12)
+    q, y = torch.tensor(rng.normal(scale=2.0, size=16), requires_grad=True), torch.tensor(rng.normal(size=16))
+    for name, fn in (("huber", torch.nn.functional.smooth_l1_loss), ("mse", torch.nn.functional.mse_loss)):
+        q.grad = None
+        loss = fn(q, y)
+        loss.backward()
+        value, grad = q_loss_grad(q.detach().numpy(), y.numpy(), name)
+        assert value == pytest.approx(float(loss.detach()), rel=1e-12)
+        np.testing.assert_allclose(grad, q.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("double, loss", [(True, "huber"), (False, "mse")])
+def test_numpy_backend_gradient_equals_torch_autograd(double, loss):
+    # One TD step by hand (numpy backend) against autograd (torch backend), from the same weights, in float64.
+    kw = dict(hidden=(8, 8), double=double, loss=loss, gamma=0.9)
+    num, ref = DQN(backend="numpy", **kw), DQN(backend="torch", **kw)
+    num._np_dtype = np.float64
+    space = gym.spaces.Box(-1, 1, (3,), np.float32)
+    for agent in (num, ref):
+        agent._setup(space, gym.spaces.Discrete(2))
+    ref.q_net_ = ref.q_net_.double()
+    for p, t in zip(num.q_net_.params, ref.q_net_.parameters()):
+        np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-6)  # the same starting weights
+        p[...] = t.detach().numpy()
+    target = num._build()
+    for p in target.params:
+        p += 0.1
+    target_t = ref._build().double()
+    with torch.no_grad():
+        for t, p in zip(target_t.parameters(), target.params):
+            t.copy_(torch.from_numpy(p))
+    rng = np.random.default_rng(1)
+    batch = (rng.normal(size=(16, 3)), rng.integers(0, 2, 16), rng.normal(size=16), rng.normal(size=(16, 3)),
+             (rng.random(16) < 0.25).astype(float))
+    value, grads = num.q_loss_grads(target, batch)
+    s, a, r, s2, term = (torch.from_numpy(v) for v in batch)
+    with torch.no_grad():
+        y = td_targets(r, ref.q_net_(s2), target_t(s2), term, 0.9, double)
+    q = ref.q_net_(s).gather(1, a[:, None])[:, 0]
+    loss_t = (torch.nn.functional.smooth_l1_loss if loss == "huber" else torch.nn.functional.mse_loss)(q, y)
+    loss_t.backward()
+    assert value == pytest.approx(float(loss_t.detach()), rel=1e-10)
+    for g, t in zip(grads, ref.q_net_.parameters()):
+        np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-9, atol=1e-12)
 
 
 def test_replay_buffer_wraps_around():
@@ -47,10 +99,10 @@ def test_learns_the_q_values_of_a_one_step_choice():
     assert np.all(agent.act(obs, deterministic=True) == 1)
 
 
-@pytest.mark.parametrize("tau", [1.0, 0.05])
-def test_same_seed_same_returns_and_save_load(tmp_path, tau):
-    a = DQN(seed=1, tau=tau, **SMALL).fit("CartPole-v1", steps=600)
-    b = DQN(seed=1, tau=tau, **SMALL).fit("CartPole-v1", steps=600)
+@pytest.mark.parametrize("tau, backend", [(1.0, "numpy"), (0.05, "numpy"), (1.0, "torch")])
+def test_same_seed_same_returns_and_save_load(tmp_path, tau, backend):
+    a = DQN(seed=1, tau=tau, backend=backend, **SMALL).fit("CartPole-v1", steps=600)
+    b = DQN(seed=1, tau=tau, backend=backend, **SMALL).fit("CartPole-v1", steps=600)
     assert a.history_["episode_returns"] == b.history_["episode_returns"] and a.history_["loss"] == b.history_["loss"]
     a.save(tmp_path / "dqn.npz")
     loaded = DQN.load(tmp_path / "dqn.npz")
@@ -141,3 +193,25 @@ def test_a_run_solved_on_training_keeps_its_own_weights_despite_keep_best():
     assert kept.training_["solved_at_steps"] is not None and kept.history_["eval_steps"]
     obs = np.random.default_rng(0).uniform(-1, 1, size=(20, 2)).astype(np.float32)
     np.testing.assert_array_equal(kept.q_values(obs), plain.q_values(obs))
+
+
+def test_checkpoint_saved_before_the_numpy_backend_loads_on_torch(tmp_path, monkeypatch):
+    # Older checkpoints hold torch's state_dict names ("q.0.weight") and no "backend" parameter: they load on torch.
+    old = DQN(seed=0, backend="torch", **SMALL).fit("CartPole-v1", steps=300)
+    params = {k: v for k, v in DQN.get_params(old).items() if k != "backend"}
+    monkeypatch.setattr(old, "get_params", lambda: params)
+    old.save(tmp_path / "old.npz")
+    loaded = DQN.load(tmp_path / "old.npz")
+    assert loaded.backend == "torch"
+    obs = np.random.default_rng(0).normal(size=(10, 4)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.q_values(obs), old.q_values(obs))
+
+
+def test_backends_learn_alike_and_unknown_backend_is_named():
+    # Same seed, same starting weights: both backends learn the one-step choice.
+    for backend in ("numpy", "torch"):
+        agent = DQN(seed=0, backend=backend, **dict(QUICK, eval_every=None)).fit(PICK_ONE, steps=1200)
+        obs = np.random.default_rng(0).uniform(-1, 1, size=(20, 2)).astype(np.float32)
+        assert np.all(agent.act(obs, deterministic=True) == 1), backend
+    with pytest.raises(ValueError, match="backend.*numpy"):
+        DQN(backend="jax").fit("CartPole-v1", steps=10)
