@@ -65,37 +65,87 @@ BACKENDS = ("numpy", "torch")
 
 
 class ReplayBuffer:
-    """A ring buffer of transitions (s, a, r, s', terminated) in preallocated NumPy arrays."""
+    """A ring buffer of transitions (s, a, r, s', terminated, discount) in preallocated NumPy arrays.
 
-    def __init__(self, capacity: int, n_features: int):
+    ``discount`` is the factor on the bootstrap value Q(s', .): gamma for one-step transitions,
+    gamma**m for an m-step one (see :class:`NStepAccumulator`).
+    """
+
+    def __init__(self, capacity: int, n_features: int, gamma: float = 0.99):
         self.obs = np.zeros((capacity, n_features), np.float32)
         self.next_obs = np.zeros((capacity, n_features), np.float32)
         self.actions = np.zeros(capacity, np.int64)
         self.rewards = np.zeros(capacity, np.float32)
         self.terminated = np.zeros(capacity, np.float32)
+        self.discounts = np.full(capacity, gamma, np.float32)
         self.capacity, self.size, self.pos = capacity, 0, 0
 
-    def add(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_obs: np.ndarray, terminated: np.ndarray) -> None:
-        """Add a batch of n transitions (arrays with n rows)."""
+    def add(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_obs: np.ndarray, terminated: np.ndarray,
+            discounts: np.ndarray | None = None) -> None:
+        """Add a batch of n transitions (arrays with n rows); ``discounts`` None keeps the buffer's gamma."""
         idx = (self.pos + np.arange(len(obs))) % self.capacity
         self.obs[idx], self.actions[idx], self.rewards[idx] = obs, actions, rewards
         self.next_obs[idx], self.terminated[idx] = next_obs, terminated
+        if discounts is not None:
+            self.discounts[idx] = discounts
         self.pos = int((self.pos + len(obs)) % self.capacity)
         self.size = min(self.size + len(obs), self.capacity)
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-        """(obs, actions, rewards, next_obs, terminated) for n transitions drawn uniformly with replacement."""
+        """(obs, actions, rewards, next_obs, terminated, discounts) for n transitions drawn uniformly with replacement."""
         i = rng.integers(0, self.size, n)
-        return tuple(a[i] for a in (self.obs, self.actions, self.rewards, self.next_obs, self.terminated))
+        return tuple(a[i] for a in (self.obs, self.actions, self.rewards, self.next_obs, self.terminated, self.discounts))
+
+
+class NStepAccumulator:
+    """Turns each env's stream of one-step transitions into n-step ones for the replay buffer.
+
+    The transition from s_t is (s_t, a_t, r_t + gamma r_{t+1} + ... + gamma^(m-1) r_{t+m-1}, s_{t+m},
+    terminated, gamma^m) with m = n, or fewer where the episode ended first: at termination the
+    remaining transitions carry ``terminated`` (no bootstrap); at truncation they bootstrap from the
+    final observation. With n = 1 these are the ordinary transitions.
+    """
+
+    def __init__(self, n: int, gamma: float, n_envs: int):
+        self.n, self.gamma = n, gamma
+        self.pending: list[list[tuple[np.ndarray, int, float]]] = [[] for _ in range(n_envs)]
+
+    def push(self, x: np.ndarray, a: np.ndarray, r: np.ndarray, x_after: np.ndarray, term: np.ndarray,
+             done: np.ndarray) -> tuple[np.ndarray, ...] | None:
+        """One step of every env; the transitions now complete as arrays (obs, a, R, s', term, discount), or None."""
+        out: list[tuple[np.ndarray, int, float, np.ndarray, float, float]] = []
+        for i, queue in enumerate(self.pending):
+            queue.append((x[i], int(a[i]), float(r[i])))
+            if done[i]:
+                while queue:
+                    out.append(self._emit(queue, x_after[i], float(term[i])))
+                    queue.pop(0)
+            elif len(queue) == self.n:
+                out.append(self._emit(queue, x_after[i], 0.0))
+                queue.pop(0)
+        if not out:
+            return None
+        obs, acts, rets, nxt, terms, discs = zip(*out)
+        return (np.stack(obs), np.array(acts, np.int64), np.array(rets, np.float32), np.stack(nxt),
+                np.array(terms, np.float32), np.array(discs, np.float32))
+
+    def _emit(self, queue: list[tuple[np.ndarray, int, float]], x_last: np.ndarray, term: float) -> tuple:
+        ret, g = 0.0, 1.0
+        for _, _, r in queue:
+            ret += g * r
+            g *= self.gamma
+        x0, a0, _ = queue[0]
+        return x0, a0, ret, x_last, term, g
 
 
 def td_targets(
     rewards: torch.Tensor, next_q_online: torch.Tensor, next_q_target: torch.Tensor, terminated: torch.Tensor,
-    gamma: float, double: bool,
+    gamma: float | torch.Tensor, double: bool,
 ) -> torch.Tensor:
     """r + gamma * (1 - terminated) * Q_target(s', a'), with a' = argmax Q_online (double) or argmax Q_target.
 
-    rewards, terminated : (B,); next_q_online, next_q_target : (B, n_actions)
+    rewards, terminated : (B,); next_q_online, next_q_target : (B, n_actions); gamma : a float, or (B,)
+    per-transition discounts (gamma**m for m-step transitions)
     """
     if double:
         best = next_q_online.argmax(dim=1, keepdim=True)
@@ -107,7 +157,7 @@ def td_targets(
 
 def td_targets_np(
     rewards: np.ndarray, next_q_online: np.ndarray | None, next_q_target: np.ndarray, terminated: np.ndarray,
-    gamma: float, double: bool,
+    gamma: float | np.ndarray, double: bool,
 ) -> np.ndarray:
     """:func:`td_targets` in NumPy (the numpy backend's)."""
     if double:
@@ -136,6 +186,8 @@ class DQN(Learner):
     ----------
     hidden, activation : the Q-network's hidden layers, built by ``sandbox.nn``
     gamma : discount factor in [0, 1]
+    n_step : the TD target sums this many discounted rewards before bootstrapping,
+        r_t + ... + gamma^(n-1) r_{t+n-1} + gamma^n max Q_target(s_{t+n}, .) (1: one-step Q-learning)
     learning_rate, optimizer, clip_norm : of the shared optimizer (``sandbox.optim``)
     final_lr_fraction : the learning rate decays linearly to this fraction of ``learning_rate``
         over the gradient steps the budget allows (1.0: constant)
@@ -182,6 +234,7 @@ class DQN(Learner):
         hidden: tuple[int, ...] = (64, 64),
         activation: str = "relu",
         gamma: float = 0.99,
+        n_step: int = 1,
         learning_rate: float = 1e-3,
         optimizer: str = "adam",
         clip_norm: float | None = 10.0,
@@ -210,6 +263,7 @@ class DQN(Learner):
         self.hidden = hidden
         self.activation = activation
         self.gamma = gamma
+        self.n_step = n_step
         self.learning_rate = learning_rate
         self.optimizer = optimizer
         self.clip_norm = clip_norm
@@ -243,7 +297,7 @@ class DQN(Learner):
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         if self.clip_norm is not None:
             check_number("clip_norm", self.clip_norm, low=0.0, low_open=True)
-        for name in ("buffer_size", "batch_size", "train_freq", "gradient_steps", "target_update_interval", "n_envs"):
+        for name in ("n_step", "buffer_size", "batch_size", "train_freq", "gradient_steps", "target_update_interval", "n_envs"):
             check_number(name, getattr(self, name), low=1, integer=True)
         check_number("learning_starts", self.learning_starts, low=0, integer=True)
         check_number("tau", self.tau, low=0.0, high=1.0, low_open=True)
@@ -354,7 +408,8 @@ class DQN(Learner):
         self._update_target(target_net, hard=True)
         opt = self._make_optimizer(steps)
         self._rng = np.random.default_rng(self.seed)
-        buffer = ReplayBuffer(self.buffer_size, self._encoder.size)
+        buffer = ReplayBuffer(self.buffer_size, self._encoder.size, self.gamma)
+        self._nstep = NStepAccumulator(self.n_step, self.gamma, self.n_envs) if self.n_step > 1 else None
         by_training = target if self.solve_on == "training" else None
         tracker = EpisodeTracker(self.n_envs, target=by_training, window=window)
         evals = _Evaluations(self, eval_env, target if self.solve_on == "greedy_eval" else None)
@@ -395,7 +450,12 @@ class DQN(Learner):
         x_after = x_next.copy()  # s' of each transition: the final obs where an episode ended
         for i in np.flatnonzero(term | trunc):
             x_after[i] = self._encoder(info["final_obs"][i])[0][0]
-        buffer.add(x, a, r, x_after, term)
+        if self._nstep is None:
+            buffer.add(x, a, r, x_after, term)
+        else:
+            ready = self._nstep.push(x, a, r, x_after, term, term | trunc)
+            if ready is not None:
+                buffer.add(*ready)
         tracker.step(np.asarray(r, np.float64), term | trunc)
         return x_next
 
@@ -416,9 +476,9 @@ class DQN(Learner):
         return total / self.gradient_steps
 
     def _step_torch(self, opt: Optimizer, target_net: torch.nn.Module, batch: tuple[np.ndarray, ...]) -> float:
-        s, a, r, s2, term = (torch.from_numpy(v) for v in batch)
+        s, a, r, s2, term, disc = (torch.from_numpy(v) for v in batch)
         with torch.no_grad():
-            y = td_targets(r, self.q_net_(s2) if self.double else None, target_net(s2), term, self.gamma, self.double)
+            y = td_targets(r, self.q_net_(s2) if self.double else None, target_net(s2), term, disc, self.double)
         q = self.q_net_(s).gather(1, a[:, None])[:, 0]
         if self.loss == "huber":
             loss = torch.nn.functional.smooth_l1_loss(q, y)
@@ -428,12 +488,11 @@ class DQN(Learner):
         return float(loss.detach())
 
     def q_loss_grads(self, target_net: Any, batch: tuple[np.ndarray, ...]) -> tuple[float, list[np.ndarray]]:
-        """The numpy backend's TD loss on a batch (s, a, r, s', terminated) and its gradients w.r.t. the Q-network's
-        parameters (in ``q_net_.params`` order), by hand: d loss / d Q(s, a) backpropagated through the network."""
-        s, a, r, s2, term = batch
+        """The numpy backend's TD loss on a batch (s, a, r, s', terminated, discount) and its gradients w.r.t. the
+        Q-network's parameters (in ``q_net_.params`` order), by hand: d loss / d Q(s, a) backpropagated through the network."""
+        s, a, r, s2, term, disc = batch
         net = self.q_net_
-        y = td_targets_np(r, net.forward(s2) if self.double else None, target_net.forward(s2), term,
-                          self.gamma, self.double)
+        y = td_targets_np(r, net.forward(s2) if self.double else None, target_net.forward(s2), term, disc, self.double)
         out = net.forward(s)  # last, so that backward() sees this batch
         rows = np.arange(len(a))
         value, dq = q_loss_grad(out[rows, a], y, self.loss)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from agents.dqn import DQN, ReplayBuffer, q_loss_grad, td_targets, td_targets_np
+from agents.dqn import DQN, NStepAccumulator, ReplayBuffer, q_loss_grad, td_targets, td_targets_np
 from sandbox.errors import DivergenceError
 from tests.agents.rl_helpers import PickOneEnv, SpaceEnv
 
@@ -61,9 +61,9 @@ def test_numpy_backend_gradient_equals_torch_autograd(double, loss):
             t.copy_(torch.from_numpy(p))
     rng = np.random.default_rng(1)
     batch = (rng.normal(size=(16, 3)), rng.integers(0, 2, 16), rng.normal(size=16), rng.normal(size=(16, 3)),
-             (rng.random(16) < 0.25).astype(float))
+             (rng.random(16) < 0.25).astype(float), np.full(16, 0.9))
     value, grads = num.q_loss_grads(target, batch)
-    s, a, r, s2, term = (torch.from_numpy(v) for v in batch)
+    s, a, r, s2, term, _ = (torch.from_numpy(v) for v in batch)
     with torch.no_grad():
         y = td_targets(r, ref.q_net_(s2), target_t(s2), term, 0.9, double)
     q = ref.q_net_(s).gather(1, a[:, None])[:, 0]
@@ -79,6 +79,42 @@ def test_replay_buffer_wraps_around():
     for k in range(5):
         buf.add(np.array([[k]], np.float32), np.array([k]), np.array([k]), np.array([[k]], np.float32), np.array([0.0]))
     assert buf.size == 3 and sorted(buf.actions.tolist()) == [2, 3, 4]
+
+
+def test_n_step_transitions_sum_discounted_rewards_and_stop_at_episode_ends():
+    acc = NStepAccumulator(3, 0.5, n_envs=2)
+    x = lambda t: np.array([[t, 0.0], [t, 1.0]], np.float32)  # noqa: E731  env i's observation at time t
+    no = np.array([False, False])
+    out = [acc.push(x(0), np.array([0, 1]), np.array([1.0, 10.0]), x(1), no, no),
+           acc.push(x(1), np.array([1, 1]), np.array([2.0, 20.0]), x(2), no, no)]
+    assert out == [None, None]
+    # t = 2: env 0 terminates, env 1 runs on; env 1's first 3-step transition is complete
+    obs, a, ret, nxt, term, disc = acc.push(x(2), np.array([0, 0]), np.array([4.0, 40.0]), x(3),
+                                            np.array([True, False]), np.array([True, False]))
+    np.testing.assert_allclose(ret, [1 + 0.5 * 2 + 0.25 * 4, 2 + 0.5 * 4, 4, 10 + 0.5 * 20 + 0.25 * 40])
+    np.testing.assert_allclose(obs[:, 0], [0, 1, 2, 0])
+    np.testing.assert_array_equal(a, [0, 1, 0, 1])
+    np.testing.assert_array_equal(term, [1, 1, 1, 0])
+    np.testing.assert_allclose(disc, [0.125, 0.25, 0.5, 0.125])
+    np.testing.assert_allclose(nxt[:, 0], [3, 3, 3, 3])
+    # a truncated episode bootstraps (terminated 0) from its final observation with the shorter discount
+    obs, a, ret, nxt, term, disc = acc.push(x(3), np.array([1, 1]), np.array([0.0, 80.0]), x(4),
+                                            np.array([False, False]), np.array([False, True]))
+    np.testing.assert_allclose(ret, [20 + 0.5 * 40 + 0.25 * 80, 40 + 0.5 * 80, 80])
+    np.testing.assert_array_equal(term, [0, 0, 0])
+    np.testing.assert_allclose(disc, [0.125, 0.25, 0.5])
+    assert acc.pending[1] == [] and len(acc.pending[0]) == 1
+
+
+def test_n_step_agent_learns_and_is_reproducible():
+    kw = dict(QUICK, eval_every=None, n_step=3)
+    a = DQN(seed=0, **kw).fit(PICK_ONE, steps=1200)
+    b = DQN(seed=0, **kw).fit(PICK_ONE, steps=1200)
+    assert a.history_["loss"] == b.history_["loss"]
+    obs = np.random.default_rng(0).uniform(-1, 1, size=(20, 2)).astype(np.float32)
+    assert np.all(a.act(obs, deterministic=True) == 1)
+    with pytest.raises(ValueError, match="n_step"):
+        DQN(n_step=0).fit("CartPole-v1", steps=10)
 
 
 def test_epsilon_schedule():
