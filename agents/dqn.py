@@ -40,6 +40,7 @@ import time
 from typing import Any
 
 import gymnasium as gym
+import numba
 import numpy as np
 import torch
 
@@ -95,6 +96,75 @@ class ReplayBuffer:
         """(obs, actions, rewards, next_obs, terminated, discounts) for n transitions drawn uniformly with replacement."""
         i = rng.integers(0, self.size, n)
         return tuple(a[i] for a in (self.obs, self.actions, self.rewards, self.next_obs, self.terminated, self.discounts))
+
+
+@numba.njit(cache=True, nogil=True)
+def _tree_set(tree: np.ndarray, leaves: int, idx: np.ndarray, values: np.ndarray) -> None:
+    """Set leaves ``idx`` of a sum tree (``tree[1]`` the root, leaf i at ``leaves + i``) and recompute their ancestors."""
+    for k in range(len(idx)):
+        i = leaves + idx[k]
+        tree[i] = values[k]
+        i //= 2
+        while i >= 1:
+            tree[i] = tree[2 * i] + tree[2 * i + 1]
+            i //= 2
+
+
+@numba.njit(cache=True, nogil=True)
+def _tree_find(tree: np.ndarray, leaves: int, mass: np.ndarray, size: int) -> np.ndarray:
+    """For each prefix mass in [0, total), the leaf whose interval holds it (leaves past ``size`` are never returned)."""
+    out = np.empty(len(mass), np.int64)
+    for k in range(len(mass)):
+        v, i = mass[k], 1
+        while i < leaves:
+            left = tree[2 * i]
+            if v < left or tree[2 * i + 1] <= 0.0:
+                i = 2 * i
+            else:
+                v -= left
+                i = 2 * i + 1
+        out[k] = min(i - leaves, size - 1)
+    return out
+
+
+class PrioritizedReplayBuffer(ReplayBuffer):
+    """Proportional prioritized replay (Schaul et al., 2016): transition i is drawn with probability
+    p_i^alpha / sum_j p_j^alpha, where p_i is its last absolute TD error (new transitions get the largest
+    priority seen so far, so each is replayed at least once soon). The bias this adds is corrected by
+    importance weights (N P(i))^-beta on each transition's loss, divided by the batch's largest, with beta
+    annealed toward 1 by the agent. A sum tree makes drawing and updating O(log N).
+    """
+
+    def __init__(self, capacity: int, n_features: int, gamma: float = 0.99, alpha: float = 0.6, eps: float = 1e-6):
+        super().__init__(capacity, n_features, gamma)
+        self.alpha, self.eps = alpha, eps
+        self.leaves = 1 << max(0, (capacity - 1).bit_length())
+        self.tree = np.zeros(2 * self.leaves, np.float64)
+        self.max_priority = 1.0
+        self.last_indices = np.zeros(0, np.int64)
+        self.last_weights = np.zeros(0, np.float32)
+
+    def add(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_obs: np.ndarray, terminated: np.ndarray,
+            discounts: np.ndarray | None = None) -> None:
+        idx = (self.pos + np.arange(len(obs))) % self.capacity
+        super().add(obs, actions, rewards, next_obs, terminated, discounts)
+        _tree_set(self.tree, self.leaves, idx.astype(np.int64), np.full(len(idx), self.max_priority**self.alpha))
+
+    def sample(self, n: int, rng: np.random.Generator, beta: float = 1.0) -> tuple[np.ndarray, ...]:
+        """n transitions drawn by priority (stratified: one from each of n equal slices of the total mass);
+        their indices and importance weights are kept in ``last_indices`` and ``last_weights``."""
+        total = self.tree[1]
+        mass = (np.arange(n) + rng.random(n)) * (total / n)
+        i = _tree_find(self.tree, self.leaves, mass, self.size)
+        w = (self.size * self.tree[self.leaves + i] / total) ** -beta
+        self.last_indices = i
+        self.last_weights = (w / w.max()).astype(np.float32)  # scaled by the batch's largest, as most implementations do
+        return tuple(a[i] for a in (self.obs, self.actions, self.rewards, self.next_obs, self.terminated, self.discounts))
+
+    def update_priorities(self, indices: np.ndarray, td_errors: np.ndarray) -> None:
+        p = np.abs(np.asarray(td_errors, np.float64)) + self.eps
+        self.max_priority = max(self.max_priority, float(p.max()))
+        _tree_set(self.tree, self.leaves, indices, p**self.alpha)
 
 
 class NStepAccumulator:
@@ -167,16 +237,20 @@ def td_targets_np(
     return rewards + gamma * (1.0 - terminated) * nxt
 
 
-def q_loss_grad(q: np.ndarray, y: np.ndarray, loss: str) -> tuple[float, np.ndarray]:
+def q_loss_grad(q: np.ndarray, y: np.ndarray, loss: str, weights: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """The mean Huber (smooth L1, beta 1, as torch's) or squared loss of Q(s, a) against the targets y,
-    and its gradient with respect to each Q(s, a): the TD error clipped to [-1, 1] (Huber) or doubled (mse), over B."""
+    and its gradient with respect to each Q(s, a): the TD error clipped to [-1, 1] (Huber) or doubled (mse), over B.
+    ``weights`` (B,) weigh each transition's loss (prioritized replay's importance weights)."""
     d = q - y
     n = len(d)
     if loss == "huber":
         a = np.abs(d)
-        value = float(np.where(a < 1.0, 0.5 * d * d, a - 0.5).mean())
-        return value, np.clip(d, -1.0, 1.0) / n
-    return float((d * d).mean()), (2.0 / n) * d
+        per, grad = np.where(a < 1.0, 0.5 * d * d, a - 0.5), np.clip(d, -1.0, 1.0) / n
+    else:
+        per, grad = d * d, (2.0 / n) * d
+    if weights is not None:
+        per, grad = per * weights, grad * weights
+    return float(per.mean()), grad
 
 
 class DQN(Learner):
@@ -192,6 +266,9 @@ class DQN(Learner):
     final_lr_fraction : the learning rate decays linearly to this fraction of ``learning_rate``
         over the gradient steps the budget allows (1.0: constant)
     buffer_size : transitions the replay buffer holds
+    prioritized, priority_alpha, priority_beta : prioritized replay (:class:`PrioritizedReplayBuffer`):
+        transitions drawn in proportion to |TD error|^alpha, their losses weighted by importance
+        weights whose exponent beta rises linearly from ``priority_beta`` to 1 over the budget
     batch_size : transitions per gradient step
     learning_starts : env steps of pure exploration before the first update
     train_freq : env steps (all envs counted) between rounds of updates
@@ -240,6 +317,9 @@ class DQN(Learner):
         clip_norm: float | None = 10.0,
         final_lr_fraction: float = 0.0,
         buffer_size: int = 200_000,
+        prioritized: bool = False,
+        priority_alpha: float = 0.6,
+        priority_beta: float = 0.4,
         batch_size: int = 64,
         learning_starts: int = 1000,
         train_freq: int = 256,
@@ -269,6 +349,9 @@ class DQN(Learner):
         self.clip_norm = clip_norm
         self.final_lr_fraction = final_lr_fraction
         self.buffer_size = buffer_size
+        self.prioritized = prioritized
+        self.priority_alpha = priority_alpha
+        self.priority_beta = priority_beta
         self.batch_size = batch_size
         self.learning_starts = learning_starts
         self.train_freq = train_freq
@@ -301,6 +384,8 @@ class DQN(Learner):
             check_number(name, getattr(self, name), low=1, integer=True)
         check_number("learning_starts", self.learning_starts, low=0, integer=True)
         check_number("tau", self.tau, low=0.0, high=1.0, low_open=True)
+        check_number("priority_alpha", self.priority_alpha, low=0.0, high=1.0)
+        check_number("priority_beta", self.priority_beta, low=0.0, high=1.0)
         check_choice("loss", self.loss, LOSSES)
         check_number("epsilon_start", self.epsilon_start, low=0.0, high=1.0)
         check_number("epsilon_final", self.epsilon_final, low=0.0, high=1.0)
@@ -314,7 +399,7 @@ class DQN(Learner):
         elif self.solve_on == "greedy_eval":
             raise ValueError("solve_on='greedy_eval' needs eval_every (env steps between evaluations, an integer >= 1).")
         check_number("eval_episodes", self.eval_episodes, low=1, integer=True)
-        for name in ("double", "keep_best"):
+        for name in ("double", "keep_best", "prioritized"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}={getattr(self, name)!r} must be True or False.")
         check_seed(self.seed)
@@ -408,7 +493,11 @@ class DQN(Learner):
         self._update_target(target_net, hard=True)
         opt = self._make_optimizer(steps)
         self._rng = np.random.default_rng(self.seed)
-        buffer = ReplayBuffer(self.buffer_size, self._encoder.size, self.gamma)
+        if self.prioritized:
+            buffer: ReplayBuffer = PrioritizedReplayBuffer(self.buffer_size, self._encoder.size, self.gamma,
+                                                           alpha=self.priority_alpha)
+        else:
+            buffer = ReplayBuffer(self.buffer_size, self._encoder.size, self.gamma)
         self._nstep = NStepAccumulator(self.n_step, self.gamma, self.n_envs) if self.n_step > 1 else None
         by_training = target if self.solve_on == "training" else None
         tracker = EpisodeTracker(self.n_envs, target=by_training, window=window)
@@ -427,7 +516,7 @@ class DQN(Learner):
             if tracker.steps >= self.learning_starts and since_train >= self.train_freq:
                 since_train = 0
                 try:
-                    loss = self._train_round(opt, target_net, buffer)
+                    loss = self._train_round(opt, target_net, buffer, tracker.steps / steps)
                 except DivergenceError as exc:
                     self._finish(tracker, evals, hist, start)
                     raise DivergenceError(f"DQN stopped after {tracker.steps} env steps: {exc}") from None
@@ -467,43 +556,58 @@ class DQN(Learner):
     def _greedy(self, x: np.ndarray) -> np.ndarray:
         return self._forward(x).argmax(axis=1)
 
-    def _train_round(self, opt: Optimizer | ScratchOptimizer, target_net: Any, buffer: ReplayBuffer) -> float:
-        """``gradient_steps`` updates on replayed batches against a fixed target network; the mean loss."""
+    def _train_round(self, opt: Optimizer | ScratchOptimizer, target_net: Any, buffer: ReplayBuffer, progress: float) -> float:
+        """``gradient_steps`` updates on replayed batches against a fixed target network; the mean loss.
+        ``progress`` (the fraction of the budget done) anneals prioritized replay's beta toward 1."""
         step = self._step_numpy if self._numpy else self._step_torch
+        prioritized = isinstance(buffer, PrioritizedReplayBuffer)
+        beta = self.priority_beta + (1.0 - self.priority_beta) * min(1.0, progress)
         total = 0.0
         for _ in range(self.gradient_steps):
-            total += step(opt, target_net, buffer.sample(self.batch_size, self._rng))
+            if prioritized:
+                batch = buffer.sample(self.batch_size, self._rng, beta)
+                loss, td = step(opt, target_net, batch, buffer.last_weights)
+                buffer.update_priorities(buffer.last_indices, td)
+            else:
+                loss, _ = step(opt, target_net, buffer.sample(self.batch_size, self._rng), None)
+            total += loss
         return total / self.gradient_steps
 
-    def _step_torch(self, opt: Optimizer, target_net: torch.nn.Module, batch: tuple[np.ndarray, ...]) -> float:
+    def _step_torch(self, opt: Optimizer, target_net: torch.nn.Module, batch: tuple[np.ndarray, ...],
+                    weights: np.ndarray | None) -> tuple[float, np.ndarray]:
         s, a, r, s2, term, disc = (torch.from_numpy(v) for v in batch)
         with torch.no_grad():
             y = td_targets(r, self.q_net_(s2) if self.double else None, target_net(s2), term, disc, self.double)
         q = self.q_net_(s).gather(1, a[:, None])[:, 0]
         if self.loss == "huber":
-            loss = torch.nn.functional.smooth_l1_loss(q, y)
+            per = torch.nn.functional.smooth_l1_loss(q, y, reduction="none")
         else:
-            loss = torch.nn.functional.mse_loss(q, y)
+            per = torch.nn.functional.mse_loss(q, y, reduction="none")
+        loss = (per if weights is None else per * torch.from_numpy(weights)).mean()
         opt.step(loss)
-        return float(loss.detach())
+        return float(loss.detach()), (q - y).detach().numpy()
 
-    def q_loss_grads(self, target_net: Any, batch: tuple[np.ndarray, ...]) -> tuple[float, list[np.ndarray]]:
-        """The numpy backend's TD loss on a batch (s, a, r, s', terminated, discount) and its gradients w.r.t. the
-        Q-network's parameters (in ``q_net_.params`` order), by hand: d loss / d Q(s, a) backpropagated through the network."""
+    def q_loss_grads(self, target_net: Any, batch: tuple[np.ndarray, ...], weights: np.ndarray | None = None
+                     ) -> tuple[float, list[np.ndarray], np.ndarray]:
+        """The numpy backend's TD loss on a batch (s, a, r, s', terminated, discount), its gradients w.r.t. the
+        Q-network's parameters (in ``q_net_.params`` order), by hand: d loss / d Q(s, a) backpropagated through the
+        network, and the TD errors Q(s, a) - y. ``weights``: each transition's weight in the loss."""
         s, a, r, s2, term, disc = batch
         net = self.q_net_
         y = td_targets_np(r, net.forward(s2) if self.double else None, target_net.forward(s2), term, disc, self.double)
         out = net.forward(s)  # last, so that backward() sees this batch
         rows = np.arange(len(a))
-        value, dq = q_loss_grad(out[rows, a], y, self.loss)
+        q = out[rows, a]
+        value, dq = q_loss_grad(q, y, self.loss, weights)
         dout = np.zeros_like(out)
         dout[rows, a] = dq
-        return value, net.backward(dout)
+        return value, net.backward(dout), q - y
 
-    def _step_numpy(self, opt: ScratchOptimizer, target_net: ScratchNet, batch: tuple[np.ndarray, ...]) -> float:
-        value, grads = self.q_loss_grads(target_net, batch)
+    def _step_numpy(self, opt: ScratchOptimizer, target_net: ScratchNet, batch: tuple[np.ndarray, ...],
+                    weights: np.ndarray | None) -> tuple[float, np.ndarray]:
+        value, grads, td = self.q_loss_grads(target_net, batch, weights)
         opt.step(grads, loss=value)
-        return value
+        return value, td
 
     def _update_target(self, target_net: Any, hard: bool = False) -> None:
         """Copy (``tau`` 1, or ``hard``) or blend (Polyak) the online weights into the target network."""

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from agents.dqn import DQN, NStepAccumulator, ReplayBuffer, q_loss_grad, td_targets, td_targets_np
+from agents.dqn import DQN, NStepAccumulator, PrioritizedReplayBuffer, ReplayBuffer, q_loss_grad, td_targets, td_targets_np
 from sandbox.errors import DivergenceError
 from tests.agents.rl_helpers import PickOneEnv, SpaceEnv
 
@@ -62,7 +62,7 @@ def test_numpy_backend_gradient_equals_torch_autograd(double, loss):
     rng = np.random.default_rng(1)
     batch = (rng.normal(size=(16, 3)), rng.integers(0, 2, 16), rng.normal(size=16), rng.normal(size=(16, 3)),
              (rng.random(16) < 0.25).astype(float), np.full(16, 0.9))
-    value, grads = num.q_loss_grads(target, batch)
+    value, grads, _ = num.q_loss_grads(target, batch)
     s, a, r, s2, term, _ = (torch.from_numpy(v) for v in batch)
     with torch.no_grad():
         y = td_targets(r, ref.q_net_(s2), target_t(s2), term, 0.9, double)
@@ -115,6 +115,53 @@ def test_n_step_agent_learns_and_is_reproducible():
     assert np.all(a.act(obs, deterministic=True) == 1)
     with pytest.raises(ValueError, match="n_step"):
         DQN(n_step=0).fit("CartPole-v1", steps=10)
+
+
+def _filled(n: int, capacity: int, alpha: float = 1.0) -> PrioritizedReplayBuffer:
+    buf = PrioritizedReplayBuffer(capacity, 1, alpha=alpha)
+    k = np.arange(n)
+    buf.add(k[:, None].astype(np.float32), k, np.zeros(n), k[:, None].astype(np.float32), np.zeros(n))
+    return buf
+
+
+def test_prioritized_replay_draws_in_proportion_to_priority():
+    buf = _filled(5, capacity=6)  # 6 slots: the tree has 8 leaves, 3 of them empty
+    # all new transitions share the top priority: equal chances, importance weights 1
+    rng = np.random.default_rng(0)
+    buf.sample(1000, rng, beta=1.0)
+    np.testing.assert_array_equal(buf.last_weights, 1.0)
+    assert set(np.bincount(buf.last_indices, minlength=5)) == {200}  # stratified: exactly 1000/5 each
+    buf.update_priorities(np.arange(5), np.array([1.0, 2.0, 3.0, 4.0, 0.0]))
+    counts = np.bincount(buf.sample(20_000, rng, beta=1.0)[1], minlength=6)
+    np.testing.assert_allclose(counts[:5] / 20_000, np.array([1, 2, 3, 4, 1e-6]) / 10.000001, atol=2e-4)
+    assert counts[5] == 0  # an empty slot is never drawn
+    # weights (N P(i))^-beta over the batch's largest: 1/p relative to the rarest drawn
+    buf.sample(100, rng, beta=1.0)
+    p = np.array([1, 2, 3, 4])[buf.last_indices]
+    np.testing.assert_allclose(buf.last_weights, (1 / p) / (1 / p).max(), rtol=1e-6)
+    # a new transition gets the largest priority seen so far (4), alpha applied
+    buf.add(np.ones((1, 1), np.float32), np.array([5]), np.zeros(1), np.ones((1, 1), np.float32), np.zeros(1))
+    assert buf.tree[buf.leaves + 5] == pytest.approx(4.0) and buf.tree[1] == pytest.approx(14.0)
+
+
+def test_prioritized_replay_alpha_flattens_and_the_ring_overwrites_priorities():
+    buf = _filled(3, capacity=3, alpha=0.5)
+    buf.update_priorities(np.arange(3), np.array([4.0, 9.0, 16.0]))
+    np.testing.assert_allclose(buf.tree[buf.leaves:buf.leaves + 3], [2.0, 3.0, 4.0], rtol=1e-6)
+    buf.add(np.zeros((1, 1), np.float32), np.array([7]), np.zeros(1), np.zeros((1, 1), np.float32), np.zeros(1))
+    assert buf.actions[0] == 7 and buf.tree[buf.leaves] == pytest.approx(4.0)  # slot 0 now the new transition, max priority
+
+
+def test_prioritized_agent_learns_and_is_reproducible_on_both_backends():
+    kw = dict(QUICK, eval_every=None, prioritized=True)
+    obs = np.random.default_rng(0).uniform(-1, 1, size=(20, 2)).astype(np.float32)
+    for backend in ("numpy", "torch"):
+        a = DQN(seed=0, backend=backend, **kw).fit(PICK_ONE, steps=1200)
+        b = DQN(seed=0, backend=backend, **kw).fit(PICK_ONE, steps=1200)
+        assert a.history_["loss"] == b.history_["loss"]
+        assert np.all(a.act(obs, deterministic=True) == 1), backend
+    with pytest.raises(ValueError, match="priority_alpha"):
+        DQN(prioritized=True, priority_alpha=1.5).fit("CartPole-v1", steps=10)
 
 
 def test_epsilon_schedule():
