@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from agents.dqn import DQN
-from agents.policy_gradient import BACKENDS, PolicyGradient
+from agents.policy_gradient import BACKENDS, PolicyGradient  # DQN has the same two backends
 from sandbox import plots
 from sandbox.checks import check_choice, check_number
 from sandbox.experiment import Experiment, Run
@@ -39,7 +39,7 @@ class Config:
     window: int = 100
     eval_episodes: int = 100
     threads: int = 1  # torch threads; one is fastest for these small networks
-    backend: str = "numpy"  # PolicyGradient's: "numpy" (the default) or "torch"; compare their env steps/s
+    backend: str = "numpy"  # the agent's: "numpy" (the default) or "torch"; compare their env steps/s
 
     def validate(self) -> None:
         check_choice("agent", self.agent, AGENTS)
@@ -56,7 +56,7 @@ BUDGET = {"pg": 150_000, "dqn": 100_000}
 
 def make_agent(name: str, seed: int, backend: str = "numpy") -> PolicyGradient | DQN:
     """The agent with its defaults, which are tuned to solve CartPole-v1."""
-    return PolicyGradient(seed=seed, backend=backend) if name == "pg" else DQN(seed=seed)
+    return PolicyGradient(seed=seed, backend=backend) if name == "pg" else DQN(seed=seed, backend=backend)
 
 
 def train(cfg: Config, run: Run) -> dict:

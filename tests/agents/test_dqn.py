@@ -291,9 +291,11 @@ def test_checkpoint_saved_before_the_numpy_backend_loads_on_torch(tmp_path, monk
 
 
 def test_backends_learn_alike_and_unknown_backend_is_named():
-    # Same seed, same starting weights: both backends learn the one-step choice.
+    # Same seed, same starting weights: both backends learn the one-step choice, with plain one-step
+    # targets and uniform replay too (the defaults use 3-step targets and prioritized replay).
     for backend in ("numpy", "torch"):
-        agent = DQN(seed=0, backend=backend, **dict(QUICK, eval_every=None)).fit(PICK_ONE, steps=1200)
+        kw = dict(QUICK, eval_every=None, n_step=1, prioritized=False)
+        agent = DQN(seed=0, backend=backend, **kw).fit(PICK_ONE, steps=1200)
         obs = np.random.default_rng(0).uniform(-1, 1, size=(20, 2)).astype(np.float32)
         assert np.all(agent.act(obs, deterministic=True) == 1), backend
     with pytest.raises(ValueError, match="backend.*numpy"):
