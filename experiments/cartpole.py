@@ -2,6 +2,8 @@
 
     sandbox run cartpole [--seed N]                 # PolicyGradient (actor-critic)
     sandbox run cartpole --set agent=dqn            # DQN
+    sandbox run cartpole --set agent=dqn --set n_step=1 --set prioritized=false   # one-step, uniform replay
+    sandbox sweep cartpole --grid agent=dqn --grid n_step=1,3 --grid prioritized=false,true --seeds 0,1,2,3,4,5
     python experiments/cartpole.py
 
 Training stops when the mean return of the last 100 training episodes
@@ -17,6 +19,7 @@ here is 100,000 env steps.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -40,6 +43,8 @@ class Config:
     eval_episodes: int = 100
     threads: int = 1  # torch threads; one is fastest for these small networks
     backend: str = "numpy"  # the agent's: "numpy" (the default) or "torch"; compare their env steps/s
+    n_step: int = 3  # DQN's n-step returns (1: one-step Q-learning targets)
+    prioritized: bool = True  # DQN's prioritized replay (false: uniform)
 
     def validate(self) -> None:
         check_choice("agent", self.agent, AGENTS)
@@ -49,18 +54,22 @@ class Config:
         check_number("eval_episodes", self.eval_episodes, low=1, integer=True)
         check_number("threads", self.threads, low=1, integer=True)
         check_choice("backend", self.backend, BACKENDS)
+        check_number("n_step", self.n_step, low=1, integer=True)
+        if self.agent != "dqn" and (self.n_step != 3 or not self.prioritized):
+            raise ValueError("n_step and prioritized are DQN's settings; use them with agent=dqn.")
 
 
 BUDGET = {"pg": 150_000, "dqn": 100_000}
 
 
-def make_agent(name: str, seed: int, backend: str = "numpy") -> PolicyGradient | DQN:
-    """The agent with its defaults, which are tuned to solve CartPole-v1."""
-    return PolicyGradient(seed=seed, backend=backend) if name == "pg" else DQN(seed=seed, backend=backend)
+def make_agent(name: str, seed: int, backend: str = "numpy", **dqn: Any) -> PolicyGradient | DQN:
+    """The agent with its defaults, which are tuned to solve CartPole-v1 (``dqn``: DQN settings to change)."""
+    return PolicyGradient(seed=seed, backend=backend) if name == "pg" else DQN(seed=seed, backend=backend, **dqn)
 
 
 def train(cfg: Config, run: Run) -> dict:
-    agent = make_agent(cfg.agent, cfg.seed, cfg.backend)
+    dqn = {"n_step": cfg.n_step, "prioritized": cfg.prioritized} if cfg.agent == "dqn" else {}
+    agent = make_agent(cfg.agent, cfg.seed, cfg.backend, **dqn)
     steps = cfg.steps or BUDGET[cfg.agent]
     run.say(f"training {agent!r} on {ENV} for up to {steps:,} env steps (stop at a {cfg.window}-episode mean of {cfg.target_return:g})")
     n = torch.get_num_threads()

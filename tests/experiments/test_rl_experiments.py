@@ -26,6 +26,20 @@ def test_cartpole_refuses_an_unknown_agent():
         ex.make_config(ex.get("cartpole"), sets={"agent": "ppo"})
 
 
+def test_cartpole_passes_dqn_settings_and_refuses_them_for_pg(tmp_path):
+    from agents.dqn import DQN
+
+    exp = ex.get("cartpole")
+    cfg = ex.make_config(exp, seed=0, sets=["agent=dqn", "steps=600", "eval_episodes=1", "n_step=1", "prioritized=false"])
+    ex.run_experiment(exp, cfg, tmp_path, quiet=True)
+    agent = DQN.load(tmp_path / "agent.npz")
+    assert agent.n_step == 1 and agent.prioritized is False
+    with pytest.raises(ValueError, match="n_step and prioritized are DQN's settings"):
+        ex.make_config(exp, sets={"n_step": 2})
+    with pytest.raises(ValueError, match="n_step"):
+        ex.make_config(exp, sets={"agent": "dqn", "n_step": 0})
+
+
 def test_continuous_control_runs_both_tasks(tmp_path):
     exp = ex.get("continuous-control")
     cfg = ex.make_config(exp, seed=0, sets={"reach_steps": 1024, "pendulum_steps": 1024, "eval_episodes": 2})
