@@ -55,10 +55,15 @@ import torch
 
 from sandbox.checks import check_choice, check_int_tuple, check_number, check_seed
 from sandbox.errors import DivergenceError
-from sandbox.learner import Learner, load_module_arrays, module_arrays, torch_seed
+from sandbox.learner import (
+    Learner,
+    load_module_arrays,
+    load_scratch_arrays,
+    module_arrays,
+    torch_seed,
+)
 from sandbox.nn import ACTIVATIONS, NetSpec, build_network
 from sandbox.optim import OPTIMIZERS, OptimConfig, Optimizer
-from sandbox.scratch import ScratchNet, ScratchOptimizer
 from sandbox.rollout import (
     VECTORIZATION,
     EpisodeTracker,
@@ -68,6 +73,7 @@ from sandbox.rollout import (
     evaluate_policy,
     make_vec_env,
 )
+from sandbox.scratch import ScratchNet, ScratchOptimizer
 
 LOSSES = ("huber", "mse")
 SOLVE_ON = ("greedy_eval", "training")
@@ -703,13 +709,7 @@ class DQN(Learner):
             self.backend = "torch"  # saved before the numpy backend existed: torch's layout, no "backend" recorded
         self.q_net_ = self._build()
         if self._numpy:
-            for i, p in enumerate(self.q_net_.params):
-                key = f"q.{i}"
-                if key not in arrays:
-                    raise KeyError(f"missing array {key!r}")
-                if arrays[key].shape != p.shape:
-                    raise ValueError(f"array {key!r} has shape {arrays[key].shape}, expected {p.shape}")
-                p[...] = arrays[key]
+            load_scratch_arrays("q", self.q_net_, arrays)
         else:
             load_module_arrays("q", self.q_net_, arrays)
         self.history_ = {k.split(".", 1)[1]: v.tolist() for k, v in arrays.items() if k.startswith("history.")}

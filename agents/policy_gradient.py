@@ -51,7 +51,14 @@ import torch
 
 from sandbox.checks import check_choice, check_int_tuple, check_number, check_seed
 from sandbox.errors import DivergenceError
-from sandbox.learner import Learner, load_module_arrays, module_arrays, torch_seed
+from sandbox.learner import (
+    Learner,
+    load_module_arrays,
+    load_scratch_arrays,
+    module_arrays,
+    saved_array,
+    torch_seed,
+)
 from sandbox.nn import ACTIVATIONS, NetSpec, build_network
 from sandbox.optim import OPTIMIZERS, OptimConfig, Optimizer
 from sandbox.rollout import (
@@ -780,11 +787,11 @@ class PolicyGradient(Learner):
         self._validate()
         self._build_networks()
         if self._numpy:
-            _load_scratch("policy", self.policy_, arrays)
+            load_scratch_arrays("policy", self.policy_, arrays)
             if self.value_net_ is not None:
-                _load_scratch("value", self.value_net_, arrays)
+                load_scratch_arrays("value", self.value_net_, arrays)
             if self.log_std_ is not None:
-                self.log_std_[...] = _array("log_std", arrays, self.log_std_.shape)
+                self.log_std_[...] = saved_array("log_std", arrays, self.log_std_.shape)
         else:
             load_module_arrays("policy", self.policy_, arrays)
             if self.value_net_ is not None:
@@ -794,17 +801,3 @@ class PolicyGradient(Learner):
                     self.log_std_.copy_(torch.from_numpy(np.array(arrays["log_std"])))
         self.history_ = {k.split(".", 1)[1]: v.tolist() for k, v in arrays.items() if k.startswith("history.")}
         self.training_ = dict(state["training"])
-
-
-def _array(key: str, arrays: dict[str, np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
-    if key not in arrays:
-        raise KeyError(f"missing array {key!r}")
-    if tuple(arrays[key].shape) != tuple(shape):
-        raise ValueError(f"array {key!r} has shape {arrays[key].shape}, expected {tuple(shape)}")
-    return arrays[key]
-
-
-def _load_scratch(prefix: str, net: ScratchNet, arrays: dict[str, np.ndarray]) -> None:
-    """Copy saved ``prefix.i`` arrays into a ScratchNet's parameters, checking every shape."""
-    for i, p in enumerate(net.params):
-        p[...] = _array(f"{prefix}.{i}", arrays, p.shape)

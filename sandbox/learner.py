@@ -294,6 +294,21 @@ def load_module_arrays(prefix: str, module: torch.nn.Module, arrays: dict[str, n
     module.load_state_dict(state)
 
 
+def saved_array(key: str, arrays: dict[str, np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    """``arrays[key]``, checked to be present with ``shape`` (a checkpoint's array)."""
+    if key not in arrays:
+        raise KeyError(f"missing array {key!r}")
+    if tuple(arrays[key].shape) != tuple(shape):
+        raise ValueError(f"array {key!r} has shape {arrays[key].shape}, expected {tuple(shape)}")
+    return arrays[key]
+
+
+def load_scratch_arrays(prefix: str, net: Any, arrays: dict[str, np.ndarray]) -> None:
+    """Copy saved ``prefix.i`` arrays into a ``sandbox.scratch.ScratchNet``'s parameters, checking every shape."""
+    for i, p in enumerate(net.params):
+        p[...] = saved_array(f"{prefix}.{i}", arrays, p.shape)
+
+
 @contextlib.contextmanager
 def torch_seed(seed: int | None) -> Iterator[None]:
     """Seed torch's global CPU generator inside the block, then restore it.

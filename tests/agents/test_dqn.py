@@ -5,7 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from agents.dqn import DQN, NStepAccumulator, PrioritizedReplayBuffer, ReplayBuffer, q_loss_grad, td_targets, td_targets_np
+from agents.dqn import (
+    DQN,
+    NStepAccumulator,
+    PrioritizedReplayBuffer,
+    ReplayBuffer,
+    q_loss_grad,
+    td_targets,
+    td_targets_np,
+)
 from sandbox.errors import DivergenceError
 from tests.agents.rl_helpers import PickOneEnv, SpaceEnv
 
