@@ -22,6 +22,15 @@ class SpaceEnv(gym.Env):
         return self.observation_space.sample(), self.reward, True, False, {}
 
 
+def reload_as_saved_before_backends(agent, path, monkeypatch):
+    """Save ``agent`` (trained on torch) as checkpoints from before the numpy backend were: torch's array
+    layout and no ``backend`` parameter; load it back with the agent's class."""
+    params = {k: v for k, v in type(agent).get_params(agent).items() if k != "backend"}
+    monkeypatch.setattr(agent, "get_params", lambda: params)
+    agent.save(path)
+    return type(agent).load(path)
+
+
 def random_cartpole_return(episodes=30):
     env = gym.make("CartPole-v1")
     rng = np.random.default_rng(0)

@@ -15,7 +15,7 @@ from agents.dqn import (
     td_targets_np,
 )
 from sandbox.errors import DivergenceError
-from tests.agents.rl_helpers import PickOneEnv, SpaceEnv
+from tests.agents.rl_helpers import PickOneEnv, SpaceEnv, reload_as_saved_before_backends
 
 SMALL = dict(hidden=(32,), n_envs=2, learning_starts=100, train_freq=32, gradient_steps=8, batch_size=32)
 
@@ -289,10 +289,7 @@ def test_a_run_solved_on_training_keeps_its_own_weights_despite_keep_best():
 def test_checkpoint_saved_before_the_numpy_backend_loads_on_torch(tmp_path, monkeypatch):
     # Older checkpoints hold torch's state_dict names ("q.0.weight") and no "backend" parameter: they load on torch.
     old = DQN(seed=0, backend="torch", **SMALL).fit("CartPole-v1", steps=300)
-    params = {k: v for k, v in DQN.get_params(old).items() if k != "backend"}
-    monkeypatch.setattr(old, "get_params", lambda: params)
-    old.save(tmp_path / "old.npz")
-    loaded = DQN.load(tmp_path / "old.npz")
+    loaded = reload_as_saved_before_backends(old, tmp_path / "old.npz", monkeypatch)
     assert loaded.backend == "torch"
     obs = np.random.default_rng(0).normal(size=(10, 4)).astype(np.float32)
     np.testing.assert_array_equal(loaded.q_values(obs), old.q_values(obs))

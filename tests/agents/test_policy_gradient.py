@@ -7,7 +7,11 @@ import torch
 
 from agents.policy_gradient import Batch, PolicyGradient, gae
 from sandbox.errors import DivergenceError, NotFittedError
-from tests.agents.rl_helpers import SpaceEnv, random_cartpole_return
+from tests.agents.rl_helpers import (
+    SpaceEnv,
+    random_cartpole_return,
+    reload_as_saved_before_backends,
+)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
@@ -193,10 +197,7 @@ def test_reinforce_variants_run(baseline, lam):
 def test_checkpoint_saved_before_backends_existed_loads_as_torch(tmp_path, monkeypatch):
     # Checkpoints written before the numpy backend have torch's array layout and no "backend" parameter.
     agent = PolicyGradient(seed=0, n_envs=2, n_steps=8, backend="torch").fit("CartPole-v1", steps=64)
-    params = {k: v for k, v in PolicyGradient.get_params(agent).items() if k != "backend"}
-    monkeypatch.setattr(agent, "get_params", lambda: params)
-    agent.save(tmp_path / "old.npz")
-    loaded = PolicyGradient.load(tmp_path / "old.npz")
+    loaded = reload_as_saved_before_backends(agent, tmp_path / "old.npz", monkeypatch)
     assert loaded.backend == "torch"
     obs = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32)
     np.testing.assert_array_equal(loaded.act(obs, deterministic=True), agent.act(obs, deterministic=True))

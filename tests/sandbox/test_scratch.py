@@ -88,6 +88,17 @@ def test_same_spec_same_seed_same_start_in_both_engines():
         np.testing.assert_array_equal(a, b)
 
 
+def _train_both_and_compare(net, sopt, tnet, topt, X, y, steps):
+    """``steps`` cross-entropy steps of the NumPy and the torch network on (X, y); their weights must agree."""
+    for _ in range(steps):
+        loss, grads = net.loss_and_grads(X, y, "cross_entropy", train=False)
+        sopt.step(grads, loss=loss)
+        topt.step(torch.nn.functional.cross_entropy(tnet(torch.from_numpy(X)), torch.from_numpy(y)))
+    torch_params = [p.detach().numpy() for lin in tnet.dense_layers for p in (lin.weight, lin.bias)]
+    for a, b in zip(net.params, torch_params):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_scratch_optimizers_trace_torch(name):
     """Same start, same batches, same config: both engines walk the same weights."""
@@ -99,13 +110,7 @@ def test_scratch_optimizers_trace_torch(name):
     sopt = ScratchOptimizer(net.params, OptimConfig(**config))
     tnet = build_network(spec, seed=2, dtype=torch.float64)
     topt = Optimizer(tnet.parameters(), OptimConfig(**config))
-    for _ in range(8):
-        loss, grads = net.loss_and_grads(X, y, "cross_entropy", train=False)
-        sopt.step(grads, loss=loss)
-        topt.step(torch.nn.functional.cross_entropy(tnet(torch.from_numpy(X)), torch.from_numpy(y)))
-    torch_params = [p.detach().numpy() for lin in tnet.dense_layers for p in (lin.weight, lin.bias)]
-    for a, b in zip(net.params, torch_params):
-        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    _train_both_and_compare(net, sopt, tnet, topt, X, y, steps=8)
     assert sopt.lr == pytest.approx(topt.lr)
 
 
@@ -132,13 +137,7 @@ def test_per_parameter_learning_rates_trace_torch_parameter_groups():
     first, second = tnet.dense_layers
     topt = Optimizer([{"params": list(first.parameters()), "lr": 0.05}, {"params": list(second.parameters()), "lr": 0.2}],
                      OptimConfig(**config))
-    for _ in range(6):
-        loss, grads = net.loss_and_grads(X, y, "cross_entropy", train=False)
-        sopt.step(grads, loss=loss)
-        topt.step(torch.nn.functional.cross_entropy(tnet(torch.from_numpy(X)), torch.from_numpy(y)))
-    torch_params = [p.detach().numpy() for lin in tnet.dense_layers for p in (lin.weight, lin.bias)]
-    for a, b in zip(net.params, torch_params):
-        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    _train_both_and_compare(net, sopt, tnet, topt, X, y, steps=6)
     with pytest.raises(ValueError, match="one learning rate per parameter"):
         ScratchOptimizer(net.params, OptimConfig(**config), lrs=[0.1])
 
