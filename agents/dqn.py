@@ -97,8 +97,9 @@ class ReplayBuffer:
         self.capacity, self.size, self.pos = capacity, 0, 0
 
     def add(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_obs: np.ndarray, terminated: np.ndarray,
-            discounts: np.ndarray | None = None) -> None:
-        """Add a batch of n transitions (arrays with n rows); ``discounts`` None keeps the buffer's gamma."""
+            discounts: np.ndarray | None = None) -> np.ndarray:
+        """Add a batch of n transitions (arrays with n rows); ``discounts`` None keeps the buffer's gamma.
+        Returns the slots they were written to."""
         idx = (self.pos + np.arange(len(obs))) % self.capacity
         self.obs[idx], self.actions[idx], self.rewards[idx] = obs, actions, rewards
         self.next_obs[idx], self.terminated[idx] = next_obs, terminated
@@ -106,6 +107,7 @@ class ReplayBuffer:
             self.discounts[idx] = discounts
         self.pos = int((self.pos + len(obs)) % self.capacity)
         self.size = min(self.size + len(obs), self.capacity)
+        return idx
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         """(obs, actions, rewards, next_obs, terminated, discounts) for n transitions drawn uniformly with replacement."""
@@ -160,10 +162,10 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self.last_weights = np.zeros(0, np.float32)
 
     def add(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_obs: np.ndarray, terminated: np.ndarray,
-            discounts: np.ndarray | None = None) -> None:
-        idx = (self.pos + np.arange(len(obs))) % self.capacity
-        super().add(obs, actions, rewards, next_obs, terminated, discounts)
+            discounts: np.ndarray | None = None) -> np.ndarray:
+        idx = super().add(obs, actions, rewards, next_obs, terminated, discounts)
         _tree_set(self.tree, self.leaves, idx.astype(np.int64), np.full(len(idx), self.max_priority**self.alpha))
+        return idx
 
     def sample(self, n: int, rng: np.random.Generator, beta: float = 1.0) -> tuple[np.ndarray, ...]:
         """n transitions drawn by priority (stratified: one from each of n equal slices of the total mass);
