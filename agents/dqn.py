@@ -60,6 +60,8 @@ from sandbox.learner import (
     load_module_arrays,
     load_scratch_arrays,
     module_arrays,
+    saved_by_torch,
+    scratch_arrays,
     torch_seed,
 )
 from sandbox.nn import ACTIVATIONS, NetSpec, build_network
@@ -73,11 +75,10 @@ from sandbox.rollout import (
     evaluate_policy,
     make_vec_env,
 )
-from sandbox.scratch import ScratchNet, ScratchOptimizer
+from sandbox.scratch import BACKENDS, ScratchNet, ScratchOptimizer
 
 LOSSES = ("huber", "mse")
 SOLVE_ON = ("greedy_eval", "training")
-BACKENDS = ("numpy", "torch")
 
 
 class ReplayBuffer:
@@ -111,7 +112,10 @@ class ReplayBuffer:
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         """(obs, actions, rewards, next_obs, terminated, discounts) for n transitions drawn uniformly with replacement."""
-        i = rng.integers(0, self.size, n)
+        return self.rows(rng.integers(0, self.size, n))
+
+    def rows(self, i: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(obs, actions, rewards, next_obs, terminated, discounts) of the transitions in slots ``i``."""
         return tuple(a[i] for a in (self.obs, self.actions, self.rewards, self.next_obs, self.terminated, self.discounts))
 
 
@@ -176,7 +180,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         w = (self.size * self.tree[self.leaves + i] / total) ** -beta
         self.last_indices = i
         self.last_weights = (w / w.max()).astype(np.float32)  # scaled by the batch's largest, as most implementations do
-        return tuple(a[i] for a in (self.obs, self.actions, self.rewards, self.next_obs, self.terminated, self.discounts))
+        return self.rows(i)
 
     def update_priorities(self, indices: np.ndarray, td_errors: np.ndarray) -> None:
         p = np.abs(np.asarray(td_errors, np.float64)) + self.eps
@@ -696,7 +700,7 @@ class DQN(Learner):
         state = {"encoder": self._encoder.to_dict(), "n_actions": self.n_actions_, "action_start": self._action_start,
                  "training": self.training_}
         if self._numpy:
-            arrays = {f"q.{i}": p.copy() for i, p in enumerate(self.q_net_.params)}
+            arrays = scratch_arrays("q", self.q_net_)
         else:
             arrays = module_arrays("q", self.q_net_)
         for k, v in self.history_.items():
@@ -707,7 +711,7 @@ class DQN(Learner):
         self._encoder = ObsEncoder.from_dict(state["encoder"])
         self.n_actions_ = int(state["n_actions"])
         self._action_start = int(state["action_start"])
-        if self._numpy and "q.0" not in arrays and any(k.startswith("q.") for k in arrays):
+        if self._numpy and saved_by_torch("q", arrays):
             self.backend = "torch"  # saved before the numpy backend existed: torch's layout, no "backend" recorded
         self.q_net_ = self._build()
         if self._numpy:

@@ -57,6 +57,8 @@ from sandbox.learner import (
     load_scratch_arrays,
     module_arrays,
     saved_array,
+    saved_by_torch,
+    scratch_arrays,
     torch_seed,
 )
 from sandbox.nn import ACTIVATIONS, NetSpec, build_network
@@ -70,10 +72,9 @@ from sandbox.rollout import (
     evaluate_policy,
     make_vec_env,
 )
-from sandbox.scratch import ScratchNet, ScratchOptimizer, log_softmax
+from sandbox.scratch import BACKENDS, ScratchNet, ScratchOptimizer, log_softmax
 
 BASELINES = ("none", "mean", "value")
-BACKENDS = ("numpy", "torch")
 _LOG_2PI_E = math.log(2 * math.pi * math.e)
 
 
@@ -766,9 +767,9 @@ class PolicyGradient(Learner):
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         state = {"encoder": self._encoder.to_dict(), "head": self._head.to_dict(), "training": self.training_}
         if self._numpy:
-            arrays = {f"policy.{i}": p for i, p in enumerate(self.policy_.params)}
+            arrays = scratch_arrays("policy", self.policy_)
             if self.value_net_ is not None:
-                arrays.update({f"value.{i}": p for i, p in enumerate(self.value_net_.params)})
+                arrays.update(scratch_arrays("value", self.value_net_))
         else:
             arrays = module_arrays("policy", self.policy_)
             if self.value_net_ is not None:
@@ -782,7 +783,7 @@ class PolicyGradient(Learner):
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self._encoder = ObsEncoder.from_dict(state["encoder"])
         self._head = ActionHead.from_dict(state["head"])
-        if self._numpy and "policy.0" not in arrays and any(k.startswith("policy.") for k in arrays):
+        if self._numpy and saved_by_torch("policy", arrays):
             self.backend = "torch"  # saved before the numpy backend existed: torch's layout, no "backend" recorded
         self._validate()
         self._build_networks()

@@ -24,10 +24,11 @@ from typing import Any
 import torch
 
 from agents.dqn import DQN
-from agents.policy_gradient import BACKENDS, PolicyGradient  # DQN has the same two backends
+from agents.policy_gradient import PolicyGradient
 from sandbox import plots
 from sandbox.checks import check_choice, check_number
 from sandbox.experiment import Experiment, Run
+from sandbox.scratch import BACKENDS
 
 AGENTS = ("pg", "dqn")
 ENV = "CartPole-v1"

@@ -31,6 +31,8 @@ from sandbox.errors import DivergenceError
 from sandbox.nn import ACTIVATIONS, NetSpec, as_spec, dense_init
 from sandbox.optim import OptimConfig, schedule_factor
 
+BACKENDS = ("numpy", "torch")  # the engines PolicyGradient and DQN train on: this module's, or torch's autograd
+
 # ---------------------------------------------------------------- activations
 
 
