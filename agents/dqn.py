@@ -33,8 +33,8 @@ off the track a few hundred steps in, and to relapse into that after it has
 learnt not to: the states near the edge become rare in the buffer. One-step
 targets learn the drift's cost slowly, and uniform replay seldom revisits
 those states; n-step returns and prioritized replay address each. With
-neither, the training-mean criterion was met within 100,000 steps by about
-half of the seeds; with both, by every seed tried (the README lists them).
+neither, the training-mean criterion was met within 100,000 steps by 2 of
+seeds 0-5; with both, by all of seeds 0-23 (the README lists the screening).
 
 ``solve_on="greedy_eval"`` (with ``eval_every``) is the alternative: play
 ``eval_episodes`` greedy episodes every ``eval_every`` env steps and stop once
@@ -304,8 +304,9 @@ class DQN(Learner):
     backend : "numpy" (the default: the from-scratch engine of :mod:`sandbox.scratch`, the same
         network built from the same ``NetSpec`` and starting weights, the TD loss's gradient by hand,
         the same optimizer settings through ``ScratchOptimizer``) or "torch" (``sandbox.nn``,
-        autograd, ``sandbox.optim``). A gradient step of these small networks costs several
-        times less in NumPy (see the README); both compute the same losses and gradients up to rounding.
+        autograd, ``sandbox.optim``). For these small networks the numpy backend ran 20,000
+        CartPole steps in 4.6 s against torch's 22.0 s (README); both compute the same losses and
+        gradients up to rounding.
     solve_on : "training" (the mean of the last ``window`` training episodes reaches ``target_return``,
         as for PolicyGradient) or "greedy_eval" (a periodic greedy evaluation reaches it; needs
         ``eval_every``), see the module docstring
