@@ -66,15 +66,8 @@ from sandbox.learner import (
 )
 from sandbox.nn import ACTIVATIONS, NetSpec, build_network
 from sandbox.optim import OPTIMIZERS, OptimConfig, Optimizer
-from sandbox.rollout import (
-    VECTORIZATION,
-    EpisodeTracker,
-    ObsEncoder,
-    check_budget,
-    evaluate_batched,
-    evaluate_policy,
-    make_vec_env,
-)
+from sandbox.vector import VECTORIZATION, EpisodeTracker, ObsEncoder, check_budget, make_vec_env
+from sandbox.rollout import evaluate_batched, evaluate_policy
 from sandbox.scratch import BACKENDS, ScratchNet, ScratchOptimizer
 
 LOSSES = ("huber", "mse")

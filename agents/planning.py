@@ -32,7 +32,7 @@ import scipy.sparse.linalg
 
 from agents.tabular import _QTablePolicy, discrete_spaces
 from sandbox.checks import check_number
-from sandbox.rollout import env_name, make_env, reason_from
+from sandbox.environments import env_name, make_env, reason_from
 
 
 @dataclass(frozen=True)

@@ -63,15 +63,8 @@ from sandbox.learner import (
 )
 from sandbox.nn import ACTIVATIONS, NetSpec, build_network
 from sandbox.optim import OPTIMIZERS, OptimConfig, Optimizer
-from sandbox.rollout import (
-    VECTORIZATION,
-    EpisodeTracker,
-    ObsEncoder,
-    check_budget,
-    discounted_returns,
-    evaluate_policy,
-    make_vec_env,
-)
+from sandbox.vector import VECTORIZATION, EpisodeTracker, ObsEncoder, check_budget, make_vec_env
+from sandbox.rollout import discounted_returns, evaluate_policy
 from sandbox.scratch import BACKENDS, ScratchNet, ScratchOptimizer, log_softmax
 
 BASELINES = ("none", "mean", "value")

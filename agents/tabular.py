@@ -37,14 +37,8 @@ from gymnasium import spaces
 
 from sandbox.checks import check_choice, check_number, check_seed
 from sandbox.learner import Learner
-from sandbox.rollout import (
-    describe_space,
-    env_name,
-    episode_success,
-    evaluate,
-    make_env,
-    reason_from,
-)
+from sandbox.environments import describe_space, env_name, make_env, reason_from
+from sandbox.rollout import episode_success, evaluate
 
 SCHEDULES = ("constant", "linear", "exponential")
 RULES = ("q-learning", "sarsa", "expected-sarsa")
@@ -349,7 +343,7 @@ class _TabularAgent(_QTablePolicy):
         """Learn from ``episodes`` episodes or ``steps`` env steps (exactly one of the two).
 
         env : a Gymnasium env, an id such as ``"FrozenLake-v1"``, or a
-            ``"package.module:Class"`` entry point (see :func:`sandbox.rollout.make_env`)
+            ``"package.module:Class"`` entry point (see :func:`sandbox.environments.make_env`)
         callback : called as ``callback(episodes_done, q_table)`` after every
             ``callback_every`` episodes, with a copy of the table of shape
             (n_states, n_actions): for learning curves of the greedy policy

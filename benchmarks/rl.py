@@ -86,7 +86,7 @@ def run_pg(seed: int, budget: int) -> dict:
 
 def raw_rate(n_envs: int, steps: int, seed: int) -> float:
     """Env steps per second of the same vector env under uniformly random actions."""
-    from sandbox.rollout import make_vec_env
+    from sandbox.vector import make_vec_env
 
     vec = make_vec_env(ENV, n_envs)
     vec.reset(seed=seed)

@@ -4,7 +4,7 @@
     env = gymnasium.make("sandbox/GridWorld-v0", map="cliff", slip=0.1)
 
 The ``sandbox.envs`` entry point in pyproject.toml names this package, so
-``sandbox.rollout.make_env`` (and every experiment that takes an env) finds
+``sandbox.environments.make_env`` (and every experiment that takes an env) finds
 these ids without importing anything by hand. Time limits are set here, in
 the registration, as Gymnasium does, never inside an env.
 """

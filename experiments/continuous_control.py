@@ -24,7 +24,8 @@ from agents.policy_gradient import PolicyGradient
 from sandbox import plots
 from sandbox.checks import check_number
 from sandbox.experiment import Experiment, Run
-from sandbox.rollout import evaluate, make_env
+from sandbox.environments import make_env
+from sandbox.rollout import evaluate
 
 REACH = "sandbox/PointReach-v0"
 PENDULUM = "Pendulum-v1"

@@ -25,7 +25,7 @@ from sandbox import plots
 from sandbox.checks import check_choice, check_number
 from sandbox.experiment import Experiment, Run
 from sandbox.learner import Learner, load_learner_plugins
-from sandbox.rollout import env_name, make_env, require_env_support
+from sandbox.environments import env_name, make_env, require_env_support
 
 
 @dataclass

@@ -20,7 +20,7 @@ from agents.planning import Model, policy_value, start_distribution, transition_
 from sandbox import plots
 from sandbox.checks import check_number
 from sandbox.experiment import Experiment, Run
-from sandbox.rollout import make_env
+from sandbox.environments import make_env
 
 ENV_ID, LIMIT = "Taxi-v4", 200
 

@@ -111,8 +111,8 @@ class Learner:
         """None if this learner can ``fit`` the Gymnasium env ``env``; otherwise why not, in one sentence.
 
         Agents override this with what they need (space types, a transition
-        table, ...), usually through :func:`sandbox.rollout.space_support`, and
-        call :func:`sandbox.rollout.require_env_support` at the start of ``fit``
+        table, ...), usually through :func:`sandbox.environments.space_support`, and
+        call :func:`sandbox.environments.require_env_support` at the start of ``fit``
         so that ``sandbox check-env`` and ``fit`` give the same answer.
         """
         if cls.paradigm in ("supervised", "unsupervised"):

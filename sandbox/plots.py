@@ -343,7 +343,7 @@ def learning_curve(
 
     runs : name -> (end step of each episode, return of each episode), both of shape (n_episodes,)
     """
-    from sandbox.rollout import moving_mean  # here, so plots alone does not import gymnasium
+    from sandbox.vector import moving_mean  # here, so plots alone does not import gymnasium
 
     fig = Figure(figsize=(6.4, 4.4))
     ax = fig.add_subplot()

@@ -22,7 +22,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from sandbox.rollout import env_name, make_env
+from sandbox.environments import env_name, make_env
 
 
 class Discretize(gym.Wrapper):

@@ -6,7 +6,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import envs
-from sandbox.rollout import make_env
+from sandbox.environments import make_env
 
 VARIANTS = [
     ("sandbox/GridWorld-v0", {}),

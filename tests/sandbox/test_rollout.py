@@ -2,7 +2,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from sandbox.rollout import discounted_returns, evaluate, make_env
+from sandbox.environments import make_env
+from sandbox.rollout import discounted_returns, evaluate
 
 
 def test_unknown_id_gets_close_matches():

@@ -1,10 +1,11 @@
-"""The vector-env helpers of sandbox.rollout: make_vec_env, EpisodeTracker, evaluate_batched."""
+"""The vector-env helpers: make_vec_env, EpisodeTracker, moving_mean (sandbox.vector) and evaluate_batched (sandbox.rollout)."""
 
 import gymnasium as gym
 import numpy as np
 import pytest
 
-from sandbox.rollout import EpisodeTracker, evaluate, evaluate_batched, make_vec_env, moving_mean
+from sandbox.vector import EpisodeTracker, make_vec_env, moving_mean
+from sandbox.rollout import evaluate, evaluate_batched
 
 
 def test_make_vec_env_resets_in_the_same_step_and_refuses_copies_of_an_instance():
