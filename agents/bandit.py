@@ -21,9 +21,9 @@ import gymnasium as gym
 import numpy as np
 
 from sandbox.checks import check_number, check_seed
+from sandbox.environments import make_env, require_env_support, space_support
 from sandbox.learner import Learner
 from sandbox.rollout import evaluate as rollout_evaluate
-from sandbox.environments import make_env, require_env_support, space_support
 
 
 def _argmax_random_ties(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:

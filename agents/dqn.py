@@ -66,9 +66,9 @@ from sandbox.learner import (
 )
 from sandbox.nn import ACTIVATIONS, NetSpec, build_network
 from sandbox.optim import OPTIMIZERS, OptimConfig, Optimizer
-from sandbox.vector import VECTORIZATION, EpisodeTracker, ObsEncoder, check_budget, make_vec_env
 from sandbox.rollout import evaluate_batched, evaluate_policy
 from sandbox.scratch import BACKENDS, ScratchNet, ScratchOptimizer
+from sandbox.vector import VECTORIZATION, EpisodeTracker, ObsEncoder, check_budget, make_vec_env
 
 LOSSES = ("huber", "mse")
 SOLVE_ON = ("greedy_eval", "training")

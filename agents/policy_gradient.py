@@ -63,9 +63,9 @@ from sandbox.learner import (
 )
 from sandbox.nn import ACTIVATIONS, NetSpec, build_network
 from sandbox.optim import OPTIMIZERS, OptimConfig, Optimizer
-from sandbox.vector import VECTORIZATION, EpisodeTracker, ObsEncoder, check_budget, make_vec_env
 from sandbox.rollout import discounted_returns, evaluate_policy
 from sandbox.scratch import BACKENDS, ScratchNet, ScratchOptimizer, log_softmax
+from sandbox.vector import VECTORIZATION, EpisodeTracker, ObsEncoder, check_budget, make_vec_env
 
 BASELINES = ("none", "mean", "value")
 _LOG_2PI_E = math.log(2 * math.pi * math.e)

@@ -33,8 +33,8 @@ import numpy as np
 
 from agents.tabular import SCHEDULES, schedule_value
 from sandbox.checks import check_choice, check_number, check_seed
-from sandbox.learner import Learner
 from sandbox.environments import env_name, make_env, require_env_support, space_support
+from sandbox.learner import Learner
 
 
 def _legal(mask: np.ndarray | None, n: int) -> np.ndarray:

@@ -36,8 +36,8 @@ import numpy as np
 from gymnasium import spaces
 
 from sandbox.checks import check_choice, check_number, check_seed
-from sandbox.learner import Learner
 from sandbox.environments import describe_space, env_name, make_env, reason_from
+from sandbox.learner import Learner
 from sandbox.rollout import episode_success, evaluate
 
 SCHEDULES = ("constant", "linear", "exponential")

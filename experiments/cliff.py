@@ -24,8 +24,8 @@ import numpy as np
 from agents import SARSA, ExpectedSARSA, QLearning
 from sandbox import plots
 from sandbox.checks import check_number
-from sandbox.experiment import Experiment, Run
 from sandbox.environments import make_env
+from sandbox.experiment import Experiment, Run
 
 ENV_ID, SHAPE, START = "CliffWalking-v1", (4, 12), 36
 AGENTS = {"Q-learning": QLearning, "SARSA": SARSA, "Expected SARSA": ExpectedSARSA}

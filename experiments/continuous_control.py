@@ -23,8 +23,8 @@ import torch
 from agents.policy_gradient import PolicyGradient
 from sandbox import plots
 from sandbox.checks import check_number
-from sandbox.experiment import Experiment, Run
 from sandbox.environments import make_env
+from sandbox.experiment import Experiment, Run
 from sandbox.rollout import evaluate
 
 REACH = "sandbox/PointReach-v0"

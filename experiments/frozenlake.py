@@ -29,8 +29,8 @@ from agents import QLearning, ValueIteration
 from agents.planning import Model, finite_horizon, policy_value, transition_model
 from sandbox import plots
 from sandbox.checks import check_number
-from sandbox.experiment import Experiment, Run
 from sandbox.environments import make_env
+from sandbox.experiment import Experiment, Run
 
 MAPS = {"4x4": ("FrozenLake-v1", 100), "8x8": ("FrozenLake8x8-v1", 200)}
 GAMMA_SCAN = (0.9, 0.95, 0.98, 0.99, 0.992, 0.994, 0.995, 0.996, 0.998, 0.999, 0.9999, 1.0)

@@ -23,9 +23,9 @@ import numpy as np
 
 from sandbox import plots
 from sandbox.checks import check_choice, check_number
+from sandbox.environments import env_name, make_env, require_env_support
 from sandbox.experiment import Experiment, Run
 from sandbox.learner import Learner, load_learner_plugins
-from sandbox.environments import env_name, make_env, require_env_support
 
 
 @dataclass

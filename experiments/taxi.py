@@ -19,8 +19,8 @@ from agents import QLearning, ValueIteration
 from agents.planning import Model, policy_value, start_distribution, transition_model
 from sandbox import plots
 from sandbox.checks import check_number
-from sandbox.experiment import Experiment, Run
 from sandbox.environments import make_env
+from sandbox.experiment import Experiment, Run
 
 ENV_ID, LIMIT = "Taxi-v4", 200
 

@@ -118,8 +118,8 @@ def check_env(env_id: str, kwargs: dict[str, object] | None = None) -> int:
     from gymnasium.error import DependencyNotInstalled
     from gymnasium.utils.env_checker import check_env as gym_check_env
 
-    from sandbox.learner import load_learner_plugins
     from sandbox.environments import describe_space, env_name, make_env
+    from sandbox.learner import load_learner_plugins
 
     env = make_env(env_id, **(kwargs or {}))
     print(f"{env_name(env)}: observations {describe_space(env.observation_space)}, actions {describe_space(env.action_space)}")

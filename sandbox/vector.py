@@ -12,8 +12,6 @@ import numpy as np
 from sandbox.checks import check_number
 from sandbox.environments import make_env
 
-
-
 VECTORIZATION = ("sync", "async")
 
 

@@ -7,8 +7,8 @@ import pytest
 
 from agents import SARSA, ExpectedSARSA, QLearning
 from agents.tabular import epsilon_greedy, schedule_value
-from sandbox.errors import NotFittedError
 from sandbox.environments import make_env
+from sandbox.errors import NotFittedError
 from sandbox.wrappers import Discretize
 from tests.agents.tiny_mdp import GAMMA, Q_STAR, TinyMDP
 

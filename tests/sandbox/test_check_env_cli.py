@@ -7,8 +7,8 @@ import gymnasium as gym
 import pytest
 
 from sandbox.cli import main
-from sandbox.learner import Learner
 from sandbox.environments import make_env, require_env_support
+from sandbox.learner import Learner
 
 
 def test_check_env_passes_and_lists_who_can_run(capsys):

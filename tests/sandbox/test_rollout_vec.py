@@ -4,8 +4,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from sandbox.vector import EpisodeTracker, make_vec_env, moving_mean
 from sandbox.rollout import evaluate, evaluate_batched
+from sandbox.vector import EpisodeTracker, make_vec_env, moving_mean
 
 
 def test_make_vec_env_resets_in_the_same_step_and_refuses_copies_of_an_instance():
