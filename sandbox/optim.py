@@ -12,96 +12,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 
-from sandbox.checks import check_choice, check_number
 from sandbox.errors import DivergenceError
+from sandbox.optim_config import OPTIMIZERS, SCHEDULES, OptimConfig, schedule_factor
 
-OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
-SCHEDULES = ("constant", "linear", "cosine", "step")
-
-
-@dataclass
-class OptimConfig:
-    """Settings of an optimizer, as plain data.
-
-    name : one of ``OPTIMIZERS``; "momentum" is SGD with (heavy-ball) momentum
-    lr : base learning rate, > 0
-    l1, l2 : penalties on weights (tensors of 2+ dims; biases are not penalised).
-        ``l2`` is applied as weight decay (the gradient of (l2/2)*||w||^2);
-        ``l1`` adds l1*sum|w| to the loss.
-    clip_norm : clip the global gradient 2-norm to this value (None: no clipping)
-    schedule : one of ``SCHEDULES``; "linear" and "cosine" need ``total_steps``
-        and decay to ``final_lr_fraction * lr``; "step" multiplies by ``gamma``
-        every ``step_size`` steps
-    grad_norm : measure the gradient norm every step (``step`` returns it) and stop on a
-        non-finite one. False skips that pass over the gradients when ``clip_norm`` is None
-        (``step`` returns nan); a non-finite loss is still caught before any update.
-    momentum : for "momentum" (default 0.9) and "rmsprop" (default 0, the classic form)
-    betas, eps : for "adam"; ``eps`` also for "rmsprop"
-    """
-
-    name: str = "adam"
-    lr: float = 1e-3
-    l1: float = 0.0
-    l2: float = 0.0
-    clip_norm: float | None = None
-    schedule: str = "constant"
-    total_steps: int | None = None
-    final_lr_fraction: float = 0.0
-    step_size: int | None = None
-    gamma: float = 0.1
-    grad_norm: bool = True
-    momentum: float | None = None
-    betas: tuple[float, float] = (0.9, 0.999)
-    eps: float = 1e-8
-
-    def validate(self) -> OptimConfig:
-        check_choice("optimizer", self.name, OPTIMIZERS)
-        check_number("learning_rate", self.lr, low=0.0, low_open=True)
-        check_number("l1", self.l1, low=0.0)
-        check_number("l2", self.l2, low=0.0)
-        if self.clip_norm is not None:
-            check_number("clip_norm", self.clip_norm, low=0.0, low_open=True)
-        check_choice("schedule", self.schedule, SCHEDULES)
-        if self.schedule in ("linear", "cosine"):
-            if self.total_steps is None:
-                raise ValueError(f"schedule={self.schedule!r} needs total_steps (an integer >= 1).")
-            check_number("total_steps", self.total_steps, low=1, integer=True)
-        if self.schedule == "step":
-            if self.step_size is None:
-                raise ValueError("schedule='step' needs step_size (an integer >= 1).")
-            check_number("step_size", self.step_size, low=1, integer=True)
-            check_number("gamma", self.gamma, low=0.0, high=1.0, low_open=True)
-        check_number("final_lr_fraction", self.final_lr_fraction, low=0.0, high=1.0)
-        if self.momentum is not None:
-            check_number("momentum", self.momentum, low=0.0, high=1.0, high_open=True)
-        b1, b2 = self.betas
-        check_number("betas[0]", b1, low=0.0, high=1.0, high_open=True)
-        check_number("betas[1]", b2, low=0.0, high=1.0, high_open=True)
-        check_number("eps", self.eps, low=0.0, low_open=True)
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def schedule_factor(config: OptimConfig, step: int) -> float:
-    """Multiplier of the base learning rate after ``step`` updates (pure; shared with the NumPy engine)."""
-    s = config.schedule
-    if s == "constant":
-        return 1.0
-    if s == "step":
-        return config.gamma ** (step // config.step_size)
-    frac = min(step, config.total_steps) / config.total_steps
-    lo = config.final_lr_fraction
-    if s == "linear":
-        return 1.0 - (1.0 - lo) * frac
-    return lo + (1.0 - lo) * 0.5 * (1.0 + math.cos(math.pi * frac))  # cosine
-
+__all__ = ["OPTIMIZERS", "SCHEDULES", "OptimConfig", "Optimizer", "make_optimizer", "schedule_factor"]
 
 class Optimizer:
     """A torch optimizer with the sandbox's penalties, clipping and schedule attached."""
@@ -136,16 +54,36 @@ class Optimizer:
 
     def step(self, loss: torch.Tensor) -> float:
         """One update from ``loss``; returns the gradient norm before clipping (nan if not measured)."""
-        self.last_loss = value = loss.item()  # one read of the value serves the check and the caller
+        value = loss.item()  # one read of the value serves the check and the caller
+        self._check_loss(value)
+        self.torch.zero_grad(set_to_none=True)
+        total = loss + self.penalty() if self.config.l1 else loss
+        total.backward()
+        return self._apply(value)
+
+    def step_with_grads(self, loss: float) -> float:
+        """One update from the gradients already in the parameters' ``.grad`` (set by the caller, e.g. by
+        ``torch.autograd.grad`` from a gradient of the loss computed elsewhere); ``loss`` is the value they
+        came from, checked as in :meth:`step`. The L1 penalty's gradient is added here. Returns the norm."""
+        self._check_loss(float(loss))
+        if self.config.l1:
+            with torch.no_grad():
+                for p in self._l1_params:
+                    if p.grad is not None:
+                        p.grad.add_(torch.sign(p), alpha=self.config.l1)
+        return self._apply(float(loss))
+
+    def _check_loss(self, value: float) -> None:
+        self.last_loss = value
         if not math.isfinite(value):
             raise DivergenceError(
                 f"the loss became {value} at update {self.steps + 1} "
                 f"(learning rate {self.lr:g}); the weights were left at their last finite values. "
                 "Try a smaller learning rate, gradient clipping (clip_norm), or standardised inputs."
             )
-        self.torch.zero_grad(set_to_none=True)
-        total = loss + self.penalty() if self.config.l1 else loss
-        total.backward()
+
+    def _apply(self, value: float) -> float:
+        """Clip, step and advance the schedule from the gradients in ``.grad``; the norm before clipping."""
         measured = self.config.clip_norm is not None or self.config.grad_norm
         if self.config.clip_norm is not None:
             norm = float(torch.nn.utils.clip_grad_norm_(self.params, self.config.clip_norm))
@@ -161,10 +99,13 @@ class Optimizer:
         self.torch.step()
         self.steps += 1
         if self.config.schedule != "constant":
-            factor = schedule_factor(self.config, self.steps)
-            for g, base in zip(self.torch.param_groups, self._base_lrs):
-                g["lr"] = base * factor
+            self.set_lr_factor(schedule_factor(self.config, self.steps))
         return norm
+
+    def set_lr_factor(self, factor: float) -> None:
+        """Set every group's learning rate to its base rate times ``factor`` (what a schedule does)."""
+        for g, base in zip(self.torch.param_groups, self._base_lrs):
+            g["lr"] = base * factor
 
     def state_dict(self) -> dict[str, Any]:
         return {"torch": self.torch.state_dict(), "steps": self.steps}

@@ -1,7 +1,7 @@
 """The from-scratch engine: a dense network in NumPy, with backprop written out by the chain rule.
 
-It reads the same :class:`~sandbox.nn.NetSpec` as :mod:`sandbox.nn` and starts
-from the same weights for the same seed. Nothing here calls torch: every
+It reads the same :class:`~sandbox.netspec.NetSpec` as :mod:`sandbox.nn` and starts
+from the same weights for the same seed. Nothing here imports torch: every
 gradient below is derived by hand, and ``tests/sandbox/test_scratch.py`` holds
 each one against torch autograd in float64.
 
@@ -28,8 +28,8 @@ from scipy.special import erf
 
 from sandbox.checks import check_choice
 from sandbox.errors import DivergenceError
-from sandbox.nn import ACTIVATIONS, NetSpec, as_spec, dense_init
-from sandbox.optim import OptimConfig, schedule_factor
+from sandbox.netspec import ACTIVATIONS, NetSpec, as_spec, dense_init
+from sandbox.optim_config import OptimConfig, schedule_factor
 
 BACKENDS = ("numpy", "torch")  # the engines PolicyGradient and DQN train on: this module's, or torch's autograd
 
@@ -257,6 +257,11 @@ class ScratchOptimizer:
             p -= step[start:end].reshape(p.shape)
             start = end
         self.steps = t
-        self._factor = schedule_factor(c, t)
-        self.lr = c.lr * self._factor
+        if c.schedule != "constant":
+            self.set_lr_factor(schedule_factor(c, t))
         return norm
+
+    def set_lr_factor(self, factor: float) -> None:
+        """Every parameter's learning rate becomes its base rate times ``factor`` (what a schedule does)."""
+        self._factor = float(factor)
+        self.lr = self.config.lr * self._factor
