@@ -34,6 +34,7 @@ class Part(Protocol):
     """A trainable part of a model: a network or a parameter vector."""
 
     params: list[np.ndarray]
+    grads: list[np.ndarray]  # of the last backward, in the order of params
 
     def backward(self, dout: np.ndarray) -> None: ...
 
@@ -170,6 +171,11 @@ class TorchNet:
         self._out = self.module(self._input(x))
         return self._out.detach().numpy()
 
+    @property
+    def grads(self) -> list[np.ndarray]:
+        """The gradients of the last backward, as NumPy arrays (as the NumPy engine's ``grads``)."""
+        return [t.grad.numpy() for t in self._tensors]
+
     def backward(self, dout: np.ndarray) -> None:
         if self._out is None:
             raise RuntimeError("backward() needs a forward() on the same batch first.")
@@ -188,6 +194,10 @@ class TorchVector:
         self.tensor = torch.nn.Parameter(torch.from_numpy(np.array(values, dtype=self.dtype)))
         self._tensors = [self.tensor]
         self.params = [self.tensor.detach().numpy()]
+
+    @property
+    def grads(self) -> list[np.ndarray]:
+        return [self.tensor.grad.numpy()]
 
     def backward(self, dout: np.ndarray) -> None:
         self.tensor.grad = self._torch.from_numpy(np.asarray(dout, dtype=self.dtype))

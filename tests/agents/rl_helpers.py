@@ -22,13 +22,37 @@ class SpaceEnv(gym.Env):
         return self.observation_space.sample(), self.reward, True, False, {}
 
 
-def reload_as_saved_before_backends(agent, path, monkeypatch):
-    """Save ``agent`` (trained on torch) as checkpoints from before the numpy backend were: torch's array
-    layout and no ``backend`` parameter; load it back with the agent's class."""
-    params = {k: v for k, v in type(agent).get_params(agent).items() if k != "backend"}
-    monkeypatch.setattr(agent, "get_params", lambda: params)
-    agent.save(path)
-    return type(agent).load(path)
+class NaNEnv(SpaceEnv):
+    """Episodes of 10 steps; the ``bad_reward_at``-th or ``bad_obs_at``-th call of step() (1-based) returns NaN."""
+
+    def __init__(self, bad_reward_at=None, bad_obs_at=None):
+        super().__init__()
+        self.bad_reward_at, self.bad_obs_at, self.calls, self.t = bad_reward_at, bad_obs_at, 0, 0
+
+    def reset(self, *, seed=None, options=None):
+        self.t = 0
+        return super().reset(seed=seed, options=options)
+
+    def step(self, action):
+        self.calls += 1
+        self.t += 1
+        obs = self.observation_space.sample()
+        if self.calls == self.bad_obs_at:
+            obs[0] = np.nan
+        reward = float("nan") if self.calls == self.bad_reward_at else 1.0
+        return obs, reward, self.t >= 10, False, {}
+
+
+class CountCloses(gym.Wrapper):
+    """An env that counts how often it was closed."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.closes = 0
+
+    def close(self):
+        self.closes += 1
+        super().close()
 
 
 def random_cartpole_return(episodes=30):
