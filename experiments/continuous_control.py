@@ -26,6 +26,7 @@ from sandbox.checks import check_number
 from sandbox.environments import make_env
 from sandbox.experiment import Experiment, Run
 from sandbox.rollout import evaluate
+from sandbox.seeding import derive_seed
 
 REACH = "sandbox/PointReach-v0"
 PENDULUM = "Pendulum-v1"
@@ -47,13 +48,13 @@ class Config:
 
 
 def reach_agent(seed: int) -> PolicyGradient:
-    return PolicyGradient(hidden=(64,), activation="tanh", n_envs=16, n_steps=32, epochs=4, minibatches=1, gamma=0.95,
+    return PolicyGradient(hidden=(64,), activation="tanh", n_envs=16, n_steps=32, update_epochs=4, minibatches=1, gamma=0.95,
                           learning_rate=1e-3, seed=seed)
 
 
 def pendulum_agent(seed: int) -> PolicyGradient:
     # Pendulum's settings follow RL Zoo's PPO entry: short horizon (gamma 0.9), long rollouts, 10 epochs.
-    return PolicyGradient(hidden=(64, 64), activation="tanh", n_envs=8, n_steps=128, epochs=10, minibatches=4, gamma=0.9,
+    return PolicyGradient(hidden=(64, 64), activation="tanh", n_envs=8, n_steps=128, update_epochs=10, minibatches=4, gamma=0.9,
                           learning_rate=1e-3, value_learning_rate=1e-3, seed=seed)
 
 
@@ -67,7 +68,7 @@ def train_and_evaluate(cfg: Config, env_id: str, agent: PolicyGradient, steps: i
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        seed = 10_000 + cfg.seed
+        seed = derive_seed(cfg.seed, "evaluation")
         rand = evaluate(random_policy(env_id, cfg.seed), env_id, episodes=cfg.eval_episodes, seed=seed)
         agent.fit(env_id, steps=steps)
         after = agent.evaluate(env_id, episodes=cfg.eval_episodes, seed=seed)
@@ -116,7 +117,7 @@ def run(cfg: Config, run: Run) -> dict:
         })
         run.save_plot(plots.learning_curve({"Pendulum-v1": (pend["steps"], pend["returns"])}, window=20,
                                            title=f"Pendulum-v1: Gaussian PolicyGradient, {cfg.pendulum_steps:,} steps"), "pendulum_curve")
-    run.say(f"\nDeterministic evaluation over {cfg.eval_episodes} episodes (seed {10_000 + cfg.seed}):")
+    run.say(f"\nDeterministic evaluation over {cfg.eval_episodes} episodes:")
     run.table("evaluation", ["policy", "mean return", "std", "success rate", "mean length"], rows)
     ok = "solved" if summary["reach_solved"] else "NOT solved"
     run.say(f"PointReach {ok}: success rate {summary['reach_success_rate']:.2f} (goal {cfg.success_goal:g}); "

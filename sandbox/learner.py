@@ -308,12 +308,6 @@ def scratch_arrays(prefix: str, net: Any) -> dict[str, np.ndarray]:
     return {f"{prefix}.{i}": p for i, p in enumerate(net.params)}
 
 
-def saved_by_torch(prefix: str, arrays: dict[str, np.ndarray]) -> bool:
-    """Whether a checkpoint holds network ``prefix`` in torch's layout (``prefix.0.weight``), not the NumPy
-    engine's (``prefix.0``): so it was saved on the torch backend, or before an agent had the numpy one."""
-    return f"{prefix}.0" not in arrays and any(k.startswith(f"{prefix}.") for k in arrays)
-
-
 def load_scratch_arrays(prefix: str, net: Any, arrays: dict[str, np.ndarray]) -> None:
     """Copy saved ``prefix.i`` arrays into a ``sandbox.scratch.ScratchNet``'s parameters, checking every shape."""
     for i, p in enumerate(net.params):

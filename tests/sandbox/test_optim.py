@@ -94,3 +94,23 @@ def test_unknown_setting_and_no_parameters():
         make_optimizer([torch.nn.Parameter(torch.zeros(1))], weight_decay=0.1)
     with pytest.raises(ValueError, match="no parameters"):
         make_optimizer([])
+
+
+def test_step_with_grads_equals_step():
+    # Gradients set from outside (as the deep agents' torch engine does) give the same update as step(loss),
+    # L1 term, clipping and schedule included.
+    torch.manual_seed(0)
+    X, y = torch.randn(16, 3), torch.randn(16)
+    w0 = torch.randn(3)
+    ws = [w0.clone().requires_grad_(), w0.clone().requires_grad_()]
+    kw = dict(name="adam", lr=0.1, l1=0.01, clip_norm=0.5, schedule="linear", total_steps=4)
+    a, b = make_optimizer([ws[0]], **kw), make_optimizer([ws[1]], **kw)
+    for _ in range(3):
+        a.step(((X @ ws[0] - y) ** 2).mean())
+        loss = ((X @ ws[1] - y) ** 2).mean()
+        (ws[1].grad,) = torch.autograd.grad(loss, [ws[1]])
+        b.step_with_grads(float(loss.detach()))
+    torch.testing.assert_close(ws[0], ws[1])
+    assert a.lr == b.lr
+    with pytest.raises(DivergenceError, match="loss became nan"):
+        b.step_with_grads(float("nan"))

@@ -153,3 +153,24 @@ def test_finite_check_survives_a_sum_that_overflows_and_still_finds_nan():
     bad[777, 1] = np.nan
     with pytest.raises(ValueError, match=r"NaN \(first at index \(777, 1\)\)"):
         as_float_array("X", bad)
+
+
+def test_importing_the_numpy_engine_does_not_import_torch():
+    # NetSpec, initialisation, OptimConfig and schedules live in torch-free modules; the engine needs only them.
+    import subprocess
+    import sys
+
+    code = "import sys, sandbox.scratch, sandbox.netspec, sandbox.optim_config; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_lr_factor_stays_between_steps_of_a_constant_schedule():
+    # The deep agents drive their schedule through set_lr_factor; a constant config must not reset it.
+    p = [np.ones(3)]
+    opt = ScratchOptimizer(p, OptimConfig("sgd", lr=0.1))
+    opt.set_lr_factor(0.5)
+    opt.step([np.ones(3)])
+    opt.step([np.ones(3)])
+    np.testing.assert_allclose(p[0], 1 - 2 * 0.05)
+    assert opt.lr == pytest.approx(0.05)
