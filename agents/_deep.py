@@ -42,7 +42,7 @@ LR_SCHEDULES = ("constant", "linear")
 class Training:
     """One ``fit`` in progress: the budget, the episodes so far, the callback, and the checks of each env step."""
 
-    def __init__(self, agent: DeepAgent, vec: gym.vector.VectorEnv, budget: Budget, reporter: Reporter):
+    def __init__(self, agent: _DeepAgent, vec: gym.vector.VectorEnv, budget: Budget, reporter: Reporter):
         self.agent, self.vec, self.budget, self.reporter = agent, vec, budget, reporter
         self.n_envs = int(vec.num_envs)
         self.tracker = EpisodeTracker(self.n_envs, target=budget.target_return, window=budget.window)
@@ -106,7 +106,7 @@ class Training:
         return time.perf_counter() - self.start
 
 
-class DeepAgent(Learner):
+class _DeepAgent(Learner):  # the leading underscore keeps the base out of the registry of learners
     """The shared part of PolicyGradient and DQN; see the module docstring."""
 
     paradigm = "reinforcement"
@@ -180,7 +180,7 @@ class DeepAgent(Learner):
     def fit(
         self, env: Any, *, steps: int | None = None, episodes: int | None = None, callback: Any = None,
         progress: bool = False, target_return: float | None = None, window: int = 100,
-    ) -> DeepAgent:
+    ) -> _DeepAgent:
         """Learn from ``steps`` env steps (all env copies counted) or ``episodes`` finished episodes.
 
         env : a Gymnasium id, a ``"package.module:ClassName"`` entry point, a factory, an Env

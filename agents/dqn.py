@@ -46,7 +46,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents._deep import DeepAgent, Training
+from agents._deep import Training, _DeepAgent
 from agents._engines import EngineOptimizer, Net, Part, copy_weights
 from agents._replay import NStepAccumulator, PrioritizedReplayBuffer, ReplayBuffer
 from sandbox.checks import check_choice, check_int_tuple, check_number, check_seed
@@ -93,7 +93,7 @@ def q_loss_grad(q: np.ndarray, y: np.ndarray, loss: str, weights: np.ndarray | N
     return float(per.mean()), grad
 
 
-class DQN(DeepAgent):
+class DQN(_DeepAgent):
     """Deep Q-network agent for Discrete action spaces.
 
     Parameters
@@ -289,7 +289,7 @@ class DQN(DeepAgent):
         self, env: Any, *, steps: int | None = None, episodes: int | None = None, callback: Any = None,
         progress: bool = False, target_return: float | None = None, window: int = 100,
     ) -> DQN:
-        """See :meth:`agents._deep.DeepAgent.fit`; stop early once solved (``solve_on``): the greedy
+        """See :meth:`agents._deep._DeepAgent.fit`; stop early once solved (``solve_on``): the greedy
         evaluation's mean, or the mean of the last ``window`` training returns, reaches ``target_return``.
         Greedy evaluations play fresh envs, so they need an env id, entry point or factory."""
         instance = isinstance(env, (gym.Env, gym.vector.VectorEnv))

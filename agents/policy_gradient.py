@@ -48,7 +48,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents._deep import DeepAgent, Training
+from agents._deep import Training, _DeepAgent
 from agents._engines import EngineOptimizer, Part
 from agents._policy_heads import Head, head_for, head_from_dict
 from sandbox.checks import check_choice, check_int_tuple, check_number, check_seed
@@ -104,7 +104,7 @@ def gae(
     return adv
 
 
-class PolicyGradient(DeepAgent):
+class PolicyGradient(_DeepAgent):
     """REINFORCE / actor-critic agent with a Categorical, factorised or Gaussian policy.
 
     Parameters
