@@ -28,6 +28,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents._engines import Engine, Part, make_engine
+from sandbox.checks import check_choice, check_number
 from sandbox.environments import check_finite_step, env_name, reason_from
 from sandbox.errors import DivergenceError
 from sandbox.learner import Learner, load_scratch_arrays, scratch_arrays
@@ -91,10 +92,11 @@ class Training:
             for i in np.flatnonzero(done):
                 x_after[i] = self.agent._encoder(info["final_obs"][i], finite=False)[0][0]
         self.tracker.step(r, done)
-        self._report()
+        self.report()
         return x, r, term, trunc, x_after
 
-    def _report(self, final: bool = False) -> None:
+    def report(self, final: bool = False) -> None:
+        """Tell the callback and progress bar (when due, or ``final``ly); a callback's False stops training."""
         done = self.budget.done(self.tracker)
         if final and self.reporter.active or self.reporter.due(done):
             recent = self.tracker.returns[-100:]
@@ -149,8 +151,6 @@ class _DeepAgent(Learner):  # the leading underscore keeps the base out of the r
     # ------------------------------------------------------------- shared checks
 
     def _check_lr_schedule(self) -> None:
-        from sandbox.checks import check_choice, check_number
-
         check_choice("learning_rate_schedule", self.learning_rate_schedule, LR_SCHEDULES)
         check_number("learning_rate_end", self.learning_rate_end, low=0.0, high=self.learning_rate)
 
@@ -183,9 +183,10 @@ class _DeepAgent(Learner):  # the leading underscore keeps the base out of the r
     ) -> _DeepAgent:
         """Learn from ``steps`` env steps (all env copies counted) or ``episodes`` finished episodes.
 
-        env : a Gymnasium id, a ``"package.module:ClassName"`` entry point, a factory, an Env
-            instance (with ``n_envs=1``), or a vector env (``SyncVectorEnv``, ``AsyncVectorEnv``,
-            ``gym.make_vec``; its own number of envs is used). The caller's env is never closed.
+        env : a Gymnasium id, a ``"package.module:ClassName"`` entry point or a factory (``n_envs``
+            copies are made), an Env instance (it cannot be copied: it runs alone), or a vector env
+            (``SyncVectorEnv``, ``AsyncVectorEnv``, ``gym.make_vec``, any autoreset mode; its own number
+            of envs is used). The caller's env or vector env is never closed.
         steps, episodes : the budget, exactly one of them; neither: ``steps=default_steps``
             (the class's, in its docstring)
         callback, progress : see :mod:`sandbox.progress` (``done`` counts the budget's unit; ``steps``
@@ -196,7 +197,8 @@ class _DeepAgent(Learner):  # the leading underscore keeps the base out of the r
         budget = Budget(steps, episodes, default_steps=self.default_steps, target_return=target_return, window=window)
         check_callback(callback, progress)
         owned = not isinstance(env, (gym.Env, gym.vector.VectorEnv))
-        vec = make_vec_env(env, self.n_envs, vectorization=self.vectorization)
+        n_envs = 1 if isinstance(env, gym.Env) else self.n_envs
+        vec = make_vec_env(env, n_envs, vectorization=self.vectorization)
         try:
             reason = type(self).env_support(vec)
             if reason is not None:
@@ -211,7 +213,7 @@ class _DeepAgent(Learner):  # the leading underscore keeps the base out of the r
                 except DivergenceError as exc:
                     self._finish(run)
                     raise DivergenceError(f"{type(self).__name__} stopped after {run.steps} env steps: {exc}") from None
-                run._report(final=True)
+                run.report(final=True)
                 self._finish(run)
         finally:
             if owned:

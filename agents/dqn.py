@@ -121,8 +121,8 @@ class DQN(_DeepAgent):
     loss : "huber" (smooth L1, robust to large TD errors) or "mse"
     epsilon_start, epsilon_end, exploration_fraction : epsilon goes linearly from ``epsilon_start`` to
         ``epsilon_end`` over the first ``exploration_fraction`` of the budget, then stays at ``epsilon_end``
-    n_envs, vectorization : environments stepped together (``gymnasium.vector``) when ``fit`` builds
-        them; a vector env given to ``fit`` brings its own number
+    n_envs, vectorization : environments stepped together (``gymnasium.vector``) when ``fit``
+        builds them from an id or factory; an Env instance runs alone, a vector env brings its own number
     backend : "numpy" (the from-scratch engine of :mod:`sandbox.scratch`, the default) or "torch"
         (``sandbox.nn``, autograd through the network, ``sandbox.optim``): the same network from the
         same ``NetSpec`` and starting weights, the same loss

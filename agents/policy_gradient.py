@@ -114,8 +114,8 @@ class PolicyGradient(_DeepAgent):
     gae_lambda : lambda of GAE in [0, 1] (actor-critic), or None for Monte-Carlo
         returns-to-go of complete episodes; used only with ``baseline="value"``
     gamma : discount factor in [0, 1]
-    n_envs : environments stepped together (``gymnasium.vector``) when ``fit`` builds them;
-        a vector env given to ``fit`` brings its own number
+    n_envs : environments stepped together (``gymnasium.vector``) when ``fit`` builds them
+        from an id or factory; an Env instance runs alone, a vector env brings its own number
     n_steps : steps of each env per update; a batch holds ``n_envs * n_steps`` transitions
     update_epochs, minibatches : passes over each batch, and the minibatches each pass is split
         into; with 1 and 1 (plain REINFORCE / A2C) each batch gives one gradient step
@@ -133,7 +133,7 @@ class PolicyGradient(_DeepAgent):
     value_coef : weight of the value loss 0.5*(V - target)^2, > 0
     clip_norm : clip the global gradient norm to this value; None: no clipping
     log_std_init : starting log standard deviation of a Gaussian policy
-    vectorization : "sync" (one process) or "async" (a process per env)
+    vectorization : "sync" (one process) or "async" (a process per env), for the envs ``fit`` builds
     backend : "numpy" (the from-scratch engine of :mod:`sandbox.scratch`, the default) or "torch"
         (``sandbox.nn`` networks, autograd through them, ``sandbox.optim``): the same networks
         from the same ``NetSpec`` and starting weights, the same losses

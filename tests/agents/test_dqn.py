@@ -251,8 +251,8 @@ def test_a_users_vector_env_gives_the_same_run_in_any_autoreset_mode_and_stays_o
 
 def test_a_users_env_instance_is_never_closed():
     env = CountCloses(gym.make("CartPole-v1"))
-    DQN(n_envs=1, learning_starts=8, train_freq=8, gradient_steps=2, batch_size=4).fit(env, steps=32)
-    assert env.closes == 0
+    agent = DQN(learning_starts=8, train_freq=8, gradient_steps=2, batch_size=4).fit(env, steps=32)  # runs alone
+    assert env.closes == 0 and agent.training_["steps"] == 32
 
 
 def test_nan_reward_or_observation_stops_fit_naming_the_step_and_act_refuses_nan():

@@ -265,10 +265,10 @@ def test_async_vector_env_is_accepted():
         vec.close()
 
 
-def test_a_users_env_instance_is_never_closed():
+def test_a_users_env_instance_runs_alone_and_is_never_closed():
     env = CountCloses(gym.make("CartPole-v1"))
-    PolicyGradient(n_envs=1, n_steps=8).fit(env, steps=32)
-    assert env.closes == 0
+    agent = PolicyGradient(n_steps=8).fit(env, steps=32)  # n_envs=16 copies of an instance cannot be made
+    assert env.closes == 0 and agent.history_["update_steps"] == [8, 16, 24, 32]
 
 
 @pytest.mark.parametrize(
