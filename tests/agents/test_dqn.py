@@ -291,6 +291,7 @@ def test_bad_input():
         DQN(loss="l1").fit("CartPole-v1", steps=10)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow this test provokes
 def test_divergence_stops_with_a_message_naming_the_env_step():
     agent = DQN(n_envs=1, learning_starts=4, train_freq=4, gradient_steps=1, batch_size=4, loss="mse")
     with pytest.raises(DivergenceError, match="DQN stopped after 4 env steps.*loss became inf"):

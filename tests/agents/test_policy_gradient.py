@@ -365,6 +365,7 @@ def test_learning_rate_schedule_reaches_learning_rate_end():
     assert agent._lr_factor(agent._schedule_at(5)) == pytest.approx(1 - 0.9 * 0.5)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow this test provokes
 def test_divergence_stops_with_a_message_naming_the_env_step():
     from sandbox.errors import DivergenceError
 
