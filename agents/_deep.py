@@ -43,10 +43,14 @@ LR_SCHEDULES = ("constant", "linear")
 class Training:
     """One ``fit`` in progress: the budget, the episodes so far, the callback, and the checks of each env step."""
 
-    def __init__(self, agent: _DeepAgent, vec: gym.vector.VectorEnv, budget: Budget, reporter: Reporter):
+    def __init__(
+        self, agent: _DeepAgent, vec: gym.vector.VectorEnv, budget: Budget, reporter: Reporter
+    ):
         self.agent, self.vec, self.budget, self.reporter = agent, vec, budget, reporter
         self.n_envs = int(vec.num_envs)
-        self.tracker = EpisodeTracker(self.n_envs, target=budget.target_return, window=budget.window)
+        self.tracker = EpisodeTracker(
+            self.n_envs, target=budget.target_return, window=budget.window
+        )
         self.name = env_name(vec)
         self.stopped = False  # the callback asked to stop
         self.start = time.perf_counter()
@@ -70,7 +74,9 @@ class Training:
         obs, _ = self.vec.reset(seed=derive_seed(self.agent.seed, "env"))
         return self.agent._encoder(obs)[0]
 
-    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def step(
+        self, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """One step of every env with env-form ``actions``.
 
         Returns the encoded next observations ``x`` (n_envs, n_features), rewards,
@@ -81,16 +87,17 @@ class Training:
         r = np.asarray(r, np.float64)
         term, trunc = np.asarray(term, bool), np.asarray(trunc, bool)
         x, _ = self.agent._encoder(obs, finite=False)
-        ok = np.isfinite(r) & np.isfinite(x).all(axis=1)
-        if not ok.all():
-            i = int(np.flatnonzero(~ok)[0])
-            check_finite_step(x[i], r[i], step=self.tracker.steps + i + 1, env=self.name)
         x_after = x
         done = term | trunc
         if done.any():
             x_after = x.copy()
             for i in np.flatnonzero(done):
                 x_after[i] = self.agent._encoder(info["final_obs"][i], finite=False)[0][0]
+        ok = np.isfinite(r) & np.isfinite(x).all(axis=1) & np.isfinite(x_after).all(axis=1)
+        if not ok.all():  # name the first env step that returned it
+            i = int(np.flatnonzero(~ok)[0])
+            bad = x_after[i] if np.isfinite(x[i]).all() else x[i]
+            check_finite_step(bad, r[i], step=self.tracker.steps + i + 1, env=self.name)
         self.tracker.step(r, done)
         self.report()
         return x, r, term, trunc, x_after
@@ -98,7 +105,7 @@ class Training:
     def report(self, final: bool = False) -> None:
         """Tell the callback and progress bar (when due, or ``final``ly); a callback's False stops training."""
         done = self.budget.done(self.tracker)
-        if final and self.reporter.active or self.reporter.due(done):
+        if (final and self.reporter.active) or self.reporter.due(done):
             recent = self.tracker.returns[-100:]
             mean = float(np.mean(recent)) if recent else math.nan
             if self.reporter(done=done, steps=self.tracker.steps, mean_return=mean) and not final:
@@ -113,7 +120,9 @@ class _DeepAgent(Learner):  # the leading underscore keeps the base out of the r
 
     paradigm = "reinforcement"
     default_steps: ClassVar[int] = 100_000
-    _dtype: Any = np.float32  # what the networks compute in, on either engine (float32, as torch's default)
+    _dtype: Any = (
+        np.float32
+    )  # what the networks compute in, on either engine (float32, as torch's default)
 
     # ------------------------------------------------------------ subclasses
 
@@ -172,14 +181,22 @@ class _DeepAgent(Learner):  # the leading underscore keeps the base out of the r
             obs_space, action_space = env.single_observation_space, env.single_action_space
         else:
             obs_space, action_space = env.observation_space, env.action_space
-        return (reason_from(lambda: ObsEncoder(obs_space, who=cls.__name__))
-                or reason_from(lambda: cls._check_action_space(action_space)))
+        return reason_from(lambda: ObsEncoder(obs_space, who=cls.__name__)) or reason_from(
+            lambda: cls._check_action_space(action_space)
+        )
 
     # ------------------------------------------------------------------- fit
 
     def fit(
-        self, env: Any, *, steps: int | None = None, episodes: int | None = None, callback: Any = None,
-        progress: bool = False, target_return: float | None = None, window: int = 100,
+        self,
+        env: Any,
+        *,
+        steps: int | None = None,
+        episodes: int | None = None,
+        callback: Any = None,
+        progress: bool = False,
+        target_return: float | None = None,
+        window: int = 100,
     ) -> _DeepAgent:
         """Learn from ``steps`` env steps (all env copies counted) or ``episodes`` finished episodes.
 
@@ -194,7 +211,13 @@ class _DeepAgent(Learner):  # the leading underscore keeps the base out of the r
         target_return : stop early once the mean return of the last ``window`` training episodes reaches it
         """
         self._validate()
-        budget = Budget(steps, episodes, default_steps=self.default_steps, target_return=target_return, window=window)
+        budget = Budget(
+            steps,
+            episodes,
+            default_steps=self.default_steps,
+            target_return=target_return,
+            window=window,
+        )
         check_callback(callback, progress)
         owned = not isinstance(env, (gym.Env, gym.vector.VectorEnv))
         n_envs = 1 if isinstance(env, gym.Env) else self.n_envs
@@ -205,14 +228,18 @@ class _DeepAgent(Learner):  # the leading underscore keeps the base out of the r
                 raise ValueError(f"{type(self).__name__} cannot run on {env_name(vec)}: {reason}.")
             self._prepare(vec.single_observation_space, vec.single_action_space)
             self._rng = derive_rng(self.seed, "train")
-            with Reporter(callback, progress, desc=type(self).__name__, unit=budget.unit, total=budget.total) as reporter:
+            with Reporter(
+                callback, progress, desc=type(self).__name__, unit=budget.unit, total=budget.total
+            ) as reporter:
                 run = Training(self, vec, budget, reporter)
                 self._history: dict[str, list[float]] = {}  # _train fills it as it goes
                 try:
                     self._train(run)
                 except DivergenceError as exc:
                     self._finish(run)
-                    raise DivergenceError(f"{type(self).__name__} stopped after {run.steps} env steps: {exc}") from None
+                    raise DivergenceError(
+                        f"{type(self).__name__} stopped after {run.steps} env steps: {exc}"
+                    ) from None
                 run.report(final=True)
                 self._finish(run)
         finally:
@@ -230,11 +257,19 @@ class _DeepAgent(Learner):  # the leading underscore keeps the base out of the r
     def _finish(self, run: Training) -> None:
         t, seconds = run.tracker, run.seconds()
         self.history_ = {
-            "episode_returns": list(t.returns), "episode_lengths": list(t.lengths),
-            "episode_end_steps": list(t.end_steps), "episode_end_seconds": list(t.end_seconds), **self._history,
+            "episode_returns": list(t.returns),
+            "episode_lengths": list(t.lengths),
+            "episode_end_steps": list(t.end_steps),
+            "episode_end_seconds": list(t.end_seconds),
+            **self._history,
         }
-        self.training_ = {**t.summary(), "steps": t.steps, "seconds": round(seconds, 3),
-                          "steps_per_second": round(t.steps / max(seconds, 1e-9), 1), **self._training_extra(run)}
+        self.training_ = {
+            **t.summary(),
+            "steps": t.steps,
+            "seconds": round(seconds, 3),
+            "steps_per_second": round(t.steps / max(seconds, 1e-9), 1),
+            **self._training_extra(run),
+        }
 
     def _training_extra(self, run: Training) -> dict[str, Any]:
         return {}
@@ -280,5 +315,7 @@ class _DeepAgent(Learner):  # the leading underscore keeps the base out of the r
         self._parts = self._build()
         for name, part in self._parts.items():
             load_scratch_arrays(name, part, arrays)
-        self.history_ = {k.split(".", 1)[1]: v.tolist() for k, v in arrays.items() if k.startswith("history.")}
+        self.history_ = {
+            k.split(".", 1)[1]: v.tolist() for k, v in arrays.items() if k.startswith("history.")
+        }
         self.training_ = dict(state["training"])

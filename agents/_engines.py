@@ -55,7 +55,9 @@ class Engine(Protocol):
 
     def net(self, spec: NetSpec, seed: int | None) -> Net: ...
     def vector(self, values: np.ndarray) -> Part: ...
-    def optimizer(self, groups: list[tuple[list[Part], float]], config: OptimConfig) -> EngineOptimizer: ...
+    def optimizer(
+        self, groups: list[tuple[list[Part], float]], config: OptimConfig
+    ) -> EngineOptimizer: ...
 
 
 def make_engine(backend: str, dtype: Any = np.float32) -> Engine:
@@ -64,7 +66,9 @@ def make_engine(backend: str, dtype: Any = np.float32) -> Engine:
         return NumpyEngine(dtype)
     if backend == "torch":
         return TorchEngine(dtype)
-    raise ValueError(f"backend={backend!r} is not allowed; choose one of {', '.join(map(repr, BACKENDS))}.")
+    raise ValueError(
+        f"backend={backend!r} is not allowed; choose one of {', '.join(map(repr, BACKENDS))}."
+    )
 
 
 def copy_weights(dst: Part, src: Part, tau: float = 1.0) -> None:
@@ -89,7 +93,9 @@ class NumpyNet:
         self.grads: list[np.ndarray] = []
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        cache = self.net._cache  # an inference call between forward and backward leaves backward's inputs alone
+        cache = (
+            self.net._cache
+        )  # an inference call between forward and backward leaves backward's inputs alone
         out = self.net.forward(x)
         self.net._cache = cache
         return out
@@ -138,7 +144,9 @@ class NumpyEngine:
     def vector(self, values: np.ndarray) -> NumpyVector:
         return NumpyVector(values, self.dtype)
 
-    def optimizer(self, groups: list[tuple[list[Any], float]], config: OptimConfig) -> NumpyOptimizer:
+    def optimizer(
+        self, groups: list[tuple[list[Any], float]], config: OptimConfig
+    ) -> NumpyOptimizer:
         return NumpyOptimizer(groups, config)
 
 
@@ -155,9 +163,13 @@ class TorchNet:
 
         self._torch = torch
         self.dtype = np.dtype(dtype)
-        self.module = build_network(spec, seed=seed, dtype=torch.float64 if self.dtype == np.float64 else torch.float32)
+        self.module = build_network(
+            spec, seed=seed, dtype=torch.float64 if self.dtype == np.float64 else torch.float32
+        )
         self._tensors = list(self.module.parameters())
-        self.params = [t.detach().numpy() for t in self._tensors]  # views: they change with the parameters
+        self.params = [
+            t.detach().numpy() for t in self._tensors
+        ]  # views: they change with the parameters
         self._out: Any = None
 
     def _input(self, x: np.ndarray) -> Any:
@@ -207,8 +219,14 @@ class TorchOptimizer:
     def __init__(self, groups: list[tuple[list[Any], float]], config: OptimConfig):
         from sandbox.optim import Optimizer
 
-        self.opt = Optimizer([{"params": [t for p in parts for t in p._tensors], "lr": float(lr)} for parts, lr in groups
-                              if parts], config)
+        self.opt = Optimizer(
+            [
+                {"params": [t for p in parts for t in p._tensors], "lr": float(lr)}
+                for parts, lr in groups
+                if parts
+            ],
+            config,
+        )
 
     def step(self, loss: float) -> None:
         self.opt.step_with_grads(loss)
@@ -231,5 +249,7 @@ class TorchEngine:
     def vector(self, values: np.ndarray) -> TorchVector:
         return TorchVector(values, self.dtype)
 
-    def optimizer(self, groups: list[tuple[list[Any], float]], config: OptimConfig) -> TorchOptimizer:
+    def optimizer(
+        self, groups: list[tuple[list[Any], float]], config: OptimConfig
+    ) -> TorchOptimizer:
         return TorchOptimizer(groups, config)

@@ -48,7 +48,9 @@ def sample_softmax(logits, u):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def categorical_loss_grads(logits, actions, adv, old, use_old, clip, entropy_coef):  # pragma: no cover - compiled
+def categorical_loss_grads(
+    logits, actions, adv, old, use_old, clip, entropy_coef
+):  # pragma: no cover - compiled
     """Policy loss, mean entropy and d loss / d logits of a Categorical policy, row by row.
 
     The loss is ``-mean_t w_t - entropy_coef * mean_t H_t`` with ``w_t = log pi(a_t) A_t``

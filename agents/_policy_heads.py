@@ -32,7 +32,10 @@ _LOG_2PI_E = math.log(2 * math.pi * math.e)
 
 
 def policy_gradient_loss_grad(
-    log_probs: np.ndarray, advantages: np.ndarray, old_log_probs: np.ndarray | None = None, clip_range: float | None = None,
+    log_probs: np.ndarray,
+    advantages: np.ndarray,
+    old_log_probs: np.ndarray | None = None,
+    clip_range: float | None = None,
 ) -> tuple[float, np.ndarray]:
     """The policy-gradient loss of log-probabilities (B,) and its gradient with respect to them.
 
@@ -71,8 +74,14 @@ class Head:
     action_shape: tuple[int, ...] = ()
 
     def loss_grads(
-        self, out: np.ndarray, log_std: np.ndarray | None, actions: np.ndarray, advantages: np.ndarray,
-        old_log_probs: np.ndarray | None, clip_range: float | None, entropy_coef: float,
+        self,
+        out: np.ndarray,
+        log_std: np.ndarray | None,
+        actions: np.ndarray,
+        advantages: np.ndarray,
+        old_log_probs: np.ndarray | None,
+        clip_range: float | None,
+        entropy_coef: float,
     ) -> tuple[float, float, np.ndarray, np.ndarray | None]:
         """(policy loss, mean entropy, d total / d out, d total / d log_std or None), where
         total = policy loss - entropy_coef * mean entropy."""
@@ -81,7 +90,9 @@ class Head:
         dout = g[:, None] * dlogp - (entropy_coef / len(out)) * dentropy
         return loss, float(entropy.mean()), dout.astype(out.dtype, copy=False), None
 
-    def log_prob_entropy_grads(self, out: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, ...]:
+    def log_prob_entropy_grads(
+        self, out: np.ndarray, actions: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
         """log pi(a|s) (B,), its gradient w.r.t. out (B, size), the entropy (B,) and its gradient (B, size)."""
         raise NotImplementedError
 
@@ -90,7 +101,9 @@ class Categorical(Head):
     def __init__(self, n: int, start: int = 0):
         self.size, self.start = int(n), int(start)
 
-    def sample(self, out: np.ndarray, log_std: Any, rng: np.random.Generator, explore: bool) -> np.ndarray:
+    def sample(
+        self, out: np.ndarray, log_std: Any, rng: np.random.Generator, explore: bool
+    ) -> np.ndarray:
         return sample_softmax(out, rng.random(len(out))) if explore else out.argmax(axis=1)
 
     def to_env(self, actions: np.ndarray) -> np.ndarray:
@@ -99,11 +112,19 @@ class Categorical(Head):
     def log_prob(self, out: np.ndarray, log_std: Any, actions: np.ndarray) -> np.ndarray:
         return log_softmax(out)[np.arange(len(out)), actions]
 
-    def loss_grads(self, out, log_std, actions, advantages, old_log_probs, clip_range, entropy_coef):  # type: ignore[override]
+    def loss_grads(
+        self, out, log_std, actions, advantages, old_log_probs, clip_range, entropy_coef
+    ):  # type: ignore[override]
         use_old = old_log_probs is not None  # one compiled pass over the rows
         loss, entropy, dout = categorical_loss_grads(
-            out, actions, advantages, old_log_probs if use_old else advantages, use_old,
-            0.0 if clip_range is None else float(clip_range), float(entropy_coef))
+            out,
+            actions,
+            advantages,
+            old_log_probs if use_old else advantages,
+            use_old,
+            0.0 if clip_range is None else float(clip_range),
+            float(entropy_coef),
+        )
         return loss, entropy, dout, None
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,7 +134,9 @@ class Categorical(Head):
 class MultiCategorical(Head):
     def __init__(self, nvec: Any, start: Any = None):
         self.nvec = np.asarray(nvec, np.int64).ravel()
-        self.start = np.zeros_like(self.nvec) if start is None else np.asarray(start, np.int64).ravel()
+        self.start = (
+            np.zeros_like(self.nvec) if start is None else np.asarray(start, np.int64).ravel()
+        )
         self.size = int(self.nvec.sum())
         self.action_shape = (len(self.nvec),)
         self._shape = tuple(np.shape(nvec))
@@ -122,10 +145,16 @@ class MultiCategorical(Head):
     def _segments(self) -> list[slice]:
         return [slice(int(a), int(b)) for a, b in zip(self._edges[:-1], self._edges[1:])]
 
-    def sample(self, out: np.ndarray, log_std: Any, rng: np.random.Generator, explore: bool) -> np.ndarray:
+    def sample(
+        self, out: np.ndarray, log_std: Any, rng: np.random.Generator, explore: bool
+    ) -> np.ndarray:
         u = rng.random((len(out), len(self.nvec))) if explore else None
-        cols = [sample_softmax(np.ascontiguousarray(out[:, s]), u[:, k]) if explore else out[:, s].argmax(axis=1)
-                for k, s in enumerate(self._segments())]
+        cols = [
+            sample_softmax(np.ascontiguousarray(out[:, s]), u[:, k])
+            if explore
+            else out[:, s].argmax(axis=1)
+            for k, s in enumerate(self._segments())
+        ]
         return np.stack(cols, axis=1)
 
     def to_env(self, actions: np.ndarray) -> np.ndarray:
@@ -133,9 +162,13 @@ class MultiCategorical(Head):
 
     def log_prob(self, out: np.ndarray, log_std: Any, actions: np.ndarray) -> np.ndarray:
         rows = np.arange(len(out))
-        return sum(log_softmax(out[:, s])[rows, actions[:, k]] for k, s in enumerate(self._segments()))
+        return sum(
+            log_softmax(out[:, s])[rows, actions[:, k]] for k, s in enumerate(self._segments())
+        )
 
-    def log_prob_entropy_grads(self, out: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, ...]:
+    def log_prob_entropy_grads(
+        self, out: np.ndarray, actions: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
         rows = np.arange(len(out))
         logp, entropy = np.zeros(len(out)), np.zeros(len(out))
         dlogp, dentropy = np.zeros_like(out, np.float64), np.zeros_like(out, np.float64)
@@ -152,7 +185,11 @@ class MultiCategorical(Head):
         return logp, dlogp, entropy, dentropy
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "multi_categorical", "nvec": np.reshape(self.nvec, self._shape).tolist(), "start": self.start.tolist()}
+        return {
+            "kind": "multi_categorical",
+            "nvec": np.reshape(self.nvec, self._shape).tolist(),
+            "start": self.start.tolist(),
+        }
 
 
 class Bernoulli(Head):
@@ -163,7 +200,9 @@ class Bernoulli(Head):
         self.size = int(np.prod(self._shape))
         self.action_shape = (self.size,)
 
-    def sample(self, out: np.ndarray, log_std: Any, rng: np.random.Generator, explore: bool) -> np.ndarray:
+    def sample(
+        self, out: np.ndarray, log_std: Any, rng: np.random.Generator, explore: bool
+    ) -> np.ndarray:
         if not explore:
             return (out > 0).astype(np.int8)
         return (rng.random(out.shape) < 1.0 / (1.0 + np.exp(-out))).astype(np.int8)
@@ -174,7 +213,9 @@ class Bernoulli(Head):
     def log_prob(self, out: np.ndarray, log_std: Any, actions: np.ndarray) -> np.ndarray:
         return (actions * out - np.logaddexp(0.0, out)).sum(axis=1)
 
-    def log_prob_entropy_grads(self, out: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, ...]:
+    def log_prob_entropy_grads(
+        self, out: np.ndarray, actions: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
         # log pi(a) = a z - softplus(z); H = softplus(z) - p z; dH/dz = -z p (1 - p)
         z = out.astype(np.float64)
         p = 1.0 / (1.0 + np.exp(-z))
@@ -196,7 +237,9 @@ class Gaussian(Head):
         self.size = int(self.low.shape[0])
         self.action_shape = (self.size,)
 
-    def sample(self, out: np.ndarray, log_std: np.ndarray, rng: np.random.Generator, explore: bool) -> np.ndarray:
+    def sample(
+        self, out: np.ndarray, log_std: np.ndarray, rng: np.random.Generator, explore: bool
+    ) -> np.ndarray:
         if not explore:
             return out
         return out + np.exp(log_std) * rng.standard_normal(out.shape).astype(np.float32)
@@ -208,7 +251,9 @@ class Gaussian(Head):
         z = (actions - out) / np.exp(log_std)
         return (-0.5 * z * z - log_std - 0.5 * _LOG_2PI).sum(axis=1)
 
-    def loss_grads(self, out, log_std, actions, advantages, old_log_probs, clip_range, entropy_coef):  # type: ignore[override]
+    def loss_grads(
+        self, out, log_std, actions, advantages, old_log_probs, clip_range, entropy_coef
+    ):  # type: ignore[override]
         std = np.exp(log_std)
         z = (actions - out) / std
         logp = (-0.5 * z * z - log_std - 0.5 * _LOG_2PI).sum(axis=1)

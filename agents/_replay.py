@@ -26,8 +26,15 @@ class ReplayBuffer:
         self.discounts = np.full(capacity, gamma, np.float32)
         self.capacity, self.size, self.pos = capacity, 0, 0
 
-    def add(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_obs: np.ndarray, terminated: np.ndarray,
-            discounts: np.ndarray | None = None) -> np.ndarray:
+    def add(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_obs: np.ndarray,
+        terminated: np.ndarray,
+        discounts: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Add a batch of n transitions (arrays with n rows); ``discounts`` None keeps the buffer's gamma.
         Returns the slots they were written to."""
         idx = (self.pos + np.arange(len(obs))) % self.capacity
@@ -45,7 +52,17 @@ class ReplayBuffer:
 
     def rows(self, i: np.ndarray) -> tuple[np.ndarray, ...]:
         """(obs, actions, rewards, next_obs, terminated, discounts) of the transitions in slots ``i``."""
-        return tuple(a[i] for a in (self.obs, self.actions, self.rewards, self.next_obs, self.terminated, self.discounts))
+        return tuple(
+            a[i]
+            for a in (
+                self.obs,
+                self.actions,
+                self.rewards,
+                self.next_obs,
+                self.terminated,
+                self.discounts,
+            )
+        )
 
 
 @numba.njit(cache=True, nogil=True)
@@ -85,7 +102,14 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     annealed toward 1 by the agent. A sum tree makes drawing and updating O(log N).
     """
 
-    def __init__(self, capacity: int, n_features: int, gamma: float = 0.99, alpha: float = 0.6, eps: float = 1e-6):
+    def __init__(
+        self,
+        capacity: int,
+        n_features: int,
+        gamma: float = 0.99,
+        alpha: float = 0.6,
+        eps: float = 1e-6,
+    ):
         super().__init__(capacity, n_features, gamma)
         self.alpha, self.eps = alpha, eps
         self.leaves = 1 << max(0, (capacity - 1).bit_length())
@@ -94,10 +118,22 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self.last_indices = np.zeros(0, np.int64)
         self.last_weights = np.zeros(0, np.float32)
 
-    def add(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_obs: np.ndarray, terminated: np.ndarray,
-            discounts: np.ndarray | None = None) -> np.ndarray:
+    def add(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_obs: np.ndarray,
+        terminated: np.ndarray,
+        discounts: np.ndarray | None = None,
+    ) -> np.ndarray:
         idx = super().add(obs, actions, rewards, next_obs, terminated, discounts)
-        _tree_set(self.tree, self.leaves, idx.astype(np.int64), np.full(len(idx), self.max_priority**self.alpha))
+        _tree_set(
+            self.tree,
+            self.leaves,
+            idx.astype(np.int64),
+            np.full(len(idx), self.max_priority**self.alpha),
+        )
         return idx
 
     def sample(self, n: int, rng: np.random.Generator, beta: float = 1.0) -> tuple[np.ndarray, ...]:
@@ -108,7 +144,9 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         i = _tree_find(self.tree, self.leaves, mass, self.size)
         w = (self.size * self.tree[self.leaves + i] / total) ** -beta
         self.last_indices = i
-        self.last_weights = (w / w.max()).astype(np.float32)  # scaled by the batch's largest, as most implementations do
+        self.last_weights = (w / w.max()).astype(
+            np.float32
+        )  # scaled by the batch's largest, as most implementations do
         return self.rows(i)
 
     def update_priorities(self, indices: np.ndarray, td_errors: np.ndarray) -> None:
@@ -130,8 +168,15 @@ class NStepAccumulator:
         self.n, self.gamma = n, gamma
         self.pending: list[list[tuple[np.ndarray, int, float]]] = [[] for _ in range(n_envs)]
 
-    def push(self, x: np.ndarray, a: np.ndarray, r: np.ndarray, x_after: np.ndarray, term: np.ndarray,
-             done: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    def push(
+        self,
+        x: np.ndarray,
+        a: np.ndarray,
+        r: np.ndarray,
+        x_after: np.ndarray,
+        term: np.ndarray,
+        done: np.ndarray,
+    ) -> tuple[np.ndarray, ...] | None:
         """One step of every env; the transitions now complete as arrays (obs, a, R, s', term, discount), or None."""
         out: list[tuple[np.ndarray, int, float, np.ndarray, float, float]] = []
         for i, queue in enumerate(self.pending):
@@ -146,10 +191,18 @@ class NStepAccumulator:
         if not out:
             return None
         obs, acts, rets, nxt, terms, discs = zip(*out)
-        return (np.stack(obs), np.array(acts, np.int64), np.array(rets, np.float32), np.stack(nxt),
-                np.array(terms, np.float32), np.array(discs, np.float32))
+        return (
+            np.stack(obs),
+            np.array(acts, np.int64),
+            np.array(rets, np.float32),
+            np.stack(nxt),
+            np.array(terms, np.float32),
+            np.array(discs, np.float32),
+        )
 
-    def _emit(self, queue: list[tuple[np.ndarray, int, float]], x_last: np.ndarray, term: float) -> tuple:
+    def _emit(
+        self, queue: list[tuple[np.ndarray, int, float]], x_last: np.ndarray, term: float
+    ) -> tuple:
         ret, g = 0.0, 1.0
         for _, _, r in queue:
             ret += g * r

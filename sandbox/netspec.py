@@ -39,13 +39,17 @@ class ConvSpec:
     def validate(self) -> ConvSpec:
         shape = check_int_tuple("conv.image_shape", self.image_shape)
         if len(shape) not in (2, 3):
-            raise ValueError(f"conv.image_shape={self.image_shape!r} must be (height, width) or (channels, height, width).")
+            raise ValueError(
+                f"conv.image_shape={self.image_shape!r} must be (height, width) or (channels, height, width)."
+            )
         channels = check_int_tuple("conv.channels", self.channels)
         if not channels:
             raise ValueError("conv.channels=() must name at least one conv layer, e.g. (16, 32).")
         check_number("conv.kernel_size", self.kernel_size, low=1, integer=True)
         if self.kernel_size % 2 == 0:
-            raise ValueError(f"conv.kernel_size={self.kernel_size} must be odd so 'same' padding keeps the image size.")
+            raise ValueError(
+                f"conv.kernel_size={self.kernel_size} must be odd so 'same' padding keeps the image size."
+            )
         if self.pool and min(shape[-2:]) < 2:
             raise ValueError(f"conv.pool=True needs images at least 2x2, got {shape[-2:]}.")
         return ConvSpec(shape, channels, int(self.kernel_size), bool(self.pool))
@@ -99,7 +103,14 @@ class NetSpec:
                     f"in_features={self.in_features} does not match conv.image_shape={conv.image_shape} "
                     f"({math.prod(conv.image_shape)} pixels)."
                 )
-        return NetSpec(int(self.in_features), int(self.out_features), hidden, self.activation, float(self.dropout), conv)
+        return NetSpec(
+            int(self.in_features),
+            int(self.out_features),
+            hidden,
+            self.activation,
+            float(self.dropout),
+            conv,
+        )
 
     @property
     def dense_sizes(self) -> list[int]:

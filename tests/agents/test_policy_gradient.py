@@ -305,6 +305,8 @@ def test_nan_reward_or_observation_stops_fit_naming_the_step():
         PolicyGradient(n_envs=1, n_steps=4).fit(NaNEnv(bad_reward_at=3), steps=8)
     with pytest.raises(ValueError, match="non-finite observation .* at env step 2"):
         PolicyGradient(n_envs=1, n_steps=4).fit(NaNEnv(bad_obs_at=2), steps=8)
+    with pytest.raises(ValueError, match="non-finite observation .* at env step 10"):  # an episode's last one
+        PolicyGradient(n_envs=1, n_steps=4).fit(NaNEnv(bad_obs_at=10), steps=16)
 
 
 def test_act_refuses_a_nan_observation():
