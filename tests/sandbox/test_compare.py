@@ -174,3 +174,23 @@ def test_the_browser_check_catches_a_broken_image(tmp_path):
     seen = open_in_browser(report.html(), tmp_path)
     assert seen["images"] == 1 and seen["loaded"] == 0
     assert seen["errors"]
+
+
+def test_the_tour_ends_by_naming_its_report(tmp_path, monkeypatch, capsys):
+    from matplotlib.figure import Figure
+
+    def drawn(cfg, run):
+        fig = Figure()
+        fig.add_subplot().plot([0, 1], [1, 0])
+        run.save_plot(fig, "line")
+        return {"answer": 42}
+
+    member = ex.Experiment("drawn", "draws a line", ToyConfig, drawn, tour={}, paradigm="toy", headline=("answer",))
+    real = ex.discover
+    monkeypatch.setattr(ex, "discover", lambda: {**real(), "drawn": member})
+    tour = ex.get("tour")
+    ex.run_experiment(tour, ex.make_config(tour, sets=["only=drawn"]), tmp_path / "t")
+    assert f"report: {tmp_path / 't' / 'report.html'}" in capsys.readouterr().out
+    page = (tmp_path / "t" / "report.html").read_text()
+    assert "drawn (toy)" in page and "answer=42" in page
+    assert page.count('src="data:image/png;base64,') == 1
