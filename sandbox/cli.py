@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--quiet", action="store_true")
     cmp = sub.add_parser("compare", help="compare run folders, seed groups and sweeps; write report.md and report.html")
     cmp.add_argument("dirs", nargs="+", metavar="DIR", help="run folders, seed groups (run --seeds) or sweeps")
-    cmp.add_argument("--out", default=None, help="report folder (default: the one DIR given, else runs/compare/<timestamp>)")
+    cmp.add_argument("--out", default=None, help="report folder (default: the group or sweep when one is given, else runs/compare/<timestamp>)")
     check = sub.add_parser("check-env", help="check an env with Gymnasium's check_env and list the agents that can run on it")
     check.add_argument("env", help="a registered id (sandbox/GridWorld-v0) or a package.module:ClassName entry point")
     check.add_argument("--kwarg", action="append", default=[], metavar="KEY=VALUE",

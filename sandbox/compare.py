@@ -216,8 +216,8 @@ def compare(paths: list[str | Path], out: str | Path | None = None, *, quiet: bo
     if differing:
         say("settings that differ: " + ", ".join(differing))
     say(f"values: mean +/- half-width of the {stats.INTERVAL_NAME}")
-    if out is None:  # one folder keeps its own report; several get a new folder
-        out = Path(paths[0]) if len(paths) == 1 else ex.default_out("compare")
+    if out is None:  # a seed group or sweep keeps its report; a run folder's own report.html is left alone
+        out = Path(paths[0]) if len(paths) == 1 and (Path(paths[0]) / "sweep.json").is_file() else ex.default_out("compare")
     report = build_report(settings, headers, rows, lead_headers, lead, differing, dropped, title=title)
     md, page = report.write(out)
     result = {"settings": {s.label: {"status": s.status_text(), "settings": s.settings, "metrics": table[s.label],

@@ -194,3 +194,13 @@ def test_the_tour_ends_by_naming_its_report(tmp_path, monkeypatch, capsys):
     page = (tmp_path / "t" / "report.html").read_text()
     assert "drawn (toy)" in page and "answer=42" in page
     assert page.count('src="data:image/png;base64,') == 1
+
+
+def test_comparing_one_run_folder_leaves_its_own_report_alone(tmp_path, monkeypatch):
+    run_dir = tmp_path / "single"
+    ex.run_experiment(TOY, ex.make_config(TOY, seed=0), run_dir, quiet=True)
+    (run_dir / "report.html").write_text("the experiment's own report")
+    monkeypatch.chdir(tmp_path)
+    result = compare.compare([run_dir], quiet=True)
+    assert (run_dir / "report.html").read_text() == "the experiment's own report"
+    assert result["report"].startswith("runs/compare/") and (tmp_path / result["report"]).is_file()
