@@ -64,7 +64,7 @@ DIGIT_LEARNERS = {  # name -> (paradigm, summary key of its final test accuracy)
     "MLP": ("supervised", "digits_mlp_accuracy"),
     "conv net": ("supervised", "digits_conv_accuracy"),
     "k-means + naming": ("unsupervised", "digits_kmeans_accuracy"),
-    "LinUCB": ("reinforcement (bandit)", "digits_linucb_accuracy"),
+    "LinUCB": ("reward only: a bandit", "digits_linucb_accuracy"),
 }
 LAKE_LEARNERS = {  # name -> (paradigm, summary key of its final greedy success rate)
     "Q-learning": ("tabular RL", "q_learning_success"),
@@ -80,10 +80,10 @@ class Config:
     n_seeds: int = 3  # each learner runs with seeds seed, seed + 1, ..., for the bands
     parts: str = "digits,frozenlake"
     label_budgets: tuple[int, ...] = (10, 30, 100, 300, 1000)  # labels (or rewards) seen, the x axis
-    updates: int = 300  # gradient steps of each supervised fit, whatever the number of labels
+    updates: int = 200  # gradient steps of each supervised fit, whatever the number of labels
     clusters: int = 10
     bandit_alpha: float = 1.0  # LinUCB's exploration weight
-    tabular_steps: int = 100_000  # env steps for Q-learning and SARSA
+    tabular_steps: int = 200_000  # env steps for Q-learning and SARSA
     deep_steps: int = 10_000  # env steps for PolicyGradient and DQN (each step costs a network pass)
     curve_points: int = 40
 
@@ -280,11 +280,12 @@ def digits_part(cfg: Config, run: Run, report: Report, needs: list[list]) -> dic
         curves[name] = stats.band([(budgets, r["accuracy"][name]) for r in per_seed])
         for i, n in enumerate(budgets):
             run.log(f"digits/{name}", n, test_accuracy=float(curves[name]["mean"][i]))
-    legend = {f"{name} ({DIGIT_LEARNERS[name][0]})": curves[name] for name in DIGIT_LEARNERS}
-    fig = plots.bands(legend, xlabel="labels (or right/wrong rewards) the learner was given, log scale",
+    legend = {f"{name}: {DIGIT_LEARNERS[name][0]}": curves[name] for name in DIGIT_LEARNERS}
+    fig = plots.bands(legend, count_in_legend=False, xlabel="labels (or right/wrong rewards) the learner was given, log scale",
                       ylabel="accuracy on digits it never saw", logx=True, ylim=(0, 1), hlines={"guessing (1 in 10)": 0.1},
                       title="Reading handwritten digits: how much feedback does each paradigm need?",
-                      note=f"{per_seed[0]['train']} training and {per_seed[0]['test']} test digits (8x8 pixels); "
+                      note=f"Mean of {cfg.n_seeds} seed(s); shaded: 95 % interval. {per_seed[0]['train']} training and "
+                           f"{per_seed[0]['test']} test digits (8x8 pixels).\n"
                            "k-means sees every training digit but uses labels only to name its clusters.")
     path = run.save_plot(fig, "digits")
     report.heading("Reading handwritten digits")
@@ -316,12 +317,13 @@ def lake_part(cfg: Config, run: Run, report: Report, needs: list[list]) -> dict:
         curves[name] = stats.band([tuple(zip(*r[name]["curve"])) for r in per_seed])
         for x, m in zip(curves[name]["x"], curves[name]["mean"]):
             run.log(f"frozenlake/{name}", float(x), training_success=float(m))
-    legend = {f"{name} ({LAKE_LEARNERS[name][0]})": curves[name] for name in curves}
-    fig = plots.bands(legend, xlabel="environment steps taken while learning", ylabel="share of episodes reaching the goal",
+    legend = {f"{name}: {LAKE_LEARNERS[name][0]}": curves[name] for name in curves}
+    fig = plots.bands(legend, count_in_legend=False, logx=True, legend_loc="upper left",
+                      xlabel="environment steps taken while learning, log scale", ylabel="share of episodes reaching the goal",
                       hlines={"value iteration: the best possible policy (planning, 0 steps)": plan["success"]}, ylim=(0, 1),
                       title="Crossing slippery FrozenLake 8x8: planning vs learning from experience",
-                      note="Curves: the last 100 training episodes, exploration included. The dashed line is exact, "
-                           "computed from the rules without playing.")
+                      note=f"Mean of {cfg.n_seeds} seed(s); shaded: 95 % interval. Curves: the last 100 training "
+                           "episodes, exploration included.\nThe dashed line is exact, computed from the rules without playing.")
     path = run.save_plot(fig, "frozenlake")
     report.heading("Crossing FrozenLake 8x8")
     report.text("The agent starts in one corner of an 8x8 frozen lake and must reach the other within 200 steps; "
@@ -349,7 +351,7 @@ EXPERIMENT = Experiment(
     "paradigms side by side: digits with labels, without labels and from reward; FrozenLake by planning, tabular and deep RL",
     Config,
     run,
-    tour={"n_seeds": 2, "label_budgets": (10, 100, 500), "updates": 150, "tabular_steps": 20_000, "deep_steps": 3000,
+    tour={"n_seeds": 2, "label_budgets": (10, 100, 500), "updates": 150, "tabular_steps": 50_000, "deep_steps": 3000,
           "curve_points": 10},
     tour_order=5,
     paradigm="all, side by side",

@@ -27,7 +27,7 @@ from sandbox.files import atomic_write_json
 from sandbox.report import Report
 
 # Metrics whose name says smaller is better; every other metric leads when larger.
-LOWER_IS_BETTER = re.compile(r"loss|mse|mae|error|regret|gap|diff|seconds|steps_to|_at_steps|_at_episode|inertia|length")
+LOWER_IS_BETTER = re.compile(r"loss|mse|mae|error|regret|gap|diff|seconds|steps_to|_at_steps|_at_episode|inertia")
 MAX_FIGURES = 12
 
 

@@ -163,7 +163,7 @@ def _summarise(exp: ex.Experiment, runs: list[dict[str, Any]], results: dict[str
                 v = res["summary"].get(k)
                 if isinstance(v, int | float) and not isinstance(v, bool):
                     groups.setdefault(run["label"], {}).setdefault(k, []).append(float(v))
-    shown = [k for i, k in enumerate(keys) if len({repr(r[3 + i]) for r in rows}) > 1]  # constant columns are noise
+    shown = [k for i, k in enumerate(keys) if len(rows) < 2 or len({repr(r[3 + i]) for r in rows}) > 1]  # constants are noise
     run_view = ex.Run(out, f"sweep:{exp.name}", None, quiet=quiet)
     run_view.table("sweep", ["settings", "seed", "status", *shown], [r[:3] + [r[3 + keys.index(k)] for k in shown] for r in rows])
     points = {label: {k: stats.describe(v) for k, v in ks.items()} for label, ks in groups.items()}
