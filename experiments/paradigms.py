@@ -82,7 +82,7 @@ class Config:
     label_budgets: tuple[int, ...] = (10, 30, 100, 300, 1000)  # labels (or rewards) seen, the x axis
     updates: int = 200  # gradient steps of each supervised fit, whatever the number of labels
     clusters: int = 10
-    bandit_alpha: float = 1.0  # LinUCB's exploration weight
+    bandit_c: float = 1.0  # LinUCB's exploration weight (width of its confidence bonus)
     tabular_steps: int = 200_000  # env steps for Q-learning and SARSA
     deep_steps: int = 10_000  # env steps for PolicyGradient and DQN (each step costs a network pass)
     curve_points: int = 40
@@ -98,7 +98,7 @@ class Config:
         for key in ("updates", "clusters", "tabular_steps", "deep_steps"):
             check_number(key, getattr(self, key), low=1, integer=True)
         check_number("curve_points", self.curve_points, low=2, integer=True)
-        check_number("bandit_alpha", self.bandit_alpha, low=0.0)
+        check_number("bandit_c", self.bandit_c, low=0.0)
 
     def part_names(self) -> list[str]:
         return [p.strip() for p in self.parts.split(",") if p.strip()]
@@ -165,7 +165,7 @@ def digits_seed(cfg: Config, seed: int) -> dict:
     for n in cfg.label_budgets:
         start = time.perf_counter()
         env = ContextualBandit(((X_tr - mean) / std, y_tr), standardize=False)
-        agent = LinUCB(alpha=cfg.bandit_alpha, seed=seed).fit(env, steps=n)
+        agent = LinUCB(c=cfg.bandit_c, seed=seed).fit(env, steps=n)
         acc["LinUCB"].append(float(np.mean(env.classes[agent.act((X_te - mean) / std)] == y_te)))
         seconds["LinUCB"] += time.perf_counter() - start
     return {"accuracy": acc, "seconds": seconds, "train": int(len(y_tr)), "test": int(len(y_te))}
