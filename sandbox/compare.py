@@ -26,7 +26,8 @@ from sandbox import plots, stats
 from sandbox.files import atomic_write_json
 from sandbox.report import Report
 
-# Metrics whose name says smaller is better; every other metric leads when larger.
+# Metrics whose name says smaller is better; every other metric leads when larger. A summary does not
+# say which way is better, so the table states that the direction is guessed from the name.
 LOWER_IS_BETTER = re.compile(r"loss|mse|mae|error|regret|gap|diff|seconds|steps_to|_at_steps|_at_episode|inertia")
 MAX_FIGURES = 12
 
@@ -204,7 +205,7 @@ def compare(paths: list[str | Path], out: str | Path | None = None, *, quiet: bo
     lead = leaders(settings, table, shown)
     headers = ["setting", "runs", *shown]
     rows = [[s.label, s.status_text(), *(stats.fmt(table[s.label].get(m)) for m in shown)] for s in settings]
-    lead_headers = ["metric", "better", "leader", "leader's value", "runner-up", "runner-up's value", "95 % intervals overlap?"]
+    lead_headers = ["metric", "better (guessed from its name)", "leader", "leader's value", "runner-up", "runner-up's value", "95 % intervals overlap?"]
     say = (lambda *a: None) if quiet else print
     say(ex.format_table(headers, rows))
     dropped = [m for m in metrics if m not in shown]
