@@ -3,7 +3,9 @@
     sandbox run tour [--seed N]
 
 A failing experiment is reported and the tour goes on; ``--resume DIR``
-skips the experiments already finished.
+skips the experiments already finished. The tour ends by naming its report:
+``report.html`` (one self-contained page: the table, then each member's
+figures) and ``report.md`` in the tour's run folder.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 
 from sandbox import experiment as ex
 from sandbox.experiment import Experiment, Run
+from sandbox.report import Report
 
 
 @dataclass
@@ -42,6 +45,8 @@ def run(cfg: Config, run: Run) -> dict:
     run.say("\nThe tour:")
     run.table("tour", ["paradigm", "experiment", "status", "seconds", "headline numbers"], rows)
     failed = [n for n, r in results.items() if not r["ok"]]
+    _, page = tour_report(run, members, results, rows).write(run.dir)
+    run.say(f"\nreport: {page}")
     return {"experiments": {n: r["summary"] for n, r in results.items()}, "failed": failed}
 
 
@@ -55,6 +60,24 @@ def _one(exp: Experiment, seed: int, run: Run) -> dict:
         run.say(traceback.format_exc())
         return {"ok": False, "summary": {}, "headline": [], "error": f"{type(exc).__name__}: {exc}",
                 "seconds": round(time.perf_counter() - start, 2)}
+
+
+def tour_report(run: Run, members: list[Experiment], results: dict, rows: list[list]) -> Report:
+    """The tour's table, then each member's summary line and figures (the PNGs in its run folder)."""
+    report = Report("A tour of the learning sandbox")
+    report.text("Every paradigm, run briefly with small settings: the numbers show each one working, not its best. "
+                "Run an experiment on its own (sandbox run NAME) for the full version.")
+    report.table(["paradigm", "experiment", "status", "seconds", "headline numbers"], rows)
+    for exp in members:
+        r = results[exp.name]
+        report.heading(f"{exp.name} ({exp.paradigm})" if exp.paradigm else exp.name)
+        report.text(exp.summary)
+        if not r["ok"]:
+            report.text(f"FAILED: {r['error']}")
+            continue
+        for png in sorted((run.dir / exp.name).glob("*.png")):
+            report.figure(png.read_bytes(), f"{exp.name}/{png.stem}", f"{exp.name}: {png.stem.replace('_', ' ')}")
+    return report
 
 
 def _fmt(v: object) -> str:

@@ -31,11 +31,14 @@ def _parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="run an experiment over a grid of settings and seeds")
     sw.add_argument("name")
     sw.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2", help="values to try; repeatable")
-    sw.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
+    sw.add_argument("--seeds", default="0", help="seeds: a list and inclusive ranges, e.g. 0-4 or 0,2,5-7 (default 0)")
     sw.add_argument("--backend", default="serial", help="serial, process or ray")
     sw.add_argument("--workers", type=int, default=2, help="parallel runs for process/ray (default 2)")
     sw.add_argument("--out", default=None, help="sweep directory (default runs/sweep-NAME/<timestamp>); reusing one resumes it")
     sw.add_argument("--quiet", action="store_true")
+    cmp = sub.add_parser("compare", help="compare run folders, seed groups and sweeps; write report.md and report.html")
+    cmp.add_argument("dirs", nargs="+", metavar="DIR", help="run folders, seed groups (run --seeds) or sweeps")
+    cmp.add_argument("--out", default=None, help="report folder (default: the group or sweep when one is given, else runs/compare/<timestamp>)")
     check = sub.add_parser("check-env", help="check an env with Gymnasium's check_env and list the agents that can run on it")
     check.add_argument("env", help="a registered id (sandbox/GridWorld-v0) or a package.module:ClassName entry point")
     check.add_argument("--kwarg", action="append", default=[], metavar="KEY=VALUE",
@@ -51,9 +54,18 @@ def _add_run_args(p: argparse.ArgumentParser, *, with_name: bool) -> None:
     p.add_argument("--out", default=None, help="run directory (default runs/NAME/<timestamp>)")
     p.add_argument("--resume", default=None, metavar="DIR", help="continue the run in DIR with its own settings")
     p.add_argument("--quiet", action="store_true", help="print only the summary path")
+    p.add_argument("--seeds", default=None, help="run once per seed (e.g. 0-4 or 0,2,5-7) into one group folder, "
+                   "then aggregate with 95 %% intervals and write a report")
+    p.add_argument("--backend", default=None, help="with --seeds: serial, process or ray (default: process when "
+                   "there is more than one core)")
+    p.add_argument("--workers", type=int, default=None, help="with --seeds: parallel runs (default: the cores, at most the seeds)")
 
 
 def _run(args: argparse.Namespace, fixed: ex.Experiment | None = None) -> int:
+    if args.seeds is not None:
+        return _run_seeds(args, fixed)
+    if args.backend is not None or args.workers is not None:
+        raise ValueError("--backend and --workers go with --seeds (several runs); a single run uses neither.")
     if args.resume:
         if args.set or args.seed is not None or (args.out and args.out != args.resume):
             raise ValueError("--resume takes the settings of the run it continues; drop --seed/--set/--out.")
@@ -87,16 +99,56 @@ def _show(name: str) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from sandbox.compare import compare
+    from sandbox.stats import parse_seeds
     from sandbox.sweep import parse_grid, sweep
 
-    try:
-        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    except ValueError:
-        raise ValueError(f"--seeds {args.seeds!r}: expected comma-separated integers, e.g. 0,1,2.") from None
     out = args.out or ex.default_out(f"sweep-{args.name}")
-    summary = sweep(args.name, parse_grid(args.grid), seeds, out, backend=args.backend, workers=args.workers, quiet=args.quiet)
+    summary = sweep(args.name, parse_grid(args.grid), parse_seeds(args.seeds), out, backend=args.backend,
+                    workers=args.workers, quiet=args.quiet)
     print(f"{out}/summary.json" + (f"  ({len(summary['failed'])} of {summary['runs']} runs failed)" if summary["failed"] else ""))
+    if len(summary["failed"]) < summary["runs"]:
+        print(f"report: {compare([out], quiet=True)['report']}")
     return 1 if summary["failed"] else 0
+
+def _run_seeds(args: argparse.Namespace, fixed: ex.Experiment | None = None) -> int:
+    """``run NAME --seeds 0-4``: one run per seed under one group folder, through the sweep's backends,
+    then the aggregate (printed) and its report."""
+    import os
+
+    from sandbox.compare import compare
+    from sandbox.stats import parse_seeds
+    from sandbox.sweep import sweep
+
+    if args.resume or args.seed is not None:
+        raise ValueError("--seeds runs a group of seeds; drop --seed and --resume (rerun with the same --out to resume a group).")
+    exp = fixed or (ex.get(args.name) if args.name else None)
+    if exp is None:
+        raise ValueError("name an experiment to run over seeds (see `sandbox list`).")
+    seeds = parse_seeds(args.seeds)
+    cores = os.cpu_count() or 1
+    backend = args.backend or ("process" if cores > 1 and len(seeds) > 1 else "serial")
+    workers = args.workers or max(1, min(cores, len(seeds)))
+    grid = {k: [v] for k, v in (ex._split(item) for item in args.set)}
+    out = args.out or ex.default_out(exp.name)
+    summary = sweep(exp.name, grid, seeds, out, backend=backend, workers=workers, quiet=args.quiet)
+    if len(summary["failed"]) == summary["runs"]:
+        print(f"all {summary['runs']} runs failed; see {out}/summary.json", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(f"\n== {exp.name} over seeds {args.seeds}:")
+    result = compare([out], quiet=args.quiet, title=f"{exp.name} over seeds {args.seeds}")
+    if args.quiet:
+        print(result["report"])
+    return 1 if summary["failed"] else 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from sandbox.compare import compare
+
+    compare(args.dirs, args.out)
+    return 0
+
 
 def _env_kwargs(items: list[str]) -> dict[str, object]:
     import ast
@@ -166,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "sweep":
             return _sweep(args)
+        if args.command == "compare":
+            return _compare(args)
         if args.command == "check-env":
             return check_env(args.env, _env_kwargs(args.kwarg))
         return _run(args)

@@ -360,3 +360,42 @@ def learning_curve(
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return fig
+
+
+def bands(
+    series: Mapping[str, Mapping[str, np.ndarray]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    hlines: Mapping[str, float] | None = None,
+    ylim: tuple[float, float] | None = None,
+    logx: bool = False,
+    note: str = "",
+    count_in_legend: bool = True,
+    legend_loc: str = "best",
+) -> Figure:
+    """One mean curve and its shaded interval per named series (each a :func:`sandbox.stats.band`
+    dict with ``x``, ``mean``, ``low``, ``high``, ``n``); labelled horizontal reference lines.
+    ``count_in_legend`` adds "(mean of n)" to each legend entry."""
+    fig = Figure(figsize=(7.2, 4.6))
+    ax = fig.add_subplot()
+    colours = [f"C{i}" for i in range(10)]
+    for i, (name, b) in enumerate(series.items()):
+        colour = colours[i % len(colours)]
+        ax.plot(b["x"], b["mean"], lw=1.8, color=colour, label=f"{name} (mean of {b['n']})" if count_in_legend and b["n"] > 1 else name)
+        if b["n"] > 1:
+            ax.fill_between(b["x"], b["low"], b["high"], color=colour, alpha=0.2, lw=0)
+    for i, (name, level) in enumerate((hlines or {}).items()):
+        ax.axhline(level, ls="--", lw=1.2, color="k", alpha=0.7 - 0.2 * i, label=name)
+    if logx:
+        ax.set_xscale("log")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    _label(ax, xlabel, ylabel, title)
+    if note:
+        ax.text(0.0, -0.16, note, transform=ax.transAxes, fontsize=7.5, color="0.35", va="top")
+    if series or hlines:
+        ax.legend(fontsize=8, loc=legend_loc)
+    ax.grid(alpha=0.3)
+    return fig

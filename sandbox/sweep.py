@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import os
 import time
 import traceback
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox import experiment as ex
+from sandbox import stats
 from sandbox.checks import check_choice, check_number
 from sandbox.files import atomic_write_json
 
@@ -138,7 +138,8 @@ def sweep(
     def on_done(run: dict[str, Any], result: dict[str, Any]) -> None:
         results[run["dir"]] = result
         if not quiet:
-            state = "reused" if result.get("reused") else ("ok" if result["ok"] else "FAILED: " + result["error"])
+            state = stats.run_status(result.get("summary"), result.get("error"))
+            state = f"{state} (reused)" if result.get("reused") else state
             print(f"  [{len(results)}/{len(runs)}] {run['label']} seed={run['seed']}: {state}", flush=True)
 
     if not quiet:
@@ -155,16 +156,17 @@ def _summarise(exp: ex.Experiment, runs: list[dict[str, Any]], results: dict[str
     for run in runs:
         res = results[run["dir"]]
         values = [res["summary"].get(k, "") if res["ok"] else "" for k in keys]
-        status = "ok" if res["ok"] else _clip(res["error"])  # the whole message is in summary.json
+        status = _clip(stats.run_status(res.get("summary"), res.get("error")))  # the whole message is in summary.json
         rows.append([run["label"], run["seed"], status, *values])
         if res["ok"]:
             for k in keys:
                 v = res["summary"].get(k)
                 if isinstance(v, int | float) and not isinstance(v, bool):
                     groups.setdefault(run["label"], {}).setdefault(k, []).append(float(v))
+    shown = [k for i, k in enumerate(keys) if len(rows) < 2 or len({repr(r[3 + i]) for r in rows}) > 1]  # constants are noise
     run_view = ex.Run(out, f"sweep:{exp.name}", None, quiet=quiet)
-    run_view.table("sweep", ["settings", "seed", "status", *keys], rows)
-    points = {label: {k: _stats(v) for k, v in ks.items()} for label, ks in groups.items()}
+    run_view.table("sweep", ["settings", "seed", "status", *shown], [r[:3] + [r[3 + keys.index(k)] for k in shown] for r in rows])
+    points = {label: {k: stats.describe(v) for k, v in ks.items()} for label, ks in groups.items()}
     failed = [f"{r['label']} seed={r['seed']}: {results[r['dir']]['error']}" for r in runs if not results[r["dir"]]["ok"]]
     summary = {"experiment": exp.name, "runs": len(runs), "failed": failed, "points": points}
     atomic_write_json(out / "summary.json", summary)
@@ -174,9 +176,3 @@ def _summarise(exp: ex.Experiment, runs: list[dict[str, Any]], results: dict[str
 def _clip(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
-
-def _stats(values: list[float]) -> dict[str, float]:
-    n = len(values)
-    mean = sum(values) / n
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
-    return {"mean": mean, "std": std, "min": min(values), "max": max(values), "n": n}
