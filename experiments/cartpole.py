@@ -27,7 +27,7 @@ from agents.dqn import DQN
 from agents.policy_gradient import PolicyGradient
 from sandbox import plots
 from sandbox.checks import check_choice, check_number
-from sandbox.experiment import Experiment, Run
+from sandbox.experiment import Experiment, Run, learner_kwargs
 from sandbox.scratch import BACKENDS
 
 AGENTS = ("pg", "dqn")
@@ -63,14 +63,14 @@ class Config:
 BUDGET = {"pg": 150_000, "dqn": 100_000}
 
 
-def make_agent(name: str, seed: int, backend: str = "numpy", **dqn: Any) -> PolicyGradient | DQN:
-    """The agent with its defaults, which are tuned to solve CartPole-v1 (``dqn``: DQN settings to change)."""
-    return PolicyGradient(seed=seed, backend=backend) if name == "pg" else DQN(seed=seed, backend=backend, **dqn)
+def make_agent(name: str, seed: int, backend: str = "numpy", **settings: Any) -> PolicyGradient | DQN:
+    """The agent with its defaults, which are tuned to solve CartPole-v1 (``settings``: those to change)."""
+    return (PolicyGradient if name == "pg" else DQN)(seed=seed, backend=backend, **settings)
 
 
 def train(cfg: Config, run: Run) -> dict:
     dqn = {"n_step": cfg.n_step, "prioritized": cfg.prioritized} if cfg.agent == "dqn" else {}
-    agent = make_agent(cfg.agent, cfg.seed, cfg.backend, **dqn)
+    agent = make_agent(cfg.agent, cfg.seed, cfg.backend, **learner_kwargs(cfg, "agent", **dqn))
     steps = cfg.steps or BUDGET[cfg.agent]
     run.say(f"training {agent!r} on {ENV} for up to {steps:,} env steps (stop at a {cfg.window}-episode mean of {cfg.target_return:g})")
     n = torch.get_num_threads()
@@ -132,6 +132,7 @@ EXPERIMENT = Experiment(
     run,
     tour={"steps": 6_000, "eval_episodes": 5},
     tour_order=65,
+    learners={"agent": {"pg": "agents.policy_gradient:PolicyGradient", "dqn": "agents.dqn:DQN"}},
     paradigm="reinforcement",
     headline=("eval_mean_return", "steps_per_second"),
 )

@@ -30,7 +30,7 @@ from agents.planning import Model, finite_horizon, policy_value, transition_mode
 from sandbox import plots
 from sandbox.checks import check_number
 from sandbox.environments import make_env
-from sandbox.experiment import Experiment, Run
+from sandbox.experiment import Experiment, Run, learner_kwargs
 
 MAPS = {"4x4": ("FrozenLake-v1", 100), "8x8": ("FrozenLake8x8-v1", 200)}
 GAMMA_SCAN = (0.9, 0.95, 0.98, 0.99, 0.992, 0.994, 0.995, 0.996, 0.998, 0.999, 0.9999, 1.0)
@@ -104,8 +104,9 @@ def train(cfg: Config, name: str) -> dict:
     def score(done: int, q: np.ndarray) -> None:
         curve.append((done, float(policy_value(model, q.argmax(axis=1), horizon=horizon)[0])))
 
-    agent = QLearning(gamma=cfg.gamma, alpha=cfg.alpha, alpha_schedule="linear", alpha_end=cfg.alpha_end,
-                      epsilon=1.0, epsilon_schedule="linear", epsilon_end=cfg.epsilon_end, seed=cfg.seed)
+    agent = QLearning(**learner_kwargs(cfg, "agent", gamma=cfg.gamma, alpha=cfg.alpha, alpha_schedule="linear",
+                                       alpha_end=cfg.alpha_end, epsilon=1.0, epsilon_schedule="linear",
+                                       epsilon_end=cfg.epsilon_end, seed=cfg.seed))
     agent.fit(env_id, episodes=episodes, callback=score, callback_every=max(1, episodes // cfg.curve_points))
     result = agent.evaluate(env_id, episodes=cfg.eval_episodes, seed=cfg.seed)
     return {
@@ -187,6 +188,7 @@ EXPERIMENT = Experiment(
     run,
     tour={"maps": "4x4", "episodes_4x4": 3000, "eval_episodes": 1000, "curve_points": 10},
     tour_order=45,
+    learners={"agent": "agents.tabular:QLearning"},
     paradigm="reinforcement + planning",
     headline=("q_learning_4x4", "optimum_4x4"),
 )

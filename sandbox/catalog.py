@@ -32,7 +32,7 @@ import importlib.util
 import re
 import sys
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,12 +83,17 @@ class ExperimentInfo:
     summary: str
     module: str
     config_name: str
-    settings: tuple[Setting, ...]
+    read_settings: Callable[[], list[Setting]] = field(repr=False, compare=False)
     tour: dict[str, Any] | None = None
     tour_order: int = 100
     headline: tuple[str, ...] = ()
     paradigm: str = ""
     learners: dict[str, Any] = field(default_factory=dict)
+
+    @functools.cached_property
+    def settings(self) -> tuple[Setting, ...]:
+        """Every setting of the experiment's Config, read from its source when first asked for."""
+        return tuple(self.read_settings())
 
     def load(self) -> Any:
         """The :class:`sandbox.experiment.Experiment` object (imports the module)."""
@@ -116,11 +121,27 @@ def discover() -> dict[str, Any]:
     """Every experiment of the ``sandbox.experiments`` entry points, by name, as
     :class:`ExperimentInfo` (or an imported ``Experiment`` where the source could not be read)."""
     found: dict[str, Any] = {}
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        for module, path in _modules(ep.value):
-            for exp in _experiments_in(module, path):
-                found.setdefault(exp.name, exp)
+    for module, path in _all_modules():
+        for exp in _experiments_in(module, path):
+            found.setdefault(exp.name, exp)
     return dict(sorted(found.items()))
+
+
+def find(name: str) -> Any | None:
+    """The experiment ``name`` (as :func:`discover` gives it), reading only the modules whose source
+    mentions the name; None when there is none."""
+    quoted = (f'"{name}"', f"'{name}'")
+    for module, path in _all_modules():
+        if path is not None and path.suffix == ".py" and not any(q in path.read_text(encoding="utf-8") for q in quoted):
+            continue
+        for exp in _experiments_in(module, path):
+            if exp.name == name:
+                return exp
+    return None
+
+
+def _all_modules() -> list[tuple[str, Path | None]]:
+    return [m for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP) for m in _modules(ep.value)]
 
 
 def _modules(name: str) -> list[tuple[str, Path | None]]:
@@ -192,7 +213,7 @@ def read_experiments(source: str, module: str) -> list[ExperimentInfo]:
         values = {k: _literal(v, constants) for k, v in args.items() if k not in ("config", "run")}
         out.append(ExperimentInfo(
             name=values["name"], summary=values["summary"], module=module, config_name=config.id,
-            settings=tuple(config_settings(classes[config.id], constants, comments)),
+            read_settings=functools.partial(config_settings, classes[config.id], constants, comments),
             tour=values.get("tour"), tour_order=values.get("tour_order", 100),
             headline=tuple(values.get("headline", ())), paradigm=values.get("paradigm", ""),
             learners=values.get("learners") or {},

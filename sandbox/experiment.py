@@ -24,7 +24,9 @@ run writes goes through :mod:`sandbox.files` and is atomic.
 An experiment exposes its learners' hyperparameters by naming them in
 ``Experiment(..., learners={"agent": "agents.dqn:DQN"})``: ``--set
 agent.learning_rate=3e-4`` is then checked against DQN's constructor before the
-run starts, and the experiment passes ``**run.params("agent")`` to it.
+run starts, and the experiment builds the learner as
+``DQN(**learner_kwargs(cfg, "agent", gamma=cfg.gamma, seed=cfg.seed))`` (its own
+values, overridden by the command line's).
 """
 
 from __future__ import annotations
@@ -61,8 +63,8 @@ class Experiment:
     headline : summary keys the tour's table shows
     paradigm : supervised, unsupervised, reinforcement, planning... (shown by ``sandbox list`` and the tour)
     learners : ``{"agent": "module:Class"}``, the learners whose hyperparameters ``--set agent.NAME=V``
-        sets (the experiment passes ``**run.params("agent")`` to the constructor); a value may be a
-        dict ``{"pg": "module:Class", ...}`` chosen by the setting of the same name
+        sets (the experiment builds them with :func:`learner_kwargs`); a value may be a dict
+        ``{"pg": "module:Class", ...}`` chosen by the setting of the same name
     """
 
     name: str
@@ -98,6 +100,9 @@ def discover() -> dict[str, Any]:
 
 def info(name: str) -> Any:
     """The experiment ``name`` as its source declares it (nothing imported), or a clear error."""
+    found = catalog.find(name)
+    if found is not None:
+        return found
     experiments = discover()
     if name not in experiments:
         hint = close_matches(name, experiments)
@@ -196,6 +201,12 @@ def make_config(exp: Any, *, seed: int | None = None, sets: list[str] | dict[str
 def learner_params(config: Any) -> dict[str, dict[str, Any]]:
     """The learners' hyperparameters set on the command line: ``{"agent": {"learning_rate": 3e-4}}``."""
     return getattr(config, "_learner_params", {})
+
+
+def learner_kwargs(config: Any, learner: str, **values: Any) -> dict[str, Any]:
+    """The keyword arguments for ``learner``'s constructor: the experiment's own ``values``, with the
+    hyperparameters ``--set LEARNER.NAME=V`` gave on top."""
+    return {**values, **learner_params(config).get(learner, {})}
 
 
 def settings_dict(config: Any) -> dict[str, Any]:
@@ -305,12 +316,20 @@ class Run:
     experiment: str
     config: Any
     quiet: bool = False
+    tensorboard: bool = False  # also write metrics.csv's series as TensorBoard scalars (DIR/tensorboard)
     _rows: list[dict[str, Any]] = field(default_factory=list)
     _stage: str | None = None
 
     def say(self, text: str = "") -> None:
         if not self.quiet:
             print(text, flush=True)
+
+    def progress(self, stage: str) -> bool:
+        """What the experiment passes as ``fit(..., progress=run.progress("fit"))`` in ``stage``: a bar
+        on a terminal, a line every tenth of the budget elsewhere (:mod:`sandbox.progress`), nothing
+        with ``--quiet``."""
+        return not self.quiet
+
 
     def path(self, name: str) -> Path:
         """A path inside the run directory (parents created)."""
@@ -327,6 +346,10 @@ class Run:
         lines = ["series,step,metric,value"]
         lines += [f"{r['series']},{r['step']},{r['metric']},{r['value']!r}" for r in self._rows]
         atomic_write_text(self.dir / "metrics.csv", "\n".join(lines) + "\n")
+        if self.tensorboard:
+            from sandbox.tensorboard import write_scalars
+
+            write_scalars(self.dir / "tensorboard", self._rows)
 
     def save_plot(self, fig: Any, name: str) -> Path:
         """Save a matplotlib Figure as ``name``.png, atomically."""
@@ -398,6 +421,7 @@ def run_experiment(
     *,
     quiet: bool = False,
     resume: bool = False,
+    tensorboard: bool = False,
 ) -> dict[str, Any]:
     """Run ``exp`` with ``config`` into ``out``; returns the summary (also in summary.json)."""
     out = Path(out) if out is not None else default_out(exp.name)
@@ -409,7 +433,7 @@ def run_experiment(
         out / "config.json",
         {"experiment": exp.name, "seed": settings.get("seed"), "settings": settings, "versions": versions(), "argv": sys.argv},
     )
-    run = Run(out, exp.name, config, quiet=quiet)
+    run = Run(out, exp.name, config, quiet=quiet, tensorboard=tensorboard)
     run.say(f"== {exp.name}: {exp.summary}")
     run.say(f"   run directory: {out}")
     start = time.perf_counter()
