@@ -25,8 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sandbox import __version__
-from sandbox import catalog
+from sandbox import __version__, catalog
 from sandbox import experiment as ex
 
 # What a user can get wrong: bad names and values, a run folder that exists or cannot be made.
@@ -155,7 +154,7 @@ def show_text(exp: Any) -> str:
     if exp.paradigm:
         lines.append(f"paradigm: {exp.paradigm}")
     settings = ex.declared_settings(exp)
-    lines += ["", f"Settings (--set NAME=VALUE; --seed N sets seed):"]
+    lines += ["", "Settings (--set NAME=VALUE; --seed N sets seed):"]
     for s in settings:
         lines += _setting_lines(s, "")
     learners = getattr(exp, "learners", None) or {}

@@ -283,8 +283,8 @@ def _parse(key: str, raw: Any, annotation: Any, choices: tuple[Any, ...]) -> Any
     if bad:
         hint = close_matches(str(bad[0]), map(str, choices))
         did = f" Did you mean {' or '.join(map(repr, hint))}?" if hint else ""
-        raise ValueError(f"--set {key}={raw!r}: choose {'from' if isinstance(value, tuple) else 'one of'} "
-                         f"{', '.join(map(str, choices))}.{did}")
+        raise ValueError(f"{key}={bad[0]!r} is not allowed; choose {'from' if isinstance(value, tuple) else 'one of'} "
+                         f"{', '.join(map(repr, choices))}.{did}")
     return value
 
 
