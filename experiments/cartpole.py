@@ -61,6 +61,7 @@ class Config:
 
 
 BUDGET = {"pg": 150_000, "dqn": 100_000}
+NAMES = {"pg": "PolicyGradient", "dqn": "DQN"}
 
 
 def make_agent(name: str, seed: int, backend: str = "numpy", **settings: Any) -> PolicyGradient | DQN:
@@ -105,8 +106,8 @@ def run(cfg: Config, run: Run) -> dict:
     )
     run.say(f"deterministic evaluation over {ev['episodes']} episodes: mean {ev['mean_return']:.1f} +- {ev['std_return']:.1f}")
     run.save_plot(
-        plots.learning_curve({cfg.agent: (r["steps"], r["returns"])}, window=cfg.window, target=cfg.target_return,
-                             title=f"{ENV}: {cfg.agent} (seed {cfg.seed})"),
+        plots.learning_curve({NAMES[cfg.agent]: (r["steps"], r["returns"])}, window=cfg.window, target=cfg.target_return,
+                             title=f"{ENV}: return per training episode while {NAMES[cfg.agent]} learns (seed {cfg.seed})"),
         "learning_curve",
     )
     return {

@@ -160,6 +160,9 @@ def draw(run: Run, name: str, ref: dict, q: dict) -> None:
     same = int(np.sum((policy == best) & free))
     run.save_plot(plots.grid_policy(
         table.max(axis=1).reshape(desc.shape), arrows, desc, value_label="max_a Q(s, a)",
+        caption="S start, F frozen (safe), H hole (episode ends, reward 0), G goal (reward 1).\n"
+                "Arrow: the greedy action, argmax_a Q(s, a).\n"
+                "Colour: max_a Q(s, a), the return Q-learning expects from s.",
         title=f"FrozenLake {name}: Q-learning's greedy policy and values\n"
               f"({same} of {int(free.sum())} non-terminal states act as the best stationary policy)"),
         f"policy_{name}")

@@ -84,7 +84,7 @@ def run(cfg: Config, run: Run) -> dict:
     scores = anomaly_scores(model, Z)
     threshold, flagged = anomaly_threshold(scores, cfg.anomaly_quantile)
     ratio = pca.explained_variance_ratio_
-    run.save_plot(plots.cluster_scatter(P, labels, centers=pca.act(model.centers_), flagged=flagged,
+    run.save_plot(plots.cluster_scatter(P, labels, centers=pca.act(model.centers_), flagged=flagged, kind="segment",
                                         title=f"Customers in PCA space (k = {chosen}); red rings: anomaly score above the {cfg.anomaly_quantile:g} quantile",
                                         axis_labels=(f"PC 1 ({ratio[0]:.0%} of variance)", f"PC 2 ({ratio[1]:.0%})")), "pca_segments")
 
