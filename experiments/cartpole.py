@@ -39,7 +39,7 @@ class Config:
     seed: int = 0
     agent: str = "pg"  # "pg" (PolicyGradient) or "dqn" (DQN)
     steps: int = 0  # env-step budget; 0: the agent's own (pg 150,000, dqn 100,000)
-    target_return: float = 475.0
+    target_return: float = 475.0  # the mean return that counts as solved (Gymnasium's 475)
     window: int = 100
     eval_episodes: int = 100
     threads: int = 1  # torch threads; one is fastest for these small networks

@@ -28,10 +28,10 @@ from sandbox.experiment import Experiment, Run, learner_kwargs
 @dataclass
 class Config:
     seed: int = 0
-    k: int = 10
+    k: int = 10  # clusters
     n_init: int = 10
-    minibatch_size: int = 256
-    minibatch_epochs: int = 20
+    minibatch_size: int = 256  # rows per MiniBatchKMeans step
+    minibatch_epochs: int = 20  # passes of MiniBatchKMeans over the data
 
     def validate(self) -> None:
         check_number("k", self.k, low=2, high=100, integer=True)

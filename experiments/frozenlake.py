@@ -41,9 +41,9 @@ TARGET = {"4x4": 0.98, "8x8": 0.97}  # the share of the optimum Q-learning shoul
 @dataclass
 class Config:
     seed: int = 0
-    maps: str = "4x4,8x8"
-    episodes_4x4: int = 20_000
-    episodes_8x8: int = 60_000
+    maps: str = "4x4,8x8"  # which maps to learn, comma-separated: 4x4, 8x8
+    episodes_4x4: int = 20_000  # training episodes on the 4x4 map
+    episodes_8x8: int = 60_000  # training episodes on the 8x8 map
     gamma: float = 0.995  # a Q-table's gamma; the scan above shows which gammas give the best stationary policy
     alpha: float = 0.1
     alpha_end: float = 0.001  # linear decay over the whole run

@@ -33,9 +33,9 @@ class Config:
     noise: float = 0.1
     learning_rate: float = 0.1
     iterations: int = 300  # as in the article
-    converge_iterations: int = 3000
+    converge_iterations: int = 3000  # iterations of the second, converged round
     keras_batch_size: int = 32  # Keras' default batch size in model.fit
-    tolerance: float = 1e-3
+    tolerance: float = 1e-3  # largest gap to the closed form that counts as agreeing
 
     def validate(self) -> None:
         check_number("n", self.n, low=2, integer=True)

@@ -40,6 +40,37 @@ from typing import Any
 ENTRY_POINT_GROUP = "sandbox.experiments"
 
 
+# What the settings many experiments share mean, in the project's one vocabulary (docs/vocabulary.md);
+# an experiment's own comment on the field, or its field metadata, comes first.
+COMMON_MEANINGS = {
+    "seed": "the one source of randomness: data, weights, exploration, environments (also --seed N)",
+    "n": "samples drawn for the dataset",
+    "noise": "standard deviation of the noise added to the data",
+    "hidden": "hidden-layer sizes, comma-separated (e.g. 64,32)",
+    "activation": "the hidden layers' activation function",
+    "epochs": "passes over the training data",
+    "batch_size": "samples per gradient step",
+    "learning_rate": "the optimizer's step size",
+    "l1": "weight of the L1 penalty on the weights (0: none)",
+    "l2": "weight of the L2 penalty on the weights (0: none)",
+    "dropout": "probability of zeroing a hidden unit while training (0: none)",
+    "patience": "epochs without a better validation loss before training stops",
+    "episodes": "training episodes",
+    "eval_episodes": "episodes the trained, greedy policy plays to be scored",
+    "eval_games": "games the trained player plays to be scored",
+    "gamma": "discount factor in [0, 1] of future rewards",
+    "alpha": "step size (learning rate) of the value updates",
+    "epsilon": "exploration rate: the probability of a uniformly random action",
+    "epsilon_end": "the exploration rate at the end of its decay",
+    "runs": "independent repetitions, averaged",
+    "datasets": "which datasets to run, comma-separated",
+    "n_init": "k-means restarts from different starting centres; the best is kept",
+    "test_size": "share of the data held out for testing",
+    "curve_points": "points of the learning curve (how often the policy is scored while learning)",
+    "window": "episodes in the moving mean",
+}
+
+
 def close_matches(word: str, options: Iterable[str], n: int = 3) -> list[str]:
     """Up to ``n`` of ``options`` that look like ``word`` (for "did you mean")."""
     return difflib.get_close_matches(str(word), list(options), n=n, cutoff=0.5)
@@ -326,7 +357,7 @@ def config_settings(cls: ast.ClassDef, constants: dict[str, Any], comments: dict
             choices = tuple(ast.literal_eval(f"({literal.group(1)},)"))
         out.append(Setting(
             name=name, type=annotation, default=default,
-            help=meta.get("help") or comments[(node.end_lineno, node.end_col_offset)],
+            help=meta.get("help") or comments[(node.end_lineno, node.end_col_offset)] or COMMON_MEANINGS.get(name, ""),
             choices=tuple(meta.get("choices", choices)), bounds=bounds, applies=meta.get("applies", ""),
         ))
     return out

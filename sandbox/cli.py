@@ -173,10 +173,9 @@ def show_text(exp: Any) -> str:
 
 
 def _setting_lines(s: catalog.Setting, prefix: str) -> list[str]:
-    meaning = s.help or ("the one source of randomness: environments, weights, sampling" if s.name == "seed" else "")
     out = [f"  {prefix}{s.name}=<{s.type or 'value'}>  default {s.default!r}"]
-    if meaning:
-        out.append(f"      {meaning}")
+    if s.help:
+        out.append(f"      {s.help}")
     if s.choices:
         out.append(f"      choices: {', '.join(map(str, s.choices))}")
     if s.bounds:

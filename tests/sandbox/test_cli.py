@@ -225,3 +225,10 @@ def test_a_project_bug_keeps_its_traceback(tmp_path, monkeypatch):
     monkeypatch.setattr(ex, "info", lambda name: ex.Experiment("t", "t", ToyConfig, bug))
     with pytest.raises(ZeroDivisionError):
         cli.main(["run", "t", "--out", str(tmp_path / "r")])
+
+
+def test_every_setting_of_every_experiment_says_what_it_means(capsys):
+    for name, exp in ex.discover().items():
+        assert [s.name for s in exp.settings if not s.help] == [], name
+        assert cli.main(["show", name]) == 0
+    assert "Traceback" not in capsys.readouterr().err
