@@ -52,13 +52,12 @@ def curves(
     for name, values in series.items():
         v = np.asarray(values, dtype=float)
         ax.plot(np.arange(1, len(v) + 1), v, lw=1.6, label=name)
-    for name, level in (hlines or {}).items():
-        ax.axhline(level, ls="--", lw=1, color="k", alpha=0.6)
-        ax.annotate(name, (0.99, level), xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=8)
+    for i, (name, level) in enumerate((hlines or {}).items()):  # in the legend: a label on the line hides curves
+        ax.axhline(level, ls=("--", ":", "-.")[i % 3], lw=1, color="k", alpha=0.6, label=f"{name}: {level:.4g}")
     if logy:
         ax.set_yscale("log")
     _label(ax, xlabel, ylabel, title)
-    if series:
+    if series or hlines:
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return fig
@@ -105,7 +104,7 @@ def xy_curves(
     if ylim is not None:
         ax.set_ylim(*ylim)
     _label(ax, xlabel, ylabel, title)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
     return fig
 
@@ -303,13 +302,14 @@ def choose_k(
     ks: Sequence[int], inertia: Sequence[float], silhouette: Sequence[float], *, chosen: int | None = None, elbow: int | None = None, title: str = ""
 ) -> Figure:
     """Inertia (the elbow) and silhouette against k, side by side, with the chosen k marked."""
-    fig = Figure(figsize=(9.6, 3.8))
+    fig = Figure(figsize=(9.6, 3.8), layout="constrained")  # the suptitle clears the panel titles
     left, right = fig.subplots(1, 2)
     left.plot(ks, inertia, "o-", color="C0")
     left.set_ylabel("inertia (sum of squared distances)")
     right.plot(ks, silhouette, "o-", color="C1")
     right.set_ylabel("mean silhouette")
     for ax in (left, right):
+        ax.set_xticks(list(ks))
         ax.set_xlabel("k (number of clusters)")
         ax.grid(alpha=0.3)
         if chosen is not None:
