@@ -294,6 +294,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Interrupted as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 130
+    except KeyboardInterrupt:  # before a run folder was made: nothing to resume
+        print("sandbox: interrupted before the run started; nothing was written.", file=sys.stderr)
+        return 130
 
 
 def script_main(exp: ex.Experiment, argv: Sequence[str] | None = None) -> int:
