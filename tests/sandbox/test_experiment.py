@@ -93,7 +93,7 @@ def test_list_and_show(capsys):
     assert "linear-regression" in out and "tour" in out
     assert cli.main(["show", "linear-regression"]) == 0
     shown = capsys.readouterr().out
-    assert "  learning_rate=<float>  default 0.1\n      accepted: > 0.0" in shown
+    assert "  learning_rate=<float>  default 0.1\n      the optimizer's step size\n      accepted: > 0.0" in shown
     assert "iterations=<int>  default 300\n      as in the article" in shown
 
 
