@@ -77,7 +77,7 @@ def train(cfg: Config, run: Run) -> dict:
     n = torch.get_num_threads()
     torch.set_num_threads(cfg.threads)
     try:
-        agent.fit(ENV, steps=steps, target_return=cfg.target_return, window=cfg.window)
+        agent.fit(ENV, steps=steps, target_return=cfg.target_return, window=cfg.window, progress=run.progress("train"))
     finally:
         torch.set_num_threads(n)
     agent.save(run.path("agent.npz"))

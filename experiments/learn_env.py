@@ -77,11 +77,11 @@ def train(cfg: Config, run: Run) -> dict:
         params.setdefault("seed", cfg.seed)
     agent = cls(**params)
     if cls.paradigm == "planning":
-        agent.fit(env)
+        agent.fit(env, progress=run.progress("train"))
     elif cfg.steps is not None:
-        agent.fit(env, steps=cfg.steps)
+        agent.fit(env, steps=cfg.steps, progress=run.progress("train"))
     else:
-        agent.fit(env, episodes=cfg.episodes)
+        agent.fit(env, episodes=cfg.episodes, progress=run.progress("train"))
     out = {"agent": cls.__name__, "env": env_name(env), **agent.evaluate(env, episodes=cfg.eval_episodes, seed=cfg.seed)}
     returns = np.asarray(getattr(agent, "history_", {}).get("return", []), dtype=float)
     for i, r in enumerate(returns):

@@ -66,7 +66,7 @@ def learn(cfg: Config, run: Run) -> dict:
     agent = SelfPlayQLearning(**learner_kwargs(cfg, "agent", gamma=cfg.gamma, learning_rate=cfg.learning_rate,
                                                epsilon=cfg.epsilon, epsilon_schedule="linear",
                                                epsilon_end=cfg.epsilon_end, seed=cfg.seed))
-    agent.fit(TicTacToe("self"), episodes=cfg.episodes)
+    agent.fit(TicTacToe("self"), episodes=cfg.episodes, progress=run.progress("learn"))
     path = agent.save(run.path("agent.npz"))
     first = agent.history_["first_player_reward"]
     for end in range(cfg.window, len(first) + 1, cfg.window):
