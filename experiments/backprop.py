@@ -26,12 +26,12 @@ from sandbox.scratch import ScratchNet
 @dataclass
 class Config:
     seed: int = 0
-    n_samples: int = 32
-    n_features: int = 4
-    n_outputs: int = 3
+    n_samples: int = 32  # rows in the random batch the gradients are taken on
+    n_features: int = 4  # inputs of the network
+    n_outputs: int = 3  # outputs (classes for cross_entropy)
     hidden: tuple[int, ...] = (8, 6)
     activation: str = "tanh"
-    loss: str = "cross_entropy"
+    loss: str = "cross_entropy"  # the loss the gradients are of
     step: float = 1e-6  # finite-difference step h
 
     def validate(self) -> None:

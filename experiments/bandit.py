@@ -28,10 +28,10 @@ from sandbox.experiment import Experiment, Run
 @dataclass
 class Config:
     seed: int = 0
-    k: int = 10
-    steps: int = 1000
+    k: int = 10  # arms of the bandit
+    steps: int = 1000  # pulls per run
     runs: int = 2000
-    epsilons: tuple[float, ...] = (0.0, 0.01, 0.1)
+    epsilons: tuple[float, ...] = (0.0, 0.01, 0.1)  # the epsilon-greedy players compared, comma-separated
     step_size: float | None = None  # None: sample averages; a constant tracks drifting arms
     ucb_c: float | None = 2.0  # None leaves UCB out
     drift: float = 0.0  # random-walk std of every arm mean per step (0: stationary)

@@ -27,7 +27,7 @@ from agents.dqn import DQN
 from agents.policy_gradient import PolicyGradient
 from sandbox import plots
 from sandbox.checks import check_choice, check_number
-from sandbox.experiment import Experiment, Run
+from sandbox.experiment import Experiment, Run, learner_kwargs
 from sandbox.scratch import BACKENDS
 from sandbox.seeding import derive_seed
 
@@ -40,13 +40,13 @@ class Config:
     seed: int = 0
     agent: str = "pg"  # "pg" (PolicyGradient) or "dqn" (DQN)
     steps: int = 0  # env-step budget; 0: the agent's own (pg 150,000, dqn 100,000)
-    target_return: float = 475.0
+    target_return: float = 475.0  # the mean return that counts as solved (Gymnasium's 475)
     window: int = 100
     eval_episodes: int = 100
     threads: int = 1  # torch threads; one is fastest for these small networks
     backend: str = "numpy"  # the agent's: "numpy" (the default) or "torch"; compare their env steps/s
-    n_step: int = 3  # DQN's n-step returns (1: one-step Q-learning targets)
-    prioritized: bool = True  # DQN's prioritized replay (false: uniform)
+    n_step: int = 3  # only with agent=dqn: DQN's n-step returns (1: one-step Q-learning targets)
+    prioritized: bool = True  # only with agent=dqn: DQN's prioritized replay (false: uniform)
 
     def validate(self) -> None:
         check_choice("agent", self.agent, AGENTS)
@@ -62,22 +62,23 @@ class Config:
 
 
 BUDGET = {"pg": 150_000, "dqn": 100_000}
+NAMES = {"pg": "PolicyGradient", "dqn": "DQN"}
 
 
-def make_agent(name: str, seed: int, backend: str = "numpy", **dqn: Any) -> PolicyGradient | DQN:
-    """The agent with its defaults, which are tuned to solve CartPole-v1 (``dqn``: DQN settings to change)."""
-    return PolicyGradient(seed=seed, backend=backend) if name == "pg" else DQN(seed=seed, backend=backend, **dqn)
+def make_agent(name: str, seed: int, backend: str = "numpy", **settings: Any) -> PolicyGradient | DQN:
+    """The agent with its defaults, which are tuned to solve CartPole-v1 (``settings``: those to change)."""
+    return (PolicyGradient if name == "pg" else DQN)(seed=seed, backend=backend, **settings)
 
 
 def train(cfg: Config, run: Run) -> dict:
     dqn = {"n_step": cfg.n_step, "prioritized": cfg.prioritized} if cfg.agent == "dqn" else {}
-    agent = make_agent(cfg.agent, cfg.seed, cfg.backend, **dqn)
+    agent = make_agent(cfg.agent, cfg.seed, cfg.backend, **learner_kwargs(cfg, "agent", **dqn))
     steps = cfg.steps or BUDGET[cfg.agent]
     run.say(f"training {agent!r} on {ENV} for up to {steps:,} env steps (stop at a {cfg.window}-episode mean of {cfg.target_return:g})")
     n = torch.get_num_threads()
     torch.set_num_threads(cfg.threads)
     try:
-        agent.fit(ENV, steps=steps, target_return=cfg.target_return, window=cfg.window)
+        agent.fit(ENV, steps=steps, target_return=cfg.target_return, window=cfg.window, progress=run.progress("train"))
     finally:
         torch.set_num_threads(n)
     agent.save(run.path("agent.npz"))
@@ -106,8 +107,8 @@ def run(cfg: Config, run: Run) -> dict:
     )
     run.say(f"deterministic evaluation over {ev['episodes']} episodes: mean {ev['mean_return']:.1f} +- {ev['std_return']:.1f}")
     run.save_plot(
-        plots.learning_curve({cfg.agent: (r["steps"], r["returns"])}, window=cfg.window, target=cfg.target_return,
-                             title=f"{ENV}: {cfg.agent} (seed {cfg.seed})"),
+        plots.learning_curve({NAMES[cfg.agent]: (r["steps"], r["returns"])}, window=cfg.window, target=cfg.target_return,
+                             title=f"{ENV}: return per training episode while {NAMES[cfg.agent]} learns (seed {cfg.seed})"),
         "learning_curve",
     )
     return {
@@ -133,6 +134,7 @@ EXPERIMENT = Experiment(
     run,
     tour={"steps": 6_000, "eval_episodes": 5},
     tour_order=65,
+    learners={"agent": {"pg": "agents.policy_gradient:PolicyGradient", "dqn": "agents.dqn:DQN"}},
     paradigm="reinforcement",
     headline=("eval_mean_return", "steps_per_second"),
 )

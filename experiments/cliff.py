@@ -39,7 +39,7 @@ class Config:
     epsilon: float = 0.1
     alpha: float = 0.5
     gamma: float = 1.0  # undiscounted, as in the book
-    with_expected_sarsa: bool = True
+    with_expected_sarsa: bool = True  # also run Expected SARSA
     smooth: int = 10  # episodes per point of the plotted curve
 
     def validate(self) -> None:

@@ -23,7 +23,7 @@ from agents.bandit import LinUCB
 from envs.contextual_bandit import BUNDLED, ContextualBandit, load_classification
 from sandbox import plots
 from sandbox.checks import check_choice, check_number
-from sandbox.experiment import Experiment, Run
+from sandbox.experiment import Experiment, Run, learner_kwargs
 
 
 @dataclass
@@ -51,7 +51,7 @@ def one_dataset(cfg: Config, name: str) -> dict:
     std[std == 0] = 1.0
     X_tr, X_te = (X_tr - mean) / std, (X_te - mean) / std  # scaled by the train part only
     env = ContextualBandit((X_tr, y_tr), standardize=False)
-    agent = LinUCB(alpha=cfg.alpha, seed=cfg.seed).fit(env, steps=cfg.steps)
+    agent = LinUCB(**learner_kwargs(cfg, "agent", alpha=cfg.alpha, seed=cfg.seed)).fit(env, steps=cfg.steps)
     bandit_acc = float(np.mean(env.classes[agent.act(X_te)] == y_te))
     supervised = LogisticRegression(max_iter=5000).fit(X_tr, y_tr)
     return {
@@ -89,6 +89,7 @@ EXPERIMENT = Experiment(
     run,
     tour={"datasets": ("iris",), "steps": 1000},
     tour_order=55,
+    learners={"agent": "agents.bandit:LinUCB"},
     paradigm="reinforcement",
     headline=("iris_bandit_accuracy",),
 )

@@ -35,10 +35,10 @@ PENDULUM = "Pendulum-v1"
 @dataclass
 class Config:
     seed: int = 0
-    reach_steps: int = 60_000
+    reach_steps: int = 60_000  # env-step budget on PointReach
     pendulum_steps: int = 100_000  # 0 skips Pendulum
     eval_episodes: int = 100
-    success_goal: float = 0.95
+    success_goal: float = 0.95  # PointReach success rate that counts as solved
 
     def validate(self) -> None:
         check_number("reach_steps", self.reach_steps, low=1, integer=True)

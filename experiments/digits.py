@@ -30,9 +30,9 @@ from sandbox.train import torch_threads
 @dataclass
 class Config:
     seed: int = 0  # the split stays scikit-learn's random_state=0; the seed drives the learners
-    split_seed: int = 0
+    split_seed: int = 0  # random_state of the train/test split
     members: int = 3  # conv nets in the ensemble
-    conv_channels: tuple[int, ...] = (16, 32)
+    conv_channels: tuple[int, ...] = (16, 32)  # channels of the conv layers, comma-separated
     hidden: tuple[int, ...] = (64,)
     epochs: int = 15
     batch_size: int = 64
@@ -40,7 +40,7 @@ class Config:
     l2: float = 0.0001
     dropout: float = 0.1
     augment: bool = True  # add copies shifted one pixel up, down, left, right
-    mlp_epochs: int = 60
+    mlp_epochs: int = 60  # epochs of the plain MLP
 
     def validate(self) -> None:
         check_number("members", self.members, low=1, integer=True)

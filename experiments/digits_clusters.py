@@ -22,16 +22,16 @@ from agents import KMeans, MiniBatchKMeans
 from agents.decomposition import PCA
 from sandbox import plots
 from sandbox.checks import check_number
-from sandbox.experiment import Experiment, Run
+from sandbox.experiment import Experiment, Run, learner_kwargs
 
 
 @dataclass
 class Config:
     seed: int = 0
-    k: int = 10
+    k: int = 10  # clusters
     n_init: int = 10
-    minibatch_size: int = 256
-    minibatch_epochs: int = 20
+    minibatch_size: int = 256  # rows per MiniBatchKMeans step
+    minibatch_epochs: int = 20  # passes of MiniBatchKMeans over the data
 
     def validate(self) -> None:
         check_number("k", self.k, low=2, high=100, integer=True)
@@ -45,7 +45,7 @@ def run(cfg: Config, run: Run) -> dict:
     X, y = digits.data, digits.target
     run.say(f"{len(X)} digit images of 8x8 pixels (values 0-16); clustering into k = {cfg.k} without labels")
 
-    model = KMeans(k=cfg.k, n_init=cfg.n_init, seed=cfg.seed).fit(X)
+    model = KMeans(**learner_kwargs(cfg, "model", k=cfg.k, n_init=cfg.n_init, seed=cfg.seed)).fit(X)
     mini = MiniBatchKMeans(k=cfg.k, batch_size=cfg.minibatch_size, max_epochs=cfg.minibatch_epochs, seed=cfg.seed).fit(X)
     sk = SKKMeans(cfg.k, n_init=cfg.n_init, random_state=cfg.seed).fit(X)
     rows = [
@@ -92,6 +92,7 @@ EXPERIMENT = Experiment(
     run,
     tour={"n_init": 1, "minibatch_epochs": 3},
     tour_order=35,
+    learners={"model": "agents.kmeans:KMeans"},
     paradigm="unsupervised",
     headline=("ari", "sklearn_ari", "minibatch_ari"),
 )

@@ -30,7 +30,7 @@ from agents.planning import Model, finite_horizon, policy_value, transition_mode
 from sandbox import plots
 from sandbox.checks import check_number
 from sandbox.environments import make_env
-from sandbox.experiment import Experiment, Run
+from sandbox.experiment import Experiment, Run, learner_kwargs
 
 MAPS = {"4x4": ("FrozenLake-v1", 100), "8x8": ("FrozenLake8x8-v1", 200)}
 GAMMA_SCAN = (0.9, 0.95, 0.98, 0.99, 0.992, 0.994, 0.995, 0.996, 0.998, 0.999, 0.9999, 1.0)
@@ -41,9 +41,9 @@ TARGET = {"4x4": 0.98, "8x8": 0.97}  # the share of the optimum Q-learning shoul
 @dataclass
 class Config:
     seed: int = 0
-    maps: str = "4x4,8x8"
-    episodes_4x4: int = 20_000
-    episodes_8x8: int = 60_000
+    maps: str = "4x4,8x8"  # which maps to learn, comma-separated: 4x4, 8x8
+    episodes_4x4: int = 20_000  # training episodes on the 4x4 map
+    episodes_8x8: int = 60_000  # training episodes on the 8x8 map
     gamma: float = 0.995  # a Q-table's gamma; the scan above shows which gammas give the best stationary policy
     alpha: float = 0.1
     alpha_end: float = 0.001  # linear decay over the whole run
@@ -104,8 +104,9 @@ def train(cfg: Config, name: str) -> dict:
     def score(done: int, q: np.ndarray) -> None:
         curve.append((done, float(policy_value(model, q.argmax(axis=1), horizon=horizon)[0])))
 
-    agent = QLearning(gamma=cfg.gamma, alpha=cfg.alpha, alpha_schedule="linear", alpha_end=cfg.alpha_end,
-                      epsilon=1.0, epsilon_schedule="linear", epsilon_end=cfg.epsilon_end, seed=cfg.seed)
+    agent = QLearning(**learner_kwargs(cfg, "agent", gamma=cfg.gamma, alpha=cfg.alpha, alpha_schedule="linear",
+                                       alpha_end=cfg.alpha_end, epsilon=1.0, epsilon_schedule="linear",
+                                       epsilon_end=cfg.epsilon_end, seed=cfg.seed))
     agent.fit(env_id, episodes=episodes, callback=score, callback_every=max(1, episodes // cfg.curve_points))
     result = agent.evaluate(env_id, episodes=cfg.eval_episodes, seed=cfg.seed)
     return {
@@ -159,6 +160,9 @@ def draw(run: Run, name: str, ref: dict, q: dict) -> None:
     same = int(np.sum((policy == best) & free))
     run.save_plot(plots.grid_policy(
         table.max(axis=1).reshape(desc.shape), arrows, desc, value_label="max_a Q(s, a)",
+        caption="S start, F frozen (safe), H hole (episode ends, reward 0), G goal (reward 1).\n"
+                "Arrow: the greedy action, argmax_a Q(s, a).\n"
+                "Colour: max_a Q(s, a), the return Q-learning expects from s.",
         title=f"FrozenLake {name}: Q-learning's greedy policy and values\n"
               f"({same} of {int(free.sum())} non-terminal states act as the best stationary policy)"),
         f"policy_{name}")
@@ -187,6 +191,7 @@ EXPERIMENT = Experiment(
     run,
     tour={"maps": "4x4", "episodes_4x4": 3000, "eval_episodes": 1000, "curve_points": 10},
     tour_order=45,
+    learners={"agent": "agents.tabular:QLearning"},
     paradigm="reinforcement + planning",
     headline=("q_learning_4x4", "optimum_4x4"),
 )

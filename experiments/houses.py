@@ -20,7 +20,7 @@ from agents.mlp import MLPRegressor
 from sandbox import plots
 from sandbox.checks import check_int_tuple, check_number
 from sandbox.data import Standardizer, house_prices, split
-from sandbox.experiment import Experiment, Run
+from sandbox.experiment import Experiment, Run, learner_kwargs
 from sandbox.metrics import regression_metrics
 from sandbox.train import torch_threads
 
@@ -49,8 +49,9 @@ def fit_both(cfg: Config) -> dict:
     Z_tr, Z_te, t_tr = sx.transform(X_tr), sx.transform(X_te), sy.transform(y_tr[:, None])[:, 0]
     models = {
         "linear (least squares)": LinearRegressor(solver="closed-form", seed=cfg.seed),
-        f"MLP {cfg.hidden}": MLPRegressor(hidden=cfg.hidden, epochs=cfg.epochs, learning_rate=cfg.learning_rate,
-                                           batch_size=cfg.batch_size, early_stopping=True, patience=20, seed=cfg.seed),
+        f"MLP {cfg.hidden}": MLPRegressor(**learner_kwargs(
+            cfg, "mlp", hidden=cfg.hidden, epochs=cfg.epochs, learning_rate=cfg.learning_rate,
+            batch_size=cfg.batch_size, early_stopping=True, patience=20, seed=cfg.seed)),
     }
     out = {"y_test": y_te}
     for name, model in models.items():
@@ -87,6 +88,7 @@ EXPERIMENT = Experiment(
     Config,
     run,
     headline=("r2_linear", "r2_mlp"),
+    learners={"mlp": "agents.mlp:MLPRegressor"},
     paradigm="supervised",
 )
 

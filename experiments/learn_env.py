@@ -31,9 +31,9 @@ from sandbox.learner import Learner, load_learner_plugins
 @dataclass
 class Config:
     seed: int = 0
-    env: str = "sandbox/GridWorld-v0"
+    env: str = "sandbox/GridWorld-v0"  # a registered env id, or module:Class
     env_kwargs: str = "map='5x5', slip=0.2, step_cost=0.01"  # keyword arguments for the env
-    agent: str = "QLearning"
+    agent: str = "QLearning"  # the learner's class name, as `sandbox check-env` lists them
     agent_kwargs: str = "alpha=0.5, epsilon=0.2"  # hyperparameters, e.g. "gamma=0.9, epsilon=0.1"
     episodes: int = 2000
     steps: int | None = None  # learn from this many env steps instead of episodes
@@ -77,11 +77,11 @@ def train(cfg: Config, run: Run) -> dict:
         params.setdefault("seed", cfg.seed)
     agent = cls(**params)
     if cls.paradigm == "planning":
-        agent.fit(env)
+        agent.fit(env, progress=run.progress("train"))
     elif cfg.steps is not None:
-        agent.fit(env, steps=cfg.steps)
+        agent.fit(env, steps=cfg.steps, progress=run.progress("train"))
     else:
-        agent.fit(env, episodes=cfg.episodes)
+        agent.fit(env, episodes=cfg.episodes, progress=run.progress("train"))
     out = {"agent": cls.__name__, "env": env_name(env), **agent.evaluate(env, episodes=cfg.eval_episodes, seed=cfg.seed)}
     returns = np.asarray(getattr(agent, "history_", {}).get("return", []), dtype=float)
     for i, r in enumerate(returns):

@@ -27,8 +27,8 @@ from sandbox.train import torch_threads
 @dataclass
 class Config:
     seed: int = 0
-    rates: tuple[float, ...] = (0.0001, 0.001, 0.01, 0.1, 0.5, 2.0)
-    optimizer: str = "sgd"
+    rates: tuple[float, ...] = (0.0001, 0.001, 0.01, 0.1, 0.5, 2.0)  # the learning rates tried, comma-separated
+    optimizer: str = "sgd"  # sgd, momentum, adam or rmsprop
     hidden: tuple[int, ...] = (32,)
     epochs: int = 40
     batch_size: int = 32

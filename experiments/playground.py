@@ -21,7 +21,7 @@ from agents.mlp import MLPClassifier
 from sandbox import plots
 from sandbox.checks import check_choice, check_int_tuple, check_number
 from sandbox.data import PLAYGROUND_SETS, playground, split
-from sandbox.experiment import Experiment, Run
+from sandbox.experiment import Experiment, Run, learner_kwargs
 from sandbox.nn import ACTIVATIONS
 from sandbox.train import torch_threads
 
@@ -77,9 +77,10 @@ def train_set(cfg: Config, name: str) -> dict:
         if epoch in wanted:
             pictures[epoch] = model.predict_proba(points)[:, 1].reshape(xx.shape).tolist()
 
-    model = MLPClassifier(hidden=cfg.hidden, activation=cfg.activation, l1=cfg.l1, l2=cfg.l2, dropout=cfg.dropout,
-                          learning_rate=cfg.learning_rate, batch_size=cfg.batch_size, epochs=cfg.epochs,
-                          backend=cfg.backend, seed=cfg.seed)
+    model = MLPClassifier(**learner_kwargs(cfg, "model", hidden=cfg.hidden, activation=cfg.activation, l1=cfg.l1,
+                                           l2=cfg.l2, dropout=cfg.dropout, learning_rate=cfg.learning_rate,
+                                           batch_size=cfg.batch_size, epochs=cfg.epochs, backend=cfg.backend,
+                                           seed=cfg.seed))
     model.fit(X_tr, y_tr, validation_data=(X_te, y_te), on_epoch=snapshot)
     pictures[model.n_epochs_] = model.predict_proba(points)[:, 1].reshape(xx.shape).tolist()
     return {
@@ -126,6 +127,7 @@ EXPERIMENT = Experiment(
     run,
     tour={"datasets": ("circle",), "epochs": 30, "snapshots": (1, 5)},
     tour_order=20,
+    learners={"model": "agents.mlp:MLPClassifier"},
     paradigm="supervised",
     headline=("mean_test_accuracy",),
 )

@@ -31,13 +31,13 @@ from sandbox.experiment import Experiment, Run
 class Config:
     seed: int = 0
     n: int = 5000
-    outlier_fraction: float = 0.005
-    k_min: int = 2
-    k_max: int = 10
+    outlier_fraction: float = 0.005  # share of planted odd customers
+    k_min: int = 2  # smallest k tried
+    k_max: int = 10  # largest k tried
     n_init: int = 4
-    silhouette_sample: int = 2000
-    anomaly_quantile: float = 0.99
-    top_anomalies: int = 10
+    silhouette_sample: int = 2000  # customers sampled to compute the silhouette
+    anomaly_quantile: float = 0.99  # anomaly scores above this quantile are flagged
+    top_anomalies: int = 10  # rows of the most-anomalous table
 
     def validate(self) -> None:
         check_number("n", self.n, low=50, integer=True)
@@ -84,7 +84,7 @@ def run(cfg: Config, run: Run) -> dict:
     scores = anomaly_scores(model, Z)
     threshold, flagged = anomaly_threshold(scores, cfg.anomaly_quantile)
     ratio = pca.explained_variance_ratio_
-    run.save_plot(plots.cluster_scatter(P, labels, centers=pca.act(model.centers_), flagged=flagged,
+    run.save_plot(plots.cluster_scatter(P, labels, centers=pca.act(model.centers_), flagged=flagged, kind="segment",
                                         title=f"Customers in PCA space (k = {chosen}); red rings: anomaly score above the {cfg.anomaly_quantile:g} quantile",
                                         axis_labels=(f"PC 1 ({ratio[0]:.0%} of variance)", f"PC 2 ({ratio[1]:.0%})")), "pca_segments")
 

@@ -20,7 +20,7 @@ from agents.planning import Model, policy_value, start_distribution, transition_
 from sandbox import plots
 from sandbox.checks import check_number
 from sandbox.environments import make_env
-from sandbox.experiment import Experiment, Run
+from sandbox.experiment import Experiment, Run, learner_kwargs
 
 ENV_ID, LIMIT = "Taxi-v4", 200
 
@@ -63,9 +63,9 @@ def learn(cfg: Config) -> dict:
     env = make_env(ENV_ID)
     model, start = transition_model(env), start_distribution(env)
     curve: list[tuple[int, float]] = []
-    agent = QLearning(gamma=cfg.gamma, alpha=cfg.alpha, alpha_schedule="linear", alpha_end=cfg.alpha_end,
-                      epsilon=1.0, epsilon_schedule="linear", epsilon_end=cfg.epsilon_end, decay_fraction=0.5,
-                      seed=cfg.seed)
+    agent = QLearning(**learner_kwargs(cfg, "agent", gamma=cfg.gamma, alpha=cfg.alpha, alpha_schedule="linear",
+                                       alpha_end=cfg.alpha_end, epsilon=1.0, epsilon_schedule="linear",
+                                       epsilon_end=cfg.epsilon_end, decay_fraction=0.5, seed=cfg.seed))
     agent.fit(env, episodes=cfg.episodes, callback_every=max(1, cfg.episodes // cfg.curve_points),
               callback=lambda done, q: curve.append((done, exact_mean_return(model, start, q.argmax(axis=1)))))
     result = agent.evaluate(ENV_ID, episodes=cfg.eval_episodes, seed=cfg.seed)
@@ -106,6 +106,7 @@ EXPERIMENT = Experiment(
     run,
     headline=("q_learning_mean_return", "optimal_mean_return"),
     paradigm="reinforcement + planning",
+    learners={"agent": "agents.tabular:QLearning"},
 )
 
 if __name__ == "__main__":

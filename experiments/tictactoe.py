@@ -22,7 +22,7 @@ from agents.selfplay import SelfPlayQLearning
 from envs.tictactoe import TicTacToe
 from sandbox import plots
 from sandbox.checks import check_number
-from sandbox.experiment import Experiment, Run
+from sandbox.experiment import Experiment, Run, learner_kwargs
 
 
 @dataclass
@@ -63,9 +63,10 @@ def random_player(env: TicTacToe, games: int, seed: int) -> dict[str, float]:
 
 
 def learn(cfg: Config, run: Run) -> dict:
-    agent = SelfPlayQLearning(gamma=cfg.gamma, learning_rate=cfg.learning_rate, epsilon=cfg.epsilon,
-                              epsilon_schedule="linear", epsilon_end=cfg.epsilon_end, seed=cfg.seed)
-    agent.fit(TicTacToe("self"), episodes=cfg.episodes)
+    agent = SelfPlayQLearning(**learner_kwargs(cfg, "agent", gamma=cfg.gamma, learning_rate=cfg.learning_rate,
+                                               epsilon=cfg.epsilon, epsilon_schedule="linear",
+                                               epsilon_end=cfg.epsilon_end, seed=cfg.seed))
+    agent.fit(TicTacToe("self"), episodes=cfg.episodes, progress=run.progress("learn"))
     path = agent.save(run.path("agent.npz"))
     first = agent.history_["first_player_reward"]
     for end in range(cfg.window, len(first) + 1, cfg.window):
@@ -121,6 +122,7 @@ EXPERIMENT = Experiment(
     run,
     tour={"episodes": 5000, "eval_games": 200},
     tour_order=60,
+    learners={"agent": "agents.selfplay:SelfPlayQLearning"},
     paradigm="reinforcement",
     headline=("minimax_losses", "random_first_win_rate"),
 )

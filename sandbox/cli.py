@@ -1,30 +1,43 @@
 """The ``sandbox`` command.
 
     sandbox list                                   the experiments, one line each
-    sandbox run NAME [--seed N] [--set k=v ...] [--out DIR]
-    sandbox run --resume DIR                       continue an interrupted run
-    sandbox show NAME                              an experiment's settings and defaults
+    sandbox run NAME [--seed N] [--set k=v ...] [--out DIR] [--tensorboard] [--quiet]
+    sandbox run NAME --resume DIR                  continue an interrupted run
+    sandbox show NAME                              every setting: meaning, type, default, choices
     sandbox sweep NAME --grid k=v1,v2 --seeds 0,1,2 [--backend serial|process|ray] [--workers N]
     sandbox check-env ID [--kwarg k=v ...]         Gymnasium's check_env, then which agents can run on it
+    sandbox --version
+
+``list``, ``show`` and every refusal of a bad command line import no experiment
+(:mod:`sandbox.catalog` reads their source), so they answer at once. A mistake a
+user can make on the command line ends as one ``sandbox: error: ...`` line and
+exit status 2, before any run folder is made; a bug inside the project still
+shows its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import re
+import shutil
 import sys
-import typing
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
+from sandbox import __version__, catalog
 from sandbox import experiment as ex
+
+# What a user can get wrong: bad names and values, a run folder that exists or cannot be made.
+USER_ERRORS = (ValueError, FileExistsError, FileNotFoundError, NotADirectoryError)
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sandbox", description="The learning sandbox: run and compare learners.")
+    p.add_argument("--version", action="version", version=f"sandbox (learning-sandbox) {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the experiments")
-    show = sub.add_parser("show", help="show an experiment's settings")
+    show = sub.add_parser("show", help="every setting of an experiment: meaning, type, default, choices")
     show.add_argument("name")
     run = sub.add_parser("run", help="run an experiment")
     _add_run_args(run, with_name=True)
@@ -50,10 +63,15 @@ def _add_run_args(p: argparse.ArgumentParser, *, with_name: bool) -> None:
     if with_name:
         p.add_argument("name", nargs="?", help="experiment name (see `sandbox list`)")
     p.add_argument("--seed", type=int, default=None, help="the one source of randomness (default: the experiment's)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one setting; repeatable")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one setting, or a learner's hyperparameter as agent.NAME=VALUE "
+                        "(see `sandbox show NAME`); repeatable")
     p.add_argument("--out", default=None, help="run directory (default runs/NAME/<timestamp>)")
     p.add_argument("--resume", default=None, metavar="DIR", help="continue the run in DIR with its own settings")
-    p.add_argument("--quiet", action="store_true", help="print only the summary path")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="also write the metric series as TensorBoard scalars in DIR/tensorboard "
+                        "(needs the tensorboard extra: pip install 'learning-sandbox[tensorboard]')")
+    p.add_argument("--quiet", action="store_true", help="print only the summary path (no progress)")
     p.add_argument("--seeds", default=None, help="run once per seed (e.g. 0-4 or 0,2,5-7) into one group folder, "
                    "then aggregate with 95 %% intervals and write a report")
     p.add_argument("--backend", default=None, help="with --seeds: serial, process or ray (default: process when "
@@ -61,8 +79,14 @@ def _add_run_args(p: argparse.ArgumentParser, *, with_name: bool) -> None:
     p.add_argument("--workers", type=int, default=None, help="with --seeds: parallel runs (default: the cores, at most the seeds)")
 
 
-def _run(args: argparse.Namespace, fixed: ex.Experiment | None = None) -> int:
+def _run(args: argparse.Namespace, fixed: Any = None) -> int:
+    if args.tensorboard:
+        from sandbox.tensorboard import require_tensorboard
+
+        require_tensorboard()
     if args.seeds is not None:
+        if args.tensorboard:
+            raise ValueError("--tensorboard goes with a single run; drop it with --seeds.")
         return _run_seeds(args, fixed)
     if args.backend is not None or args.workers is not None:
         raise ValueError("--backend and --workers go with --seeds (several runs); a single run uses neither.")
@@ -70,32 +94,129 @@ def _run(args: argparse.Namespace, fixed: ex.Experiment | None = None) -> int:
         if args.set or args.seed is not None or (args.out and args.out != args.resume):
             raise ValueError("--resume takes the settings of the run it continues; drop --seed/--set/--out.")
         name, settings = ex.resume_settings(args.resume)
-        exp = fixed or ex.get(name)
-        if exp.name != name:
-            raise ValueError(f"{args.resume} is a run of {name!r}, not {exp.name!r}.")
+        found = fixed or ex.info(name)
+        wanted = fixed.name if fixed else args.name
+        if wanted and wanted != name:
+            raise ValueError(f"{args.resume} is a run of {name!r}, not {wanted!r}.")
+        exp = found if isinstance(found, ex.Experiment) else found.load()
         config = ex.settings_from_json(exp, settings)
-        out = args.resume
-        ex.run_experiment(exp, config, out, quiet=args.quiet, resume=True)
+        out = Path(args.resume)
+        _guarded(exp, config, out, args, resume=True)
     else:
-        exp = fixed or (ex.get(args.name) if args.name else None)
-        if exp is None:
+        found = fixed or (ex.info(args.name) if args.name else None)
+        if found is None:
             raise ValueError("name an experiment to run (see `sandbox list`), or pass --resume DIR.")
+        ex.check_settings(found, seed=args.seed, sets=args.set)  # fast: nothing imported yet
+        out = Path(args.out) if args.out else ex.default_out(found.name)
+        _check_out(out)
+        exp = found if isinstance(found, ex.Experiment) else found.load()
         config = ex.make_config(exp, seed=args.seed, sets=args.set)
-        out = args.out or ex.default_out(exp.name)
-        ex.run_experiment(exp, config, out, quiet=args.quiet)
+        _guarded(exp, config, out, args, resume=False)
     if args.quiet:
         print(f"{out}/summary.json")
     return 0
 
 
+def _check_out(out: Path) -> None:
+    """Refuse a run folder that cannot be one, before anything is made."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: that is a file, not a folder; name a new folder for the run.")
+    if out.is_dir() and any(out.iterdir()):
+        raise FileExistsError(f"{out} already holds a run; pick another --out, or continue it with --resume {out}.")
+    parent = out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"--out {out}: {parent} is a file, so no folder can be made under it.")
+
+
+def _guarded(exp: Any, config: Any, out: Path, args: argparse.Namespace, *, resume: bool) -> None:
+    """Run, turning a folder that cannot be made into a user error, removing a folder this
+    call made when the run stopped on a user error before any stage finished, and naming the
+    folder to resume after Ctrl-C."""
+    made = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--out {out}: cannot make the run folder there ({exc.strerror}); "
+                         "pick a folder you can write to.") from None
+    try:
+        ex.run_experiment(exp, config, out, quiet=args.quiet, resume=resume, tensorboard=args.tensorboard)
+    except USER_ERRORS:
+        if made and not (out / "stages").exists():
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    except KeyboardInterrupt:
+        raise Interrupted(exp.name, out) from None
+
+
+class Interrupted(Exception):
+    """Ctrl-C during a run; says which folder to resume."""
+
+    def __init__(self, name: str, out: Path) -> None:
+        super().__init__(f"interrupted; finished stages are kept in {out}. Continue with: "
+                         f"sandbox run {name} --resume {out}")
+
+
 def _show(name: str) -> None:
-    exp = ex.get(name)
-    print(f"{exp.name}: {exp.summary}")
-    hints = typing.get_type_hints(exp.config)
-    defaults = exp.config()
-    for f in dataclasses.fields(exp.config):
-        t = getattr(hints[f.name], "__name__", str(hints[f.name]))
-        print(f"  --set {f.name}=<{t}>   default {getattr(defaults, f.name)!r}")
+    print(show_text(ex.info(name)))
+
+
+def show_text(exp: Any) -> str:
+    """What ``sandbox show`` prints: every setting and learner hyperparameter, and an example."""
+    lines = [f"{exp.name}: {exp.summary}"]
+    if exp.paradigm:
+        lines.append(f"paradigm: {exp.paradigm}")
+    settings = ex.declared_settings(exp)
+    lines += ["", "Settings (--set NAME=VALUE; --seed N sets seed):"]
+    for s in settings:
+        lines += _setting_lines(s, "")
+    learners = getattr(exp, "learners", None) or {}
+    defaults = {s.name: s.default for s in settings}
+    for key, target in learners.items():
+        options = target if isinstance(target, dict) else {None: target}
+        for when, tgt in options.items():
+            cls = tgt.rpartition(":")[2]
+            used = f", used with {key}={when}" if when is not None else ""
+            lines += ["", f"{cls}'s hyperparameters (--set {key}.NAME=VALUE{used}; unset, each is what the "
+                          f"experiment passes, or else the default shown):"]
+            for s in catalog.learner_settings(tgt):
+                lines += _setting_lines(s, f"{key}.")
+    lines += ["", "Example:", f"  {_example(exp, settings, learners, defaults)}"]
+    return "\n".join(lines)
+
+
+def _setting_lines(s: catalog.Setting, prefix: str) -> list[str]:
+    out = [f"  {prefix}{s.name}=<{s.type or 'value'}>  default {s.default!r}"]
+    if s.help:
+        out.append(f"      {s.help}")
+    if s.choices:
+        out.append(f"      choices: {', '.join(map(str, s.choices))}")
+    if s.bounds:
+        out.append(f"      accepted: {s.bounds}")
+    if s.applies:
+        out.append(f"      applies when: {s.applies}")
+    return out
+
+
+def _example(exp: Any, settings: tuple, learners: dict, defaults: dict) -> str:
+    parts = [f"sandbox run {exp.name} --seed 1"]
+    pick = next((s for s in settings if s.name != "seed" and len(s.choices) > 1 and not s.type.startswith("tuple")),
+                None)
+    if pick is not None:
+        parts.append(f"--set {pick.name}={pick.choices[-1]}")
+        defaults = {**defaults, pick.name: pick.choices[-1]}
+    else:
+        pick = next((s for s in settings if s.name != "seed" and isinstance(s.default, int | float | str)
+                     and not isinstance(s.default, bool)), None)
+        if pick is not None:
+            parts.append(f"--set {pick.name}={pick.default}")
+    for key in learners:
+        target = catalog.learner_target(learners, key, defaults)
+        numbers = [s for s in catalog.learner_settings(target) if isinstance(s.default, float)] if target else []
+        if numbers:
+            parts.append(f"--set {key}.{numbers[0].name}={numbers[0].default / 2:g}")
+    return " ".join(parts)
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -111,7 +232,7 @@ def _sweep(args: argparse.Namespace) -> int:
         print(f"report: {compare([out], quiet=True)['report']}")
     return 1 if summary["failed"] else 0
 
-def _run_seeds(args: argparse.Namespace, fixed: ex.Experiment | None = None) -> int:
+def _run_seeds(args: argparse.Namespace, fixed: Any = None) -> int:
     """``run NAME --seeds 0-4``: one run per seed under one group folder, through the sweep's backends,
     then the aggregate (printed) and its report."""
     import os
@@ -223,11 +344,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-env":
             return check_env(args.env, _env_kwargs(args.kwarg))
         return _run(args)
-    except (ValueError, FileExistsError, FileNotFoundError) as exc:
+    except USER_ERRORS as exc:
         print(f"sandbox: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("sandbox: interrupted; finished stages are kept, continue with --resume DIR.", file=sys.stderr)
+    except Interrupted as exc:
+        print(f"sandbox: {exc}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:  # before a run folder was made: nothing to resume
+        print("sandbox: interrupted before the run started; nothing was written.", file=sys.stderr)
         return 130
 
 
@@ -238,9 +362,12 @@ def script_main(exp: ex.Experiment, argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         return _run(args, fixed=exp)
-    except (ValueError, FileExistsError, FileNotFoundError) as exc:
+    except USER_ERRORS as exc:
         print(f"{exp.name}: error: {exc}", file=sys.stderr)
         return 2
+    except Interrupted as exc:
+        print(f"{exp.name}: {exc}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -17,18 +17,24 @@ An experiment is a module with a settings dataclass and a ``run`` function::
 
 Modules are found through the ``sandbox.experiments`` entry-point group (the
 built-in ``experiments`` package is one), so ``sandbox`` never imports a
-learner by name. Every file the run writes goes through :mod:`sandbox.files`
-and is atomic.
+learner by name; :mod:`sandbox.catalog` reads what they declare from their
+source, so listing and checking settings imports none of them. Every file the
+run writes goes through :mod:`sandbox.files` and is atomic.
+
+An experiment exposes its learners' hyperparameters by naming them in
+``Experiment(..., learners={"agent": "agents.dqn:DQN"})``: ``--set
+agent.learning_rate=3e-4`` is then checked against DQN's constructor before the
+run starts, and the experiment builds the learner as
+``DQN(**learner_kwargs(cfg, "agent", gamma=cfg.gamma, seed=cfg.seed))`` (its own
+values, overridden by the command line's).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import importlib.metadata
 import io
 import json
-import pkgutil
 import platform
 import sys
 import time
@@ -39,10 +45,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.checks import close_matches
+from sandbox import catalog
+from sandbox.catalog import Setting, close_matches
 from sandbox.files import atomic_write_bytes, atomic_write_json, atomic_write_text, to_jsonable
-
-ENTRY_POINT_GROUP = "sandbox.experiments"
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,9 @@ class Experiment:
     tour_order : position in the tour
     headline : summary keys the tour's table shows
     paradigm : supervised, unsupervised, reinforcement, planning... (shown by ``sandbox list`` and the tour)
+    learners : ``{"agent": "module:Class"}``, the learners whose hyperparameters ``--set agent.NAME=V``
+        sets (the experiment builds them with :func:`learner_kwargs`); a value may be a dict
+        ``{"pg": "module:Class", ...}`` chosen by the setting of the same name
     """
 
     name: str
@@ -67,6 +75,7 @@ class Experiment:
     tour_order: int = 100
     headline: tuple[str, ...] = ()
     paradigm: str = ""
+    learners: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not dataclasses.is_dataclass(self.config):
@@ -83,28 +92,45 @@ class Experiment:
 # ------------------------------------------------------------------ registry
 
 
-def discover() -> dict[str, Experiment]:
-    """Every experiment reachable through the entry-point group, by name."""
-    found: dict[str, Experiment] = {}
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        module = importlib.import_module(ep.value)
-        modules = [module]
-        if hasattr(module, "__path__"):
-            modules += [importlib.import_module(m.name) for m in pkgutil.iter_modules(module.__path__, module.__name__ + ".")]
-        for mod in modules:
-            for obj in vars(mod).values():
-                if isinstance(obj, Experiment):
-                    found.setdefault(obj.name, obj)
-    return dict(sorted(found.items()))
+def discover() -> dict[str, Any]:
+    """Every experiment reachable through the entry-point group, by name, as read from its
+    source (:class:`sandbox.catalog.ExperimentInfo`; nothing is imported)."""
+    return catalog.discover()
 
 
-def get(name: str) -> Experiment:
+def info(name: str) -> Any:
+    """The experiment ``name`` as its source declares it (nothing imported), or a clear error."""
+    found = catalog.find(name)
+    if found is not None:
+        return found
     experiments = discover()
     if name not in experiments:
         hint = close_matches(name, experiments)
         did = f" Did you mean {' or '.join(map(repr, hint))}?" if hint else ""
         raise ValueError(f"unknown experiment {name!r}.{did} Known: {', '.join(experiments)}.")
     return experiments[name]
+
+
+def get(name: str) -> Experiment:
+    """The experiment ``name``, imported and ready to run."""
+    found = info(name)
+    return found if isinstance(found, Experiment) else found.load()
+
+
+def declared_settings(exp: Any) -> tuple[Setting, ...]:
+    """What each of the experiment's settings means, its type, default, choices and range."""
+    if isinstance(exp, catalog.ExperimentInfo):
+        return exp.settings
+    import inspect
+    import textwrap
+
+    try:
+        return tuple(catalog.class_settings(textwrap.dedent(inspect.getsource(exp.config)),
+                                            inspect.getsource(sys.modules[exp.config.__module__])))
+    except (OSError, TypeError, KeyError, IndexError):  # defined where no source is kept
+        defaults = exp.config()
+        return tuple(Setting(f.name, getattr(f.type, "__name__", str(f.type)), getattr(defaults, f.name))
+                     for f in dataclasses.fields(exp.config))
 
 
 # ------------------------------------------------------------------ settings
@@ -151,27 +177,115 @@ def parse_value(key: str, text: str, annotation: Any) -> Any:
             raise ValueError(f"--set {key}={text!r}: expected a number.") from None
     if annotation is str:
         return text
+    if annotation is typing.Any:  # a learner's parameter declared without a type: a Python literal, or text
+        import ast
+
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return text
     raise ValueError(f"--set {key}: settings of type {annotation} cannot be set from the command line.")
 
 
-def make_config(exp: Experiment, *, seed: int | None = None, sets: list[str] | dict[str, Any] = ()) -> Any:
-    """The experiment's settings with ``seed`` and each ``key=value`` override applied, type-checked."""
-    hints = typing.get_type_hints(exp.config)
-    known = [f.name for f in dataclasses.fields(exp.config)]
-    values: dict[str, Any] = {}
-    items = sets.items() if isinstance(sets, dict) else [_split(s) for s in sets]
-    for key, raw in items:
-        if key not in known:
-            hint = close_matches(key, known)
-            did = f" Did you mean {' or '.join(map(repr, hint))}?" if hint else ""
-            raise ValueError(f"unknown setting {key!r} for experiment {exp.name!r}.{did} Known settings: {', '.join(known)}.")
-        values[key] = parse_value(key, raw, hints[key]) if isinstance(raw, str) else raw
-    if seed is not None:
-        values["seed"] = seed
+def make_config(exp: Any, *, seed: int | None = None, sets: list[str] | dict[str, Any] = ()) -> Any:
+    """The experiment's settings with ``seed`` and each ``key=value`` override applied and
+    validated; ``LEARNER.NAME=value`` keys set a learner's hyperparameters (:func:`learner_params`)."""
+    values, params = check_settings(exp, seed=seed, sets=sets)
     cfg = exp.config(**values)
     if hasattr(cfg, "validate"):
         cfg.validate()
+    object.__setattr__(cfg, "_learner_params", params)  # not a dataclass field: the config stays the experiment's own
     return cfg
+
+
+def learner_params(config: Any) -> dict[str, dict[str, Any]]:
+    """The learners' hyperparameters set on the command line: ``{"agent": {"learning_rate": 3e-4}}``."""
+    return getattr(config, "_learner_params", {})
+
+
+def learner_kwargs(config: Any, learner: str, **values: Any) -> dict[str, Any]:
+    """The keyword arguments for ``learner``'s constructor: the experiment's own ``values``, with the
+    hyperparameters ``--set LEARNER.NAME=V`` gave on top."""
+    return {**values, **learner_params(config).get(learner, {})}
+
+
+def settings_dict(config: Any) -> dict[str, Any]:
+    """Every setting of ``config`` by name, learners' hyperparameters as ``agent.NAME`` (for config.json)."""
+    out = dataclasses.asdict(config)
+    for learner, params in learner_params(config).items():
+        out.update({f"{learner}.{name}": value for name, value in params.items()})
+    return out
+
+
+def check_settings(exp: Any, *, seed: int | None = None, sets: list[str] | dict[str, Any] = ()
+                   ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Parse and check the command line's settings against what the experiment declares, without
+    importing it: unknown names (with close matches), types, choices, the seed, and the learners'
+    hyperparameters. Returns (settings, learner hyperparameters); range checks are ``validate``'s."""
+    declared = {s.name: s for s in declared_settings(exp)}
+    hints = typing.get_type_hints(exp.config) if isinstance(exp, Experiment) else {}
+    items = list(sets.items()) if isinstance(sets, dict) else [_split(s) for s in sets]
+    values: dict[str, Any] = {}
+    for key, raw in (kv for kv in items if "." not in kv[0]):
+        if key not in declared:
+            hint = close_matches(key, declared)
+            did = f" Did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+            raise ValueError(f"unknown setting {key!r} for experiment {exp.name!r}.{did} Known settings: "
+                             f"{', '.join(declared)}{_learner_hint(exp)}.")
+        values[key] = _parse(key, raw, hints.get(key) or declared[key].annotation(), declared[key].choices)
+    if seed is not None:
+        if "seed" in values and values["seed"] != seed:
+            raise ValueError(f"--seed {seed} and --set seed={values['seed']} disagree; give the seed once.")
+        values["seed"] = seed
+    if "seed" in values and not (isinstance(values["seed"], int) and not isinstance(values["seed"], bool)
+                                 and values["seed"] >= 0):
+        raise ValueError(f"seed {values['seed']!r}: a seed is an integer >= 0.")
+    chosen = {name: values.get(name, s.default) for name, s in declared.items()}
+    params: dict[str, dict[str, Any]] = {}
+    for key, raw in (kv for kv in items if "." in kv[0]):
+        learner, _, name = key.partition(".")
+        params.setdefault(learner, {})[name] = _learner_value(exp, key, raw, chosen)
+    return values, params
+
+
+def _learner_hint(exp: Any) -> str:
+    learners = getattr(exp, "learners", None) or {}
+    return "; learners' hyperparameters: " + ", ".join(f"{k}.NAME" for k in learners) if learners else ""
+
+
+def _learner_value(exp: Any, key: str, raw: Any, chosen: dict[str, Any]) -> Any:
+    learner, _, name = key.partition(".")
+    learners = getattr(exp, "learners", None) or {}
+    if learner not in learners:
+        has = f"its learners are {', '.join(learners)}" if learners else "it exposes no learner's hyperparameters"
+        raise ValueError(f"--set {key}: experiment {exp.name!r} has no learner {learner!r}; {has}.")
+    target = catalog.learner_target(learners, learner, chosen)
+    if target is None:
+        raise ValueError(f"--set {key}: no learner is used with {learner}={chosen.get(learner)!r}.")
+    cls = target.rpartition(":")[2]
+    if name == "seed":
+        raise ValueError(f"--set {key}: the run's seed is {cls}'s seed; use --seed N.")
+    declared = {s.name: s for s in catalog.learner_settings(target)}
+    if name not in declared:
+        hint = close_matches(name, declared)
+        did = f" Did you mean {' or '.join(repr(f'{learner}.{h}') for h in hint)}?" if hint else ""
+        raise ValueError(f"--set {key}: {cls} has no hyperparameter {name!r}.{did} "
+                         f"Its hyperparameters: {', '.join(declared)} (see `sandbox show {exp.name}`).")
+    return _parse(key, raw, declared[name].annotation(), ())
+
+
+def _parse(key: str, raw: Any, annotation: Any, choices: tuple[Any, ...]) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    value = parse_value(key, raw, annotation)
+    values = value if isinstance(value, tuple) else (value,)
+    bad = [v for v in values if choices and v not in choices]
+    if bad:
+        hint = close_matches(str(bad[0]), map(str, choices))
+        did = f" Did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+        raise ValueError(f"{key}={bad[0]!r} is not allowed; choose {'from' if isinstance(value, tuple) else 'one of'} "
+                         f"{', '.join(map(repr, choices))}.{did}")
+    return value
 
 
 def _split(item: str) -> tuple[str, str]:
@@ -202,12 +316,20 @@ class Run:
     experiment: str
     config: Any
     quiet: bool = False
+    tensorboard: bool = False  # also write metrics.csv's series as TensorBoard scalars (DIR/tensorboard)
     _rows: list[dict[str, Any]] = field(default_factory=list)
     _stage: str | None = None
 
     def say(self, text: str = "") -> None:
         if not self.quiet:
             print(text, flush=True)
+
+    def progress(self, stage: str) -> bool:
+        """What the experiment passes as ``fit(..., progress=run.progress("fit"))`` in ``stage``: a bar
+        on a terminal, a line every tenth of the budget elsewhere (:mod:`sandbox.progress`), nothing
+        with ``--quiet``."""
+        return not self.quiet
+
 
     def path(self, name: str) -> Path:
         """A path inside the run directory (parents created)."""
@@ -224,6 +346,10 @@ class Run:
         lines = ["series,step,metric,value"]
         lines += [f"{r['series']},{r['step']},{r['metric']},{r['value']!r}" for r in self._rows]
         atomic_write_text(self.dir / "metrics.csv", "\n".join(lines) + "\n")
+        if self.tensorboard:
+            from sandbox.tensorboard import write_scalars
+
+            write_scalars(self.dir / "tensorboard", self._rows)
 
     def save_plot(self, fig: Any, name: str) -> Path:
         """Save a matplotlib Figure as ``name``.png, atomically."""
@@ -295,18 +421,19 @@ def run_experiment(
     *,
     quiet: bool = False,
     resume: bool = False,
+    tensorboard: bool = False,
 ) -> dict[str, Any]:
     """Run ``exp`` with ``config`` into ``out``; returns the summary (also in summary.json)."""
     out = Path(out) if out is not None else default_out(exp.name)
     if out.exists() and any(out.iterdir()) and not resume:
         raise FileExistsError(f"{out} already holds a run; pick another --out, or continue it with --resume {out}.")
     out.mkdir(parents=True, exist_ok=True)
-    settings = dataclasses.asdict(config)
+    settings = settings_dict(config)
     atomic_write_json(
         out / "config.json",
         {"experiment": exp.name, "seed": settings.get("seed"), "settings": settings, "versions": versions(), "argv": sys.argv},
     )
-    run = Run(out, exp.name, config, quiet=quiet)
+    run = Run(out, exp.name, config, quiet=quiet, tensorboard=tensorboard)
     run.say(f"== {exp.name}: {exp.summary}")
     run.say(f"   run directory: {out}")
     start = time.perf_counter()
@@ -335,6 +462,6 @@ def settings_from_json(exp: Experiment, settings: dict[str, Any]) -> Any:
     hints = typing.get_type_hints(exp.config)
     values = {}
     for k, v in settings.items():
-        if k in hints:
+        if k in hints or "." in k:
             values[k] = tuple(v) if isinstance(v, list) else v
     return make_config(exp, sets=values)

@@ -52,13 +52,12 @@ def curves(
     for name, values in series.items():
         v = np.asarray(values, dtype=float)
         ax.plot(np.arange(1, len(v) + 1), v, lw=1.6, label=name)
-    for name, level in (hlines or {}).items():
-        ax.axhline(level, ls="--", lw=1, color="k", alpha=0.6)
-        ax.annotate(name, (0.99, level), xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=8)
+    for i, (name, level) in enumerate((hlines or {}).items()):  # in the legend: a label on the line hides curves
+        ax.axhline(level, ls=("--", ":", "-.")[i % 3], lw=1, color="k", alpha=0.6, label=f"{name}: {level:.4g}")
     if logy:
         ax.set_yscale("log")
     _label(ax, xlabel, ylabel, title)
-    if series:
+    if series or hlines:
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return fig
@@ -105,7 +104,7 @@ def xy_curves(
     if ylim is not None:
         ax.set_ylim(*ylim)
     _label(ax, xlabel, ylabel, title)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
     return fig
 
@@ -117,8 +116,10 @@ def grid_policy(
     *,
     title: str = "",
     value_label: str = "value",
+    caption: str = "",
 ) -> Figure:
-    """A grid world's state values as a heatmap, the greedy action as an arrow in each cell.
+    """A grid world's state values as a heatmap, the greedy action as an arrow in each cell;
+    ``caption`` (under the grid) says what the letters, arrows and colours mean.
 
     values : array of shape (rows, cols)
     arrows : array of shape (rows, cols, 2), the (dx, dy) of each cell's arrow with
@@ -126,7 +127,7 @@ def grid_policy(
     labels : array of shape (rows, cols) of short strings drawn in the corner (map letters)
     """
     rows, cols = values.shape
-    fig = Figure(figsize=(1.0 + 0.75 * cols, 0.6 + 0.75 * rows))
+    fig = Figure(figsize=(max(5.5, 1.0 + 0.75 * cols), 0.6 + 0.75 * rows + 0.15 * caption.count("\n")))
     ax = fig.add_subplot()
     image = ax.imshow(values, cmap="viridis")
     fig.colorbar(image, ax=ax, label=value_label, fraction=0.046, pad=0.04)
@@ -140,7 +141,9 @@ def grid_policy(
             ax.text(c - 0.42, r - 0.3, str(labels[r, c]), color="white", fontsize=8, fontweight="bold")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(title)
+    ax.set_title(title, fontsize=10)
+    if caption:
+        ax.set_xlabel(caption, fontsize=8)
     return fig
 
 
@@ -215,6 +218,18 @@ def decision_boundaries(
         ax.set_yticks([])
         ax.set_xlim(xx.min(), xx.max())
         ax.set_ylim(yy.min(), yy.max())
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    dot = dict(marker="o", ls="", markersize=5, markeredgewidth=0.8)
+    handles = [Line2D([], [], color="#0571b0", markeredgecolor="white", label="class 0 (training point)", **dot),
+               Line2D([], [], color="#e66101", markeredgecolor="white", label="class 1 (training point)", **dot)]
+    if test is not None:
+        handles.append(Line2D([], [], color="0.6", markeredgecolor="black", label="test point (black edge)", **dot))
+    handles += [Line2D([], [], color="k", lw=1, label="decision boundary: P(class 1) = 0.5"),
+                Patch(color="#0571b0", alpha=0.4, label="shade: network says class 0"),
+                Patch(color="#ca0020", alpha=0.4, label="shade: network says class 1 (darker: surer)")]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=7, bbox_to_anchor=(0.5, -0.12), frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
@@ -287,13 +302,14 @@ def choose_k(
     ks: Sequence[int], inertia: Sequence[float], silhouette: Sequence[float], *, chosen: int | None = None, elbow: int | None = None, title: str = ""
 ) -> Figure:
     """Inertia (the elbow) and silhouette against k, side by side, with the chosen k marked."""
-    fig = Figure(figsize=(9.6, 3.8))
+    fig = Figure(figsize=(9.6, 3.8), layout="constrained")  # the suptitle clears the panel titles
     left, right = fig.subplots(1, 2)
     left.plot(ks, inertia, "o-", color="C0")
     left.set_ylabel("inertia (sum of squared distances)")
     right.plot(ks, silhouette, "o-", color="C1")
     right.set_ylabel("mean silhouette")
     for ax in (left, right):
+        ax.set_xticks(list(ks))
         ax.set_xlabel("k (number of clusters)")
         ax.grid(alpha=0.3)
         if chosen is not None:
@@ -309,21 +325,31 @@ def choose_k(
     return fig
 
 
+# Cluster colours: tab10 without its red (kept for anomaly rings) and grey (kept for "other"), then tab20b.
+CLUSTER_COLOURS = ("C0", "C1", "C2", "C4", "C5", "C6", "C8", "C9", "#393b79", "#637939", "#8c6d31", "#7b4173")
+ANOMALY_COLOUR = "red"
+
+
 def cluster_scatter(
     Z: np.ndarray, labels: np.ndarray, *, centers: np.ndarray | None = None, flagged: np.ndarray | None = None,
-    names: Sequence[str] | None = None, title: str = "", axis_labels: tuple[str, str] = ("PC 1", "PC 2"),
+    names: Sequence[str] | None = None, kind: str = "cluster", title: str = "",
+    axis_labels: tuple[str, str] = ("PC 1", "PC 2"),
 ) -> Figure:
-    """2-D scatter (e.g. PCA coordinates) coloured by cluster; centres as crosses, flagged rows ringed."""
+    """2-D scatter (e.g. PCA coordinates) coloured by cluster; centres as crosses, flagged rows ringed in red
+    (a colour no cluster uses). The legend calls cluster j ``names[j]``, or else "{kind} j" (use the word
+    the printed table uses, e.g. ``kind="segment"``)."""
     fig = Figure(figsize=(6.8, 5.2))
     ax = fig.add_subplot()
     for j in np.unique(labels):
         m = labels == j
-        name = names[j] if names is not None else f"cluster {j}"
-        ax.scatter(Z[m, 0], Z[m, 1], s=8, alpha=0.55, label=f"{name} ({int(m.sum())})")
+        name = names[j] if names is not None else f"{kind} {j}"
+        ax.scatter(Z[m, 0], Z[m, 1], s=8, alpha=0.55, color=CLUSTER_COLOURS[int(j) % len(CLUSTER_COLOURS)],
+                   label=f"{name} ({int(m.sum())})")
     if centers is not None:
-        ax.scatter(centers[:, 0], centers[:, 1], marker="X", s=140, color="k", edgecolor="w", label="centres")
+        ax.scatter(centers[:, 0], centers[:, 1], marker="X", s=140, color="k", edgecolor="w", label=f"{kind} centres")
     if flagged is not None and np.any(flagged):
-        ax.scatter(Z[flagged, 0], Z[flagged, 1], s=60, facecolors="none", edgecolors="red", lw=1.2, label=f"anomalies ({int(flagged.sum())})")
+        ax.scatter(Z[flagged, 0], Z[flagged, 1], s=60, facecolors="none", edgecolors=ANOMALY_COLOUR, lw=1.2,
+                   label=f"anomalies ({int(flagged.sum())})")
     _label(ax, axis_labels[0], axis_labels[1], title)
     ax.legend(fontsize=7, markerscale=1.5)
     ax.grid(alpha=0.3)
@@ -350,11 +376,10 @@ def learning_curve(
     for i, (name, (steps, returns)) in enumerate(runs.items()):
         s, r = np.asarray(steps, dtype=float), np.asarray(returns, dtype=float)
         color = f"C{i}"
-        ax.scatter(s, r, s=3, alpha=0.25, color=color)
-        ax.plot(s, moving_mean(r, window), lw=1.8, color=color, label=f"{name} (mean of last {window})")
+        ax.scatter(s, r, s=3, alpha=0.25, color=color, label=f"{name}: one training episode")
+        ax.plot(s, moving_mean(r, window), lw=1.8, color=color, label=f"{name}: mean of the last {window} episodes")
     if target is not None:
-        ax.axhline(target, ls="--", lw=1, color="k", alpha=0.6)
-        ax.annotate(f"target {target:g}", (0.01, target), xycoords=("axes fraction", "data"), ha="left", va="bottom", fontsize=8)
+        ax.axhline(target, ls="--", lw=1, color="k", alpha=0.6, label=f"target return {target:g}")
     _label(ax, xlabel, ylabel, title)
     if runs:
         ax.legend(fontsize=8)

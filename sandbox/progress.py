@@ -18,7 +18,9 @@ A callback that returns ``False`` stops training there, keeping what was
 learned so far (custom early stopping); anything else goes on. ``progress=True``
 adds a bar (tqdm) on standard error showing the same numbers; where standard
 error is not a terminal (CI, a pipe, a log file) it prints a plain line at every
-tenth of the budget instead, so logs stay readable.
+tenth of the budget instead (every 10 s when the budget is open-ended), so logs
+stay readable. Bars and lines go to standard error and a bar is cleared when
+``fit`` ends, so the tables printed on standard output are never garbled.
 
 A learner uses it as::
 
@@ -38,6 +40,7 @@ from collections.abc import Callable
 from typing import Any
 
 Callback = Callable[[dict[str, Any]], Any]
+LINE_SECONDS = 10.0  # off a terminal, an open-ended budget prints a line at most this often
 
 
 def check_callback(callback: Any, progress: Any) -> None:
@@ -84,7 +87,8 @@ class Reporter:
         self._next = self.every
         self._bar: Any = None
         self._lines = progress and not _is_terminal()
-        self._next_line = 0.1
+        self._next_tenth = 1  # off a terminal: the next tenth of the budget that prints a line
+        self._last_line = -math.inf
         self._last: dict[str, Any] | None = None
         self._start = time.perf_counter()
 
@@ -113,14 +117,19 @@ class Reporter:
     def _draw(self, info: dict[str, Any]) -> None:
         extra = {k: _fmt(v) for k, v in info.items() if k not in ("unit", "done", "total")}
         if self._lines:
-            frac = info["done"] / self.total if self.total else 1.0
-            if frac + 1e-12 >= self._next_line or frac >= 1.0:
-                while self._next_line <= frac:
-                    self._next_line += 0.1
-                shown = f"{info['done']:,}" + (f"/{self.total:,}" if self.total else "")
-                parts = " ".join(f"{k}={v}" for k, v in extra.items())
-                elapsed = time.perf_counter() - self._start
-                print(f"{self.desc}: {shown} {self.unit} {parts} ({elapsed:.0f} s)".rstrip(), file=sys.stderr, flush=True)
+            now = time.perf_counter()
+            if self.total:  # a line at each tenth of the budget (integer tenths: no drift)
+                tenth = min(10, info["done"] * 10 // self.total)
+                if tenth < self._next_tenth:
+                    return
+                self._next_tenth = tenth + 1
+            elif now - self._last_line < LINE_SECONDS:  # open-ended: a line every LINE_SECONDS
+                return
+            self._last_line = now
+            shown = f"{info['done']:,}" + (f"/{self.total:,}" if self.total else "")
+            parts = " ".join(f"{k}={v}" for k, v in extra.items())
+            print(f"{self.desc}: {shown} {self.unit} {parts} ({now - self._start:.0f} s)".rstrip(), file=sys.stderr,
+                  flush=True)
             return
         if self._bar is None:
             from tqdm.auto import tqdm

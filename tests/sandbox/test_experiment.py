@@ -92,7 +92,9 @@ def test_list_and_show(capsys):
     out = capsys.readouterr().out
     assert "linear-regression" in out and "tour" in out
     assert cli.main(["show", "linear-regression"]) == 0
-    assert "--set learning_rate=<float>   default 0.1" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "  learning_rate=<float>  default 0.1\n      the optimizer's step size\n      accepted: > 0.0" in shown
+    assert "iterations=<int>  default 300\n      as in the article" in shown
 
 
 def test_value_parsing():
