@@ -1,0 +1,260 @@
+"""Every Python and shell block in README.md and docs/*.md, run as written.
+
+The conventions the pages follow (README.md states them to the reader):
+
+- ```` ```python ```` blocks of one page run in order, in one fresh Python
+  process whose working directory is a fresh temporary folder, sharing one
+  namespace, as a reader pasting them into one session would. A block whose
+  first line is ``# NAME.py`` is a file the page asks the reader to save: it
+  is written into that folder instead (and the next blocks import it).
+- An ```` ```output ```` block right after a Python block is what that block
+  prints, exactly.
+- ```` ```sh ```` blocks run in bash, each in a fresh temporary folder (holding
+  the page's ``# NAME.py`` files, as the reader's folder would), as typed, after
+  the one step every page asks for first: the project's virtual environment
+  activated (``source .venv/bin/activate``; here, the environment running the
+  tests). ``set -e``: every line must succeed.
+- ```` ```console ```` blocks are the long runs (set-up, full experiments,
+  benchmarks) and are not run; ```` ```text ````, ```` ```toml ```` and the rest
+  are not code.
+
+The blocks run in parallel, one process per core, to keep the whole test short.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+RUN = {"python", "sh"}
+NOT_RUN = {"console", "output", "text", "toml"}
+FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.M | re.S)
+FILE_BLOCK = re.compile(r"\A# (?P<name>[\w.-]+\.py)\n")
+TIMEOUT = 300
+
+RUNNER = textwrap.dedent('''
+    import contextlib, io, json, sys
+    blocks = json.load(open(sys.argv[1]))
+    namespace = {"__name__": "__main__"}
+    printed = []
+    for block in blocks:
+        out = io.StringIO()
+        code = "\\n" * (block["line"] - 1) + block["code"]  # tracebacks give the page's own line numbers
+        with contextlib.redirect_stdout(out):
+            try:
+                exec(compile(code, block["page"], "exec"), namespace)
+            finally:
+                printed.append(out.getvalue())
+                json.dump(printed, open(sys.argv[2], "w"))
+''')
+
+
+@dataclass(frozen=True)
+class Block:
+    page: Path
+    line: int  # the first line of the code, 1-based
+    info: str
+    code: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.page.relative_to(ROOT)}:{self.line}"
+
+
+def blocks(page: Path) -> list[Block]:
+    text = page.read_text()
+    return [Block(page, text.count("\n", 0, m.start("body")) + 1, m["info"].strip(), m["body"])
+            for m in FENCE.finditer(text)]
+
+
+def saved_files(page: Path) -> dict[str, str]:
+    """The ``# NAME.py`` blocks of a page: files the reader is asked to save."""
+    return {m["name"]: b.code for b in blocks(page) if b.info == "python" and (m := FILE_BLOCK.match(b.code))}
+
+
+def environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT)  # this checkout's code, whichever environment runs the tests
+    env["MPLBACKEND"] = "Agg"
+    env.pop("PYTHONSTARTUP", None)
+    return env
+
+
+def activation() -> str:
+    """The shell step that activates the virtual environment running these tests."""
+    bin_dir = Path(sys.executable).parent
+    if (bin_dir / "activate").is_file():
+        return f"source {bin_dir / 'activate'}"
+    return f'export PATH={bin_dir}:"$PATH"'  # not a venv: put this Python's scripts first, as activate would
+
+
+def run_python_page(page: Path, folder: Path) -> tuple[subprocess.CompletedProcess, list[str], list[Block]]:
+    code = [b for b in blocks(page) if b.info == "python"]
+    for name, text in saved_files(page).items():
+        (folder / name).write_text(text)
+    run = [b for b in code if not FILE_BLOCK.match(b.code)]
+    (folder / "_blocks.json").write_text(json.dumps(
+        [{"page": str(b.page.relative_to(ROOT)), "line": b.line, "code": b.code} for b in run]))
+    (folder / "_runner.py").write_text(RUNNER)
+    proc = subprocess.run([sys.executable, "_runner.py", "_blocks.json", "_printed.json"], cwd=folder,
+                          env=environment(), capture_output=True, text=True, timeout=TIMEOUT)
+    printed_path = folder / "_printed.json"
+    printed = json.loads(printed_path.read_text()) if printed_path.is_file() else []
+    return proc, printed, run
+
+
+def run_shell_block(block: Block, folder: Path) -> subprocess.CompletedProcess:
+    for name, text in saved_files(block.page).items():
+        (folder / name).write_text(text)
+    script = f"set -euo pipefail\n{activation()}\n{block.code}"
+    return subprocess.run(["bash", "-c", script], cwd=folder, env=environment(), capture_output=True, text=True,
+                          timeout=TIMEOUT)
+
+
+PYTHON_PAGES = [p for p in PAGES if any(b.info == "python" and not FILE_BLOCK.match(b.code) for b in blocks(p))]
+SHELL_BLOCKS = [b for p in PAGES for b in blocks(p) if b.info == "sh"]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> dict[str, Future]:
+    """Start every page's Python and every shell block at once, one process per core."""
+    pool = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1))
+    futures: dict[str, Future] = {}
+    for page in PYTHON_PAGES:
+        folder = tmp_path_factory.mktemp("py-" + page.stem)
+        futures[str(page)] = pool.submit(run_python_page, page, folder)
+    for block in SHELL_BLOCKS:
+        folder = tmp_path_factory.mktemp("sh-" + block.page.stem)
+        futures[block.where] = pool.submit(run_shell_block, block, folder)
+    yield futures
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _report(proc: subprocess.CompletedProcess) -> str:
+    return f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-3000:]}\n--- stderr\n{proc.stderr[-5000:]}"
+
+
+@pytest.mark.parametrize("page", PYTHON_PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_python_blocks_run_and_print_what_the_page_says(page, results):
+    proc, printed, run = results[str(page)].result()
+    assert proc.returncode == 0, f"{page.relative_to(ROOT)}: a Python block failed\n{_report(proc)}"
+    everything = blocks(page)
+    for i, block in enumerate(everything[:-1]):
+        after = everything[i + 1]
+        if block in run and after.info == "output":
+            assert printed[run.index(block)] == after.code, f"{block.where} printed something else than {after.where}"
+
+
+@pytest.mark.parametrize("block", SHELL_BLOCKS, ids=lambda b: b.where)
+def test_shell_blocks_run_as_typed(block, results):
+    proc = results[block.where].result()
+    assert proc.returncode == 0, f"{block.where}: the shell block failed\n{_report(proc)}"
+
+
+def test_pages_use_only_the_known_block_kinds():
+    """A block of an unknown kind would be silently skipped; each kind must be one the test knows."""
+    for page in PAGES:
+        for b in blocks(page):
+            assert b.info in RUN | NOT_RUN, f"{b.where}: unknown block kind {b.info!r}; use one of {sorted(RUN | NOT_RUN)}"
+
+
+def test_output_blocks_follow_a_python_block():
+    for page in PAGES:
+        found = blocks(page)
+        for before, b in zip(found, found[1:]):
+            if b.info == "output":
+                assert before.info == "python", f"{b.where}: an output block must follow the Python block it shows"
+
+
+def test_long_blocks_stay_few():
+    """`console` blocks are not run; they are for what cannot run in seconds, and stay the exception."""
+    kinds = [b.info for p in PAGES for b in blocks(p)]
+    assert kinds.count("console") <= kinds.count("sh") + kinds.count("python")
+
+
+def test_readme_is_a_front_door():
+    assert len((ROOT / "README.md").read_text().splitlines()) < 250
+
+
+def test_links_between_pages_resolve():
+    link = re.compile(r"\]\((?!https?://|#)(?P<target>[^)#\s]+)")
+    for page in PAGES:
+        for m in link.finditer(page.read_text()):
+            assert (page.parent / m["target"]).exists(), f"{page.relative_to(ROOT)} links to missing {m['target']}"
+
+
+
+# ------------------------------------------------------------------ docs/tables.py
+
+
+@pytest.fixture(scope="module")
+def tables():
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        import tables as module
+    finally:
+        sys.path.remove(str(ROOT / "docs"))
+    return module
+
+
+def test_every_table_marker_names_a_table_of_the_script(tables):
+    assert set(tables.wanted_in_pages(PAGES)) <= set(tables.TABLES)
+
+
+def test_tables_run_a_tiny_experiment_and_write_its_table_between_the_markers(tables, tmp_path, monkeypatch, capsys):
+    tiny = tables.Table(("run bandit --set runs=5 --set steps=30 --out {out}",), tables.bandit_table, "a tiny testbed")
+    monkeypatch.setitem(tables.TABLES, "tiny", tiny)
+    page = tmp_path / "page.md"
+    page.write_text("Before.\n\n<!-- table:tiny -->\nold numbers\n<!-- /table -->\n\nAfter.\n")
+    monkeypatch.setattr(tables, "PAGES", [page])
+    runs = tmp_path / "runs"
+
+    assert tables.main(["--run", "--runs", str(runs)]) == 0  # the pages ask for "tiny": it is run and written
+
+    text = page.read_text()
+    assert text.startswith("Before.\n\n<!-- table:tiny -->\n| agent |") and text.endswith("<!-- /table -->\n\nAfter.\n")
+    assert "old numbers" not in text
+    body = text.split("<!-- table:tiny -->\n")[1].split("<!-- /table -->")[0]
+    rows = [line for line in body.splitlines() if line.startswith("| ") and not line.startswith("| agent")]
+    summary = json.loads((runs / "tiny" / "summary.json").read_text())
+    assert [r.split(" | ")[0][2:] for r in rows] == list(summary["results"])  # one row per agent, from summary.json
+    made = json.loads((runs / "tiny" / "machine.json").read_text())
+    assert made["cores"] == os.cpu_count() and made["cpu"] and made["torch"] and made["numpy"]
+    assert f"sandbox run bandit --set runs=5 --set steps=30 --out {runs / 'tiny'}" in body  # the command, as run
+    assert made["cpu"] in body and f"({os.cpu_count()} cores)" in body
+
+    # Reading the same folders again gives the same page: the tables come from the runs, nothing else.
+    assert tables.main(["--runs", str(runs)]) == 0
+    assert page.read_text() == text
+    with pytest.raises(FileExistsError, match="already holds runs"):
+        tables.main(["--run", "--runs", str(runs)])
+
+
+def test_tables_read_a_sweep_grouped_by_its_setting(tables, tmp_path):
+    sweep = tmp_path / "sweep"
+    subprocess.run([sys.executable, "-m", "sandbox.cli", "sweep", "backprop", "--grid", "activation=tanh,relu",
+                    "--seeds", "0,1", "--quiet", "--out", str(sweep)], check=True, env=environment(), timeout=TIMEOUT)
+    headers, rows = tables.grouped(sweep, "activation", ("max_rel_diff_autograd",))
+    assert headers[:2] == ["activation", "seeds"]
+    assert [row[:2] for row in rows] == [["relu", 2], ["tanh", 2]]  # four runs, two per grid point
+    assert "not recorded" in tables.stamp("sweep", sweep)  # made without --run: says so
+
+
+def test_tables_refuse_an_empty_folder_and_an_unknown_marker(tables, tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match="no finished runs"):
+        tables.runs_under(tmp_path)
+    page = tmp_path / "page.md"
+    page.write_text("<!-- table:no-such-table -->\n<!-- /table -->\n")
+    with pytest.raises(ValueError, match="unknown table 'no-such-table'"):
+        tables.wanted_in_pages([page])
