@@ -202,7 +202,7 @@ def machine() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[pkg] = "not installed"
     return {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(), **versions,
-            "date": time.strftime("%Y-%m-%d")}
+            "date": time.strftime("%Y-%m-%d"), "load_average": round(os.getloadavg()[0], 1)}
 
 
 def stamp(name: str, folder: Path) -> str:
@@ -215,7 +215,8 @@ def stamp(name: str, folder: Path) -> str:
     commands = "; ".join(f"`{c}`" for c in made["commands"][:2])
     if len(made["commands"]) > 2:
         commands += f" and {len(made['commands']) - 2} more like them"
-    return (f"<sub>Runs: {commands}; on {made['cpu']} ({made['cores']} cores), Python {made['python']}, "
+    load = f", load average {made['load_average']} when they ended" if "load_average" in made else ""
+    return (f"<sub>Runs: {commands}; on {made['cpu']} ({made['cores']} cores{load}), Python {made['python']}, "
             f"torch {made['torch']}, numpy {made['numpy']}, {made['date']}. "
             f"Table: `python docs/tables.py --run {name}`.</sub>")
 
@@ -295,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {TABLES[name].about}\n\n{text}")
         return 0
     for page in write_pages(tables, PAGES):
-        print(f"wrote {page.relative_to(ROOT)}")
+        print(f"wrote {page.relative_to(ROOT) if page.is_relative_to(ROOT) else page}")
     missing = [n for n in tables if n not in wanted_in_pages(PAGES)]
     for name in missing:
         print(f"{name}: no page has its marker; printed instead\n\n{tables[name]}")
