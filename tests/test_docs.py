@@ -157,10 +157,30 @@ def test_python_blocks_run_and_print_what_the_page_says(page, results):
             assert printed[run.index(block)] == after.code, f"{block.where} printed something else than {after.where}"
 
 
+# What a page says a shell block prints, where the page puts it in prose: a block holding the key prints
+# lines matching every pattern.
+SHELL_PRINTS = {
+    "PYTHONPATH=. sandbox check-env corridor:Corridor": [
+        r"gymnasium check_env: passed",
+        r"(?m)^SelfPlayQLearning\s+reinforcement\s+no\s",  # the learners' table: self-play needs a two-player env
+        r"(?m)^QLearning\s+0\.9\s+1\s+11\s*$",  # learn-env: mean return, success rate, mean length
+    ],
+}
+
+
 @pytest.mark.parametrize("block", SHELL_BLOCKS, ids=lambda b: b.where)
 def test_shell_blocks_run_as_typed(block, results):
     proc = results[block.where].result()
     assert proc.returncode == 0, f"{block.where}: the shell block failed\n{_report(proc)}"
+    for key, patterns in SHELL_PRINTS.items():
+        if key in block.code:
+            for pattern in patterns:
+                assert re.search(pattern, proc.stdout), f"{block.where}: no {pattern!r} in what it printed\n{_report(proc)}"
+
+
+def test_the_printed_lines_checked_are_on_the_pages():
+    for key in SHELL_PRINTS:
+        assert any(key in b.code for b in SHELL_BLOCKS), f"no shell block holds {key!r} any more"
 
 
 def test_pages_use_only_the_known_block_kinds():
