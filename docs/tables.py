@@ -113,10 +113,11 @@ def linear_regression_table(folder: Path) -> tuple[list[str], list[list[Any]]]:
 
 
 def bandit_table(folder: Path) -> tuple[list[str], list[list[Any]]]:
-    summary = one_run(folder)
+    (config, summary), = runs_under(folder)
+    tail = config["settings"]["tail"]
     rows = [[agent, fmt(r["mean_reward"]), fmt(r["tail_reward"]), fmt(r["tail_optimal_pct"], 3)]
             for agent, r in summary["results"].items()]
-    return ["agent", "average reward (all steps)", "average reward (last 100)", "% optimal action (last 100)"], rows
+    return ["agent", "average reward (all steps)", f"average reward (last {tail})", f"% optimal action (last {tail})"], rows
 
 
 def grouped(folder: Path, key: str, metrics: tuple[str, ...]) -> tuple[list[str], list[list[Any]]]:
@@ -286,11 +287,19 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in args.names if n not in TABLES]
     if unknown:
         p.error(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(TABLES)}")
-    names = args.names or wanted_in_pages(PAGES)
-    if args.run:
-        for name in names:
-            run_table(name, args.runs, shlex.split(args.sandbox))
-    tables = {name: render(name, args.runs) for name in names}
+    try:
+        names = args.names or wanted_in_pages(PAGES)
+        if args.run:
+            for name in names:
+                run_table(name, args.runs, shlex.split(args.sandbox))
+        tables = {name: render(name, args.runs) for name in names}
+    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+        print(f"tables.py: error: {exc}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as exc:
+        print(f"tables.py: error: {shlex.join(map(str, exc.cmd))} failed (exit {exc.returncode}); "
+              f"its folder is kept for a look.", file=sys.stderr)
+        return 1
     if args.print:
         for name, text in tables.items():
             print(f"{name}: {TABLES[name].about}\n\n{text}")
