@@ -128,14 +128,17 @@ SHELL_BLOCKS = [b for p in PAGES for b in blocks(p) if b.info == "sh"]
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory) -> dict[str, Future]:
-    """Start every page's Python and every shell block at once, one process per core."""
+def results(request, tmp_path_factory) -> dict[str, Future]:
+    """Start the selected pages' Python and shell blocks at once, one process per core."""
+    selected = [item.callspec.params for item in request.session.items if hasattr(item, "callspec")]
+    pages = [p for p in PYTHON_PAGES if any(s.get("page") == p for s in selected)]
+    shell = [b for b in SHELL_BLOCKS if any(s.get("block") == b for s in selected)]
     pool = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1))
     futures: dict[str, Future] = {}
-    for page in PYTHON_PAGES:
+    for page in pages:
         folder = tmp_path_factory.mktemp("py-" + page.stem)
         futures[str(page)] = pool.submit(run_python_page, page, folder)
-    for block in SHELL_BLOCKS:
+    for block in shell:
         folder = tmp_path_factory.mktemp("sh-" + block.page.stem)
         futures[block.where] = pool.submit(run_shell_block, block, folder)
     yield futures
