@@ -255,3 +255,14 @@ def test_chunks_cover_every_row_and_share_evenly(n, k):
     assert 1 <= step <= chunk_rows(k)
     assert (count - 1) * step < n <= count * step  # every row in exactly one chunk, no empty chunk
     assert count <= 12 or count % 12 == 0  # many chunks: 1, 2, 3, 4 or 6 threads get equal shares
+
+
+def test_callbacks_report_inertia_per_iteration_and_per_epoch(blobs):
+    seen = []
+    model = KMeans(k=3, tol=0.0).fit(blobs[0], callback=seen.append)
+    assert [info["inertia"] for info in seen] == model.history_["inertia"]
+    assert seen[0]["unit"] == "iterations" and seen[-1]["done"] == model.n_iter_
+    epochs = []
+    mini = MiniBatchKMeans(k=3, batch_size=100, epochs=4).fit(blobs[0], callback=epochs.append)
+    assert [info["done"] for info in epochs] == [1, 2, 3, 4] and mini.n_iter_ == 4
+    assert all(info["unit"] == "epochs" and info["inertia"] > 0 for info in epochs)

@@ -116,3 +116,14 @@ def test_divergence_stops_with_a_message(line):
     for backend in ("torch", "numpy"):
         with pytest.raises(DivergenceError, match="smaller learning rate"):
             LinearRegressor(backend=backend, learning_rate=50.0, max_iter=500).fit(line[0] * 100, line[1])
+
+
+def test_callback_reports_the_loss_and_tol_stops_early(line):
+    seen = []
+    model = LinearRegressor(max_iter=200).fit(*line, callback=seen.append)
+    assert [info["done"] for info in seen] == list(range(2, 201, 2))  # about every 1 % of max_iter
+    assert seen[0]["unit"] == "iterations" and seen[-1]["loss"] == model.history_["loss"][-1]
+    stopped = LinearRegressor(max_iter=200).fit(*line, callback=lambda info: info["done"] < 10)
+    assert stopped.n_iter_ == 10
+    early = LinearRegressor(max_iter=5000, tol=1e-9).fit(*line)
+    assert early.n_iter_ < 5000 and early.history_["loss"][-2] - early.history_["loss"][-1] <= 1e-9
