@@ -6,9 +6,6 @@ first use: importing scikit-learn costs a second, and the CLI and the NumPy
 engine import this module without needing it.
 """
 
-from typing import Any
-
-
 class DivergenceError(FloatingPointError):
     """Training produced a non-finite loss; the message names where and what to try."""
 
@@ -17,7 +14,7 @@ class CheckpointError(ValueError):
     """A checkpoint file is missing, truncated, tampered with, or of another class."""
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> type:
     if name != "NotFittedError":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from sklearn.exceptions import NotFittedError as SklearnNotFittedError
