@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from sandbox.checks import check_number
 from sandbox.learner import Learner
 
 
-class PCA(Learner):
+class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Learner):
     """Principal component analysis by the singular value decomposition of the centred data.
 
     Parameters
@@ -26,6 +27,7 @@ class PCA(Learner):
     explained_variance_ : array of shape (n_components,), variance along each direction
     explained_variance_ratio_ : array of shape (n_components,), that variance as a share of the total
     mean_ : array of shape (n_features,)
+    n_features_in_, feature_names_in_ : as scikit-learn records them
     """
 
     paradigm = "unsupervised"
@@ -35,18 +37,23 @@ class PCA(Learner):
         self.whiten = whiten
         self.seed = seed
 
-    def fit(self, X: Any) -> PCA:
-        """Learn the directions from X of shape (n_samples, n_features); returns self."""
+    def fit(self, X: Any, y: Any = None) -> PCA:
+        """Learn the directions from X of shape (n_samples, n_features); ``y`` is ignored. Returns self.
+
+        One SVD, no iterations: no ``callback``.
+        """
         check_number("n_components", self.n_components, low=1, integer=True)
+        if not isinstance(self.whiten, bool):
+            raise ValueError(f"whiten={self.whiten!r} must be True or False.")
         X = self._check_X(X, fitting=True).astype(np.float64)
         n, d = X.shape
+        if n < 2:
+            raise ValueError("PCA needs at least 2 samples to measure variance; X has n_samples=1.")
         if self.n_components > min(n, d):
             raise ValueError(
                 f"n_components={self.n_components} is too large for X of shape {X.shape}; "
                 f"it must be <= min(n_samples, n_features) = {min(n, d)}."
             )
-        if n < 2:
-            raise ValueError("PCA needs at least 2 samples to measure variance; X has 1.")
         self.mean_ = X.mean(axis=0)
         _, s, Vt = np.linalg.svd(X - self.mean_, full_matrices=False)
         top = Vt[: self.n_components]
@@ -61,12 +68,18 @@ class PCA(Learner):
     def act(self, X: Any) -> np.ndarray:
         """Coordinates along the components: array of shape (n_samples, n_components)."""
         self._check_fitted("act")
-        Z = (self._check_X(X, fitting=False) - self.mean_) @ self.components_.T
+        Z = (self._check_X(X, fitting=False).astype(np.float64) - self.mean_) @ self.components_.T
         if self.whiten:
             Z /= np.sqrt(np.maximum(self.explained_variance_, np.finfo(float).tiny))
         return Z
 
-    transform = act
+    def transform(self, X: Any) -> np.ndarray:
+        """The same as :meth:`act`: coordinates of shape (n_samples, n_components)."""
+        return self.act(X)
+
+    @property
+    def _n_features_out(self) -> int:
+        return len(self.components_)
 
     def inverse_transform(self, Z: Any) -> np.ndarray:
         """Back to feature space: Z of shape (n_samples, n_components) -> (n_samples, n_features)."""
@@ -80,6 +93,7 @@ class PCA(Learner):
 
     def evaluate(self, X: Any) -> dict[str, float]:
         """{"reconstruction_mse": mean squared error after projecting and back, "explained_variance": share kept}."""
+        self._check_fitted("evaluate")
         X = self._check_X(X, fitting=False).astype(np.float64)
         back = self.inverse_transform(self.act(X))
         return {

@@ -6,19 +6,20 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.base import RegressorMixin
 
 from sandbox.checks import check_choice, check_number, check_seed
 from sandbox.learner import Learner, torch_seed
 from sandbox.metrics import score_regression
 from sandbox.nn import NetSpec, build_network
 from sandbox.optim import OPTIMIZERS, OptimConfig, Optimizer
-from sandbox.scratch import ScratchNet, ScratchOptimizer, mse_loss
+from sandbox.progress import Callback, Reporter
+from sandbox.scratch import BACKENDS, ScratchNet, ScratchOptimizer, mse_loss
 
-BACKENDS = ("torch", "numpy")
 SOLVERS = ("gd", "closed-form")
 
 
-class LinearRegressor(Learner):
+class LinearRegressor(RegressorMixin, Learner):
     """Least-squares linear regression, y ≈ X @ coef_.T + intercept_.
 
     Parameters
@@ -28,7 +29,9 @@ class LinearRegressor(Learner):
         "closed-form" (least squares, the exact reference; ``l2`` makes it ridge)
     optimizer : one of ``sandbox.optim.OPTIMIZERS`` (gd only)
     learning_rate : step size, > 0 (gd only)
-    iterations : number of gradient steps, >= 1 (gd only)
+    max_iter : most gradient steps, >= 1 (gd only)
+    tol : stop once a step lowers the batch MSE by at most ``tol`` (gd only); 0 takes
+        all ``max_iter`` steps
     batch_size : rows per step; None uses all rows every step (full-batch gradient
         descent, as in the article). Smaller batches walk through a fresh shuffle
         of the data each epoch.
@@ -40,10 +43,16 @@ class LinearRegressor(Learner):
     coef_ : array of shape (n_features,) or (n_outputs, n_features)
     intercept_ : float or array of shape (n_outputs,)
     history_ : {"loss": [MSE of the batch at each step]} (gd only)
-    n_iter_ : steps taken
+    n_iter_ : steps taken (gd), 1 for the closed form
+    n_features_in_, feature_names_in_ : as scikit-learn records them
     """
 
     paradigm = "supervised"
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
     def __init__(
         self,
@@ -52,7 +61,8 @@ class LinearRegressor(Learner):
         solver: str = "gd",
         optimizer: str = "sgd",
         learning_rate: float = 0.1,
-        iterations: int = 300,
+        max_iter: int = 300,
+        tol: float = 0.0,
         batch_size: int | None = None,
         l2: float = 0.0,
         seed: int | None = 0,
@@ -61,7 +71,8 @@ class LinearRegressor(Learner):
         self.solver = solver
         self.optimizer = optimizer
         self.learning_rate = learning_rate
-        self.iterations = iterations
+        self.max_iter = max_iter
+        self.tol = tol
         self.batch_size = batch_size
         self.l2 = l2
         self.seed = seed
@@ -71,28 +82,42 @@ class LinearRegressor(Learner):
         check_choice("solver", self.solver, SOLVERS)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_number("learning_rate", self.learning_rate, low=0.0, low_open=True)
-        check_number("iterations", self.iterations, low=1, integer=True)
+        check_number("max_iter", self.max_iter, low=1, integer=True)
+        check_number("tol", self.tol, low=0.0)
         if self.batch_size is not None:
             check_number("batch_size", self.batch_size, low=1, integer=True)
         check_number("l2", self.l2, low=0.0)
         check_seed(self.seed)
 
-    def fit(self, X: Any, y: Any) -> LinearRegressor:
-        """Fit on X of shape (n_samples, n_features) and y of shape (n_samples,) or (n_samples, n_outputs)."""
+    def fit(self, X: Any, y: Any, *, callback: Callback | None = None, progress: bool = False) -> LinearRegressor:
+        """Fit on X of shape (n_samples, n_features) and y of shape (n_samples,) or (n_samples, n_outputs).
+
+        ``callback`` gets ``{"unit": "iterations", "done", "total", "loss"}`` about every 1 % of
+        ``max_iter`` (gd); returning False stops there. ``progress=True`` draws a bar. Returns self.
+        """
         self._validate()
-        X, y = self._check_Xy(X, y)
+        with Reporter(callback, progress, desc=type(self).__name__, unit="iterations",
+                      total=self.max_iter if self.solver == "gd" else 1) as report:
+            X, y = self._check_Xy(X, y)
+            X, Y = X.astype(np.float64, copy=False), y.reshape(len(y), -1).astype(np.float64, copy=False)
+            if self.solver == "closed-form":
+                W, b = self._closed_form(X, Y)
+                losses: list[float] = []
+                if report.active:
+                    report(done=1, loss=float(np.mean((X @ W.T + b - Y) ** 2)))
+            else:
+                W, b, losses = (self._gd_torch if self.backend == "torch" else self._gd_numpy)(X, Y, report)
         self._y_ndim = y.ndim
-        Y = y.reshape(len(y), -1)
-        if self.solver == "closed-form":
-            W, b = self._closed_form(X, Y)
-            self.history_ = {"loss": []}
-            self.n_iter_ = 0
-        else:
-            W, b, losses = (self._gd_torch if self.backend == "torch" else self._gd_numpy)(X, Y)
-            self.history_ = {"loss": losses}
-            self.n_iter_ = len(losses)
+        self.history_ = {"loss": losses}
+        self.n_iter_ = max(1, len(losses))
         self._set_weights(W, b)
         return self
+
+    def _stop(self, i: int, losses: list[float], report: Reporter) -> bool:
+        """After step ``i`` (1-based): True when the loss stopped falling by more than ``tol``, or the callback asks."""
+        if report.due(i) and report(done=i, loss=losses[-1]):
+            return True
+        return self.tol > 0 and len(losses) > 1 and losses[-2] - losses[-1] <= self.tol
 
     # --------------------------------------------------------------- solvers
 
@@ -128,7 +153,7 @@ class LinearRegressor(Learner):
     def _optim_config(self) -> OptimConfig:
         return OptimConfig(name=self.optimizer, lr=self.learning_rate, l2=self.l2)
 
-    def _gd_torch(self, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    def _gd_torch(self, X: np.ndarray, Y: np.ndarray, report: Reporter) -> tuple[np.ndarray, np.ndarray, list[float]]:
         spec = NetSpec(X.shape[1], Y.shape[1])
         with torch_seed(self.seed):
             net = build_network(spec, seed=self.seed)
@@ -136,26 +161,30 @@ class LinearRegressor(Learner):
             Xt, Yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(Y, dtype=torch.float32)
             losses = []
             batches = self._batches(len(X))
-            for _ in range(self.iterations):
+            for i in range(1, self.max_iter + 1):
                 idx = next(batches)
                 loss = torch.mean((net(Xt[idx]) - Yt[idx]) ** 2)
                 opt.step(loss)
                 losses.append(float(loss.detach()))
+                if self._stop(i, losses, report):
+                    break
         lin = net.dense_layers[0]
         return lin.weight.detach().double().numpy(), lin.bias.detach().double().numpy(), losses
 
-    def _gd_numpy(self, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    def _gd_numpy(self, X: np.ndarray, Y: np.ndarray, report: Reporter) -> tuple[np.ndarray, np.ndarray, list[float]]:
         net = ScratchNet(NetSpec(X.shape[1], Y.shape[1]), seed=self.seed)
         opt = ScratchOptimizer(net.params, self._optim_config())
         losses = []
         batches = self._batches(len(X))
-        for _ in range(self.iterations):
+        for i in range(1, self.max_iter + 1):
             idx = next(batches)
             with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below, by name
                 out = net.forward(X[idx], train=True)
                 loss, dout = mse_loss(out, Y[idx])
                 opt.step(net.backward(dout), loss=loss)
             losses.append(loss)
+            if self._stop(i, losses, report):
+                break
         return net.params[0].copy(), net.params[1].copy(), losses
 
     def _set_weights(self, W: np.ndarray, b: np.ndarray) -> None:
@@ -171,7 +200,7 @@ class LinearRegressor(Learner):
         self._check_fitted("act")
         X = self._check_X(X, fitting=False)
         W = np.atleast_2d(self.coef_)
-        out = X @ W.T + np.atleast_1d(self.intercept_)
+        out = X.astype(np.float64, copy=False) @ W.T + np.atleast_1d(self.intercept_)
         return out[:, 0] if self._y_ndim == 1 else out
 
     predict = act

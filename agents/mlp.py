@@ -10,14 +10,16 @@ of torch. Both train through :func:`sandbox.train.fit_loop`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, column_or_1d
 
 from sandbox.checks import (
-    as_float_array,
     check_choice,
     check_int_tuple,
     check_number,
@@ -25,15 +27,21 @@ from sandbox.checks import (
     check_seed,
 )
 from sandbox.data import split
-from sandbox.learner import Learner, load_module_arrays, module_arrays, torch_seed
+from sandbox.learner import (
+    Learner,
+    load_module_arrays,
+    load_scratch_arrays,
+    module_arrays,
+    saved_array,
+    scratch_arrays,
+    torch_seed,
+)
 from sandbox.metrics import classification_metrics, score_regression
 from sandbox.nn import ACTIVATIONS, ConvSpec, NetSpec, build_network
 from sandbox.optim import OPTIMIZERS, SCHEDULES, OptimConfig, Optimizer
-from sandbox.scratch import ScratchNet, ScratchOptimizer, log_softmax
+from sandbox.progress import Callback
+from sandbox.scratch import BACKENDS, ScratchNet, ScratchOptimizer, log_softmax
 from sandbox.train import EarlyStopping, FitResult, ScratchTrainee, TorchTrainee, fit_loop
-
-BACKENDS = ("torch", "numpy")
-OnEpoch = Callable[[Any, int, dict[str, float]], Any]
 
 
 class _MLP(Learner):
@@ -47,14 +55,16 @@ class _MLP(Learner):
     l1, l2 : penalties on the weights (not the biases), >= 0; l2 acts as weight decay
     optimizer : one of ``sandbox.optim.OPTIMIZERS``
     learning_rate : base step size, > 0
-    schedule : one of ``sandbox.optim.SCHEDULES``; "linear" and "cosine" decay to 0 over
+    learning_rate_schedule : one of ``sandbox.optim.SCHEDULES``; "linear" and "cosine" decay to 0 over
         the whole run, "step" multiplies the rate by 0.1 after each third of it
     batch_size : rows per update, >= 1 (the whole set when larger)
     epochs : passes over the training data, >= 1
     validation_fraction : share of the training data held out to score each epoch, in
-        [0, 1); None means 0.1 with early stopping and 0 without. Ignored when
-        ``fit`` gets ``validation_data``. Stratified by class for the classifier.
-    early_stopping : stop when the validation loss stops improving
+        [0, 1); None means 0.1 (and at least one row per class) with early stopping and 0
+        without; data too small for that split then trains every epoch, with a warning.
+        Ignored when ``fit`` gets ``validation_data``. Stratified by class for the classifier.
+    early_stopping : stop when the validation loss stops improving (on by default, so that
+        the defaults neither under-train a linear model nor overfit a small network)
     patience : epochs without improvement before stopping, >= 0
     min_delta : smallest decrease of the validation loss that counts, >= 0
     restore_best : with early stopping, end with the weights of the best epoch
@@ -84,12 +94,12 @@ class _MLP(Learner):
         l1: float = 0.0,
         l2: float = 0.0,
         optimizer: str = "adam",
-        learning_rate: float = 1e-3,
-        schedule: str = "constant",
+        learning_rate: float = 1e-2,
+        learning_rate_schedule: str = "constant",
         batch_size: int = 32,
-        epochs: int = 100,
+        epochs: int = 200,
         validation_fraction: float | None = None,
-        early_stopping: bool = False,
+        early_stopping: bool = True,
         patience: int = 10,
         min_delta: float = 0.0,
         restore_best: bool = True,
@@ -106,7 +116,7 @@ class _MLP(Learner):
         self.l2 = l2
         self.optimizer = optimizer
         self.learning_rate = learning_rate
-        self.schedule = schedule
+        self.learning_rate_schedule = learning_rate_schedule
         self.batch_size = batch_size
         self.epochs = epochs
         self.validation_fraction = validation_fraction
@@ -130,7 +140,7 @@ class _MLP(Learner):
         check_number("l2", self.l2, low=0.0)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_number("learning_rate", self.learning_rate, low=0.0, low_open=True)
-        check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("learning_rate_schedule", self.learning_rate_schedule, SCHEDULES)
         check_number("batch_size", self.batch_size, low=1, integer=True)
         check_number("epochs", self.epochs, low=1, integer=True)
         if self.validation_fraction is not None:
@@ -159,14 +169,24 @@ class _MLP(Learner):
     def _n_outputs(self) -> int:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def fit(self, X: Any, y: Any, validation_data: tuple[Any, Any] | None = None, *, on_epoch: OnEpoch | None = None):
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        validation_data: tuple[Any, Any] | None = None,
+        callback: Callback | None = None,
+        progress: bool = False,
+    ):
         """Train on X of shape (n_samples, n_features) or image arrays (n_samples, [channels,] height, width).
 
         Parameters
         ----------
         validation_data : (X_val, y_val) scored after every epoch (and used by early stopping)
-        on_epoch : called as ``on_epoch(model, epoch, logs)`` after each epoch; the model can
-            already ``act``/``predict_proba``. Returning ``False`` stops training.
+        callback : called after each epoch with ``{"unit": "epochs", "done", "total", "loss",
+            <metric>}`` and ``"val_loss"``, ``"val_<metric>"`` with validation (the model can
+            already ``act``/``predict_proba`` then). Returning ``False`` stops training.
+        progress : draw a progress bar (see :mod:`sandbox.progress`)
 
         Returns
         -------
@@ -184,13 +204,13 @@ class _MLP(Learner):
             vars(self).clear()
             vars(self).update(before)
             raise
-        stop = EarlyStopping(self.patience, self.min_delta, self.restore_best) if self.early_stopping else None
-        callback = (lambda epoch, logs: on_epoch(self, epoch, logs)) if on_epoch is not None else None
+        early = self.early_stopping and validation is not None
+        stop = EarlyStopping(self.patience, self.min_delta, self.restore_best) if early else None
         with torch_seed(self.seed):
             try:
                 result = fit_loop(self._trainee, X, y, epochs=self.epochs, batch_size=self.batch_size,
                                   rng=np.random.default_rng(self.seed), validation=validation,
-                                  early_stopping=stop, on_epoch=callback)
+                                  early_stopping=stop, callback=callback, progress=progress, desc=type(self).__name__)
             except Exception as exc:
                 if hasattr(exc, "result"):
                     self._record(exc.result)
@@ -209,17 +229,35 @@ class _MLP(Learner):
             Xv, yv = self._check_validation(validation_data)
             validation = (Xv, yv)
         elif self._val_fraction() > 0:
-            try:
-                X, Xv, y, yv = split(X, y, test=self._val_fraction(), stratify=self._loss == "cross_entropy", seed=self.seed)
-            except ValueError as exc:
-                reason = str(exc).split(";")[0].replace("test part", "validation part")
-                raise ValueError(f"validation_fraction={self._val_fraction():g}: {reason}; each class needs 2+ samples. "
-                                 "Use more data, or pass validation_data=(X_val, y_val).") from None
-            validation = (Xv, yv)
-        if self.early_stopping and validation is None:
+            X, y, validation = self._hold_out(X, y)
+        if self.early_stopping and validation is None and self.validation_fraction is not None:
             raise ValueError("early_stopping=True needs validation data: pass validation_data=(X_val, y_val) or set validation_fraction > 0.")
         self._build(len(X))
         return X, y, validation
+
+    def _hold_out(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+        """Split off the validation part (stratified for the classifier): (X_train, y_train, (X_val, y_val)).
+
+        With the default ``validation_fraction=None`` the part holds at least one row per class,
+        and data too small to split (a class of one row) trains every epoch without early
+        stopping, with a warning; a ``validation_fraction`` that was asked for is refused instead.
+        """
+        fraction = self._val_fraction()
+        classifier = self._loss == "cross_entropy"
+        if self.validation_fraction is None and classifier:
+            fraction = max(fraction, len(np.unique(y)) / len(y))
+        try:
+            X, Xv, y, yv = split(X, y, test=fraction, stratify=classifier, seed=self.seed)
+        except ValueError as exc:
+            reason = str(exc).split(";")[0].replace("test part", "validation part")
+            if self.validation_fraction is not None:
+                raise ValueError(f"validation_fraction={fraction:g}: {reason}; each class needs 2+ samples. "
+                                 "Use more data, or pass validation_data=(X_val, y_val).") from None
+            warnings.warn(f"{type(self).__name__}: {reason}, so early stopping is off for this fit: it trains all "
+                          f"{self.epochs} epochs. Pass validation_data=(X_val, y_val), or early_stopping=False to "
+                          "silence this.", UserWarning, stacklevel=4)
+            return X, y, None
+        return X, y, (Xv, yv)
 
     def _check_validation(self, validation_data: Any) -> tuple[np.ndarray, np.ndarray]:
         try:
@@ -244,14 +282,14 @@ class _MLP(Learner):
     def _optim_config(self, n: int) -> OptimConfig:
         total = self.epochs * -(-n // self.batch_size)
         extra: dict[str, Any] = {}
-        if self.schedule in ("linear", "cosine"):
+        if self.learning_rate_schedule in ("linear", "cosine"):
             extra["total_steps"] = total
-        elif self.schedule == "step":
+        elif self.learning_rate_schedule == "step":
             extra["step_size"] = max(1, total // 3)
         # no per-step gradient norm: fit_loop catches the non-finite loss that follows a bad
         # update and restores finite weights itself, so the check would only cost time
         return OptimConfig(name=self.optimizer, lr=self.learning_rate, l1=self.l1, l2=self.l2,
-                           clip_norm=self.clip_norm, schedule=self.schedule, grad_norm=False, **extra)
+                           clip_norm=self.clip_norm, schedule=self.learning_rate_schedule, grad_norm=False, **extra)
 
     def _build(self, n_train: int | None) -> None:
         """Make ``net_`` (and, when training, its optimizer and trainee) from the current spec."""
@@ -286,7 +324,7 @@ class _MLP(Learner):
         was_training = self.net_.training
         self.net_.eval()
         with torch.no_grad():
-            out = self.net_(torch.as_tensor(X, dtype=torch.float32)).double().numpy()
+            out = self.net_(torch.from_numpy(np.require(X, np.float32, "W"))).double().numpy()  # "W": a read-only X is copied
         self.net_.train(was_training)
         return out
 
@@ -305,26 +343,19 @@ class _MLP(Learner):
             "n_epochs": self.n_epochs_,
             **self._extra_state(),
         }
-        if self.backend == "torch":
-            arrays = module_arrays("net", self.net_)
-        else:
-            arrays = {f"net.{i}": p for i, p in enumerate(self.net_.params)}
-        return state, arrays
+        arrays = module_arrays("net", self.net_) if self.backend == "torch" else scratch_arrays("net", self.net_)
+        return state, {**arrays, **self._extra_arrays()}
 
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self._validate()
         self._input_shape = tuple(int(s) for s in state["input_shape"])
         self.n_features_in_ = int(np.prod(self._input_shape))
-        self._set_extra_state(state)
+        self._set_extra_state(state, arrays)
         self._build(None)
         if self.backend == "torch":
             load_module_arrays("net", self.net_, arrays)
         else:
-            for i, p in enumerate(self.net_.params):
-                a = arrays[f"net.{i}"]
-                if a.shape != p.shape:
-                    raise ValueError(f"array net.{i} has shape {a.shape}, expected {p.shape}")
-                p[...] = a
+            load_scratch_arrays("net", self.net_, arrays)
         self.history_ = {k: [float(v) for v in vs] for k, vs in state["history"].items()}
         self.best_epoch_ = state["best_epoch"]
         self.stopped_epoch_ = state["stopped_epoch"]
@@ -333,42 +364,62 @@ class _MLP(Learner):
     def _extra_state(self) -> dict[str, Any]:
         return {}
 
-    def _set_extra_state(self, state: dict[str, Any]) -> None:
+    def _extra_arrays(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def _set_extra_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         pass
 
 
-class MLPRegressor(_MLP):
+class MLPRegressor(RegressorMixin, _MLP):
     """A neural network trained on the mean squared error. See :class:`_MLP` for every hyperparameter.
 
     ``fit(X, y)`` takes y of shape (n_samples,) or (n_samples, n_outputs); ``act`` returns
-    predictions of the same shape. Targets are used as given: standardise large ones
-    (e.g. with :class:`sandbox.data.Standardizer`) for a well-behaved loss.
+    predictions of the same shape. The network learns the standardised target (each
+    output centred and divided by its standard deviation over the training rows), and
+    ``act`` undoes that, so targets in any units give a well-behaved loss.
 
     Attributes
     ----------
-    history_ : "loss" (MSE), "mae", and "val_loss", "val_mae" with validation
+    history_ : "loss" (MSE), "mae", and "val_loss", "val_mae" with validation, all in
+        standardised target units
     """
 
     _loss = "mse"
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     def _targets(self, y: Any, *, fitting: bool) -> np.ndarray:
-        y = as_float_array("y", y, ndim=(1, 2))
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        y = check_array(y, ensure_2d=False, dtype=[np.float64, np.float32], input_name="y", estimator=self)
+        if y.ndim not in (1, 2):
+            raise ValueError(f"y has shape {y.shape}; expected (n_samples,) or (n_samples, n_outputs).")
+        Y = y.reshape(len(y), -1).astype(np.float64)
         if fitting:
             self._y_ndim = y.ndim
-            self.n_outputs_ = 1 if y.ndim == 1 else int(y.shape[1])
-        elif (1 if y.ndim == 1 else y.shape[1]) != self.n_outputs_:
-            raise ValueError(f"y has {1 if y.ndim == 1 else y.shape[1]} outputs but the model was fitted on {self.n_outputs_}.")
-        return y.reshape(len(y), -1)
+            self.n_outputs_ = Y.shape[1]
+            self._y_mean = Y.mean(axis=0)
+            std = Y.std(axis=0)
+            self._y_scale = np.where(std > 0, std, 1.0)
+        elif Y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {Y.shape[1]} outputs but the model was fitted on {self.n_outputs_}.")
+        return (Y - self._y_mean) / self._y_scale
 
     def _n_outputs(self) -> int:
         return self.n_outputs_
 
     def act(self, X: Any) -> np.ndarray:
         """Predictions of shape (n_samples,) or (n_samples, n_outputs), like the y given to fit."""
-        out = self._outputs(X)
+        out = self._outputs(X) * self._y_scale + self._y_mean
         return out[:, 0] if self._y_ndim == 1 else out
 
-    predict = act
+    def predict(self, X: Any) -> np.ndarray:
+        """The same as :meth:`act`."""
+        return self.act(X)
 
     def evaluate(self, X: Any, y: Any) -> dict[str, float]:
         """{"mse", "mae", "r2"} on (X, y)."""
@@ -377,37 +428,48 @@ class MLPRegressor(_MLP):
     def _extra_state(self) -> dict[str, Any]:
         return {"y_ndim": self._y_ndim, "n_outputs": self.n_outputs_}
 
-    def _set_extra_state(self, state: dict[str, Any]) -> None:
+    def _extra_arrays(self) -> dict[str, np.ndarray]:
+        return {"y_mean": self._y_mean, "y_scale": self._y_scale}
+
+    def _set_extra_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self._y_ndim = int(state["y_ndim"])
         self.n_outputs_ = int(state["n_outputs"])
+        self._y_mean = saved_array("y_mean", arrays, (self.n_outputs_,))
+        self._y_scale = saved_array("y_scale", arrays, (self.n_outputs_,))
 
 
-class MLPClassifier(_MLP):
+class MLPClassifier(ClassifierMixin, _MLP):
     """A neural network trained on softmax cross-entropy. See :class:`_MLP` for every hyperparameter.
 
-    ``hidden=()`` makes it softmax (multinomial logistic) regression. Labels are integers
-    (any values; ``classes_`` keeps them sorted), at least two distinct ones.
+    ``hidden=()`` makes it softmax (multinomial logistic) regression. Labels may be any
+    hashable values of one type (ints, strings, ...), at least two distinct ones;
+    ``predict``/``act`` gives them back as given. A column vector y is warned about
+    (``DataConversionWarning``) and used as 1-D.
 
     Attributes
     ----------
-    classes_ : int array of shape (n_classes,)
+    classes_ : array of shape (n_classes,), the sorted distinct labels
     history_ : "loss" (cross-entropy), "accuracy", and "val_loss", "val_accuracy" with validation
     """
 
     _loss = "cross_entropy"
 
     def _targets(self, y: Any, *, fitting: bool) -> np.ndarray:
-        labels = _integer_labels(y)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        y = column_or_1d(y, warn=True)
+        y = check_array(y, ensure_2d=False, dtype=None, input_name="y", estimator=self)
         if fitting:
-            classes = np.unique(labels)
+            check_classification_targets(y)
+            classes, index = np.unique(y, return_inverse=True)
             if len(classes) < 2:
-                raise ValueError(f"y has a single class ({classes[0]}); a classifier needs at least two distinct labels.")
+                raise ValueError(f"y has one class ({classes.tolist()[0]!r}); a classifier needs at least two distinct labels.")
             self.classes_ = classes
-            return np.searchsorted(classes, labels)
-        unknown = np.setdiff1d(labels, self.classes_)
+            return index.astype(np.int64)
+        unknown = np.setdiff1d(y, self.classes_)
         if len(unknown):
             raise ValueError(f"y has labels {unknown.tolist()[:5]} that were not seen in fit; known classes: {self.classes_.tolist()}.")
-        return np.searchsorted(self.classes_, labels)
+        return np.searchsorted(self.classes_, y).astype(np.int64)
 
     def _n_outputs(self) -> int:
         return len(self.classes_)
@@ -417,10 +479,13 @@ class MLPClassifier(_MLP):
         return np.exp(log_softmax(self._outputs(X)))
 
     def act(self, X: Any) -> np.ndarray:
-        """Predicted labels of shape (n_samples,)."""
-        return self.classes_[np.argmax(self._outputs(X), axis=1)]
+        """Predicted labels of shape (n_samples,), values from ``classes_``."""
+        out = self._outputs(X)  # first: it raises NotFittedError before classes_ exists
+        return self.classes_[np.argmax(out, axis=1)]
 
-    predict = act
+    def predict(self, X: Any) -> np.ndarray:
+        """The same as :meth:`act`: predicted labels of shape (n_samples,)."""
+        return self.act(X)
 
     def evaluate(self, X: Any, y: Any) -> dict[str, float]:
         """{"accuracy", "log_loss"} on (X, y)."""
@@ -433,26 +498,5 @@ class MLPClassifier(_MLP):
     def _extra_state(self) -> dict[str, Any]:
         return {"classes": self.classes_.tolist()}
 
-    def _set_extra_state(self, state: dict[str, Any]) -> None:
-        self.classes_ = np.asarray(state["classes"], dtype=np.int64)
-
-
-def _integer_labels(y: Any) -> np.ndarray:
-    """``y`` as a 1-D int64 array, or a ValueError that says what is wrong with it."""
-    if y is None:
-        raise ValueError("y is None; expected integer class labels of shape (n_samples,).")
-    arr = np.asarray(y)
-    if arr.ndim != 1:
-        hint = " (for a column vector, pass y.ravel())" if arr.ndim == 2 and arr.shape[1] == 1 else ""
-        raise ValueError(f"y has shape {arr.shape}; expected integer class labels of shape (n_samples,){hint}.")
-    if arr.size == 0:
-        raise ValueError("y is empty; expected at least one label.")
-    if np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_:
-        return arr.astype(np.int64)
-    if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-        return arr.astype(np.int64)
-    bad = next((v for v in arr.tolist() if not (isinstance(v, int | float) and float(v).is_integer())), arr[0])
-    raise ValueError(
-        f"y must hold integer class labels, but it has {bad!r} (dtype {arr.dtype}); "
-        "encode classes as integers 0..k-1 (for regression use MLPRegressor)."
-    )
+    def _set_extra_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.classes_ = np.asarray(state["classes"])

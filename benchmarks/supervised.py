@@ -79,7 +79,7 @@ def hand_written_loop(X: np.ndarray, y: np.ndarray, hidden: tuple[int, ...], epo
 def sandbox_classifier(args: argparse.Namespace, backend: str = "torch") -> MLPClassifier:
     """The sandbox classifier both sections time, with the benchmark's settings."""
     return MLPClassifier(hidden=tuple(args.hidden), learning_rate=args.lr, batch_size=args.batch_size,
-                         epochs=args.epochs, backend=backend, seed=0)
+                         epochs=args.epochs, early_stopping=False, backend=backend, seed=0)
 
 
 def peers(data: tuple[np.ndarray, ...], args: argparse.Namespace) -> None:

@@ -24,7 +24,7 @@ from sandbox.checks import check_int_tuple, check_number
 from sandbox.data import Standardizer, load_real, shift_images, split
 from sandbox.experiment import Experiment, Run
 from sandbox.metrics import classification_metrics
-from sandbox.train import torch_threads
+from sandbox.threads import torch_threads
 
 
 @dataclass
@@ -62,8 +62,8 @@ def conv_member(cfg: Config, seed: int, data: tuple[np.ndarray, ...]) -> list[li
     if cfg.augment:
         images, labels = shift_images(images, labels)
     model = MLPClassifier(conv_channels=cfg.conv_channels, hidden=cfg.hidden, dropout=cfg.dropout, l2=cfg.l2,
-                          learning_rate=cfg.learning_rate, schedule="cosine", batch_size=cfg.batch_size,
-                          epochs=cfg.epochs, seed=seed)
+                          learning_rate=cfg.learning_rate, learning_rate_schedule="cosine", batch_size=cfg.batch_size,
+                          epochs=cfg.epochs, early_stopping=False, seed=seed)
     model.fit(images, labels)
     return model.predict_proba(X_te.reshape(-1, 8, 8) / 16.0).tolist()
 
@@ -72,7 +72,7 @@ def dense(cfg: Config, hidden: tuple[int, ...], data: tuple[np.ndarray, ...]) ->
     X_tr, X_te, y_tr, _ = data
     s = Standardizer().fit(X_tr)
     model = MLPClassifier(hidden=hidden, l2=cfg.l2, learning_rate=cfg.learning_rate, epochs=cfg.mlp_epochs,
-                          batch_size=32, seed=cfg.seed)
+                          batch_size=32, early_stopping=False, seed=cfg.seed)
     return model.fit(s.transform(X_tr), y_tr).predict_proba(s.transform(X_te)).tolist()
 
 

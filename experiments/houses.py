@@ -22,7 +22,7 @@ from sandbox.checks import check_int_tuple, check_number
 from sandbox.data import Standardizer, house_prices, split
 from sandbox.experiment import Experiment, Run, learner_kwargs
 from sandbox.metrics import regression_metrics
-from sandbox.train import torch_threads
+from sandbox.threads import torch_threads
 
 
 @dataclass

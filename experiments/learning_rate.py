@@ -21,7 +21,7 @@ from sandbox.data import Standardizer, house_prices, split
 from sandbox.errors import DivergenceError
 from sandbox.experiment import Experiment, Run
 from sandbox.optim import OPTIMIZERS
-from sandbox.train import torch_threads
+from sandbox.threads import torch_threads
 
 
 @dataclass
@@ -59,7 +59,7 @@ def standardised_houses(n: int, seed: int) -> tuple[np.ndarray, ...]:
 def train_at(cfg: Config, rate: float, data: tuple[np.ndarray, ...]) -> dict:
     X_tr, X_val, y_tr, y_val = data
     model = MLPRegressor(hidden=cfg.hidden, optimizer=cfg.optimizer, learning_rate=rate, epochs=cfg.epochs,
-                         batch_size=cfg.batch_size, seed=cfg.seed)
+                         batch_size=cfg.batch_size, early_stopping=False, seed=cfg.seed)
     diverged = None
     try:
         model.fit(X_tr, y_tr, validation_data=(X_val, y_val))

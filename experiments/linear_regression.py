@@ -69,7 +69,7 @@ def fit_all(cfg: Config, iterations: int, with_keras: bool) -> dict[str, dict]:
     x, y = article_line(cfg.n, noise=cfg.noise, random_state=rs)
     w0, b0 = rs.randn(1), rs.randn(1)  # the article draws its start after the data
     out = {"by-hand numpy": by_hand(x, y, w0, b0, cfg.learning_rate, iterations)}
-    common = dict(learning_rate=cfg.learning_rate, iterations=iterations, seed=cfg.seed)
+    common = dict(learning_rate=cfg.learning_rate, max_iter=iterations, seed=cfg.seed)
     models = {
         "LinearRegressor numpy": LinearRegressor(backend="numpy", **common),
         "LinearRegressor torch": LinearRegressor(backend="torch", **common),
@@ -78,7 +78,7 @@ def fit_all(cfg: Config, iterations: int, with_keras: bool) -> dict[str, dict]:
     if with_keras:
         steps_per_epoch = math.ceil(cfg.n / cfg.keras_batch_size)
         models["keras-style minibatch"] = LinearRegressor(
-            backend="torch", learning_rate=cfg.learning_rate, iterations=iterations * steps_per_epoch,
+            backend="torch", learning_rate=cfg.learning_rate, max_iter=iterations * steps_per_epoch,
             batch_size=cfg.keras_batch_size, seed=cfg.seed,
         )
     for name, model in models.items():

@@ -21,7 +21,7 @@ from sandbox import plots
 from sandbox.checks import check_int_tuple, check_number
 from sandbox.data import Standardizer, load_real, split
 from sandbox.experiment import Experiment, Run
-from sandbox.train import torch_threads
+from sandbox.threads import torch_threads
 
 
 @dataclass
@@ -60,10 +60,10 @@ def digits_small(cfg: Config) -> tuple[np.ndarray, ...]:
 
 def variants(cfg: Config) -> dict[str, dict]:
     return {
-        "too large, no cure": {},
-        f"L1 = {cfg.l1:g}": {"l1": cfg.l1},
-        f"L2 = {cfg.l2:g}": {"l2": cfg.l2},
-        f"dropout = {cfg.dropout:g}": {"dropout": cfg.dropout},
+        "too large, no cure": {"early_stopping": False},
+        f"L1 = {cfg.l1:g}": {"l1": cfg.l1, "early_stopping": False},
+        f"L2 = {cfg.l2:g}": {"l2": cfg.l2, "early_stopping": False},
+        f"dropout = {cfg.dropout:g}": {"dropout": cfg.dropout, "early_stopping": False},
         f"early stopping (patience {cfg.patience})": {"early_stopping": True, "patience": cfg.patience},
     }
 

@@ -56,7 +56,7 @@ from sandbox.checks import check_int_tuple, check_number
 from sandbox.experiment import Experiment, Run
 from sandbox.report import Report
 from sandbox.seeding import derive_rng
-from sandbox.train import torch_threads
+from sandbox.threads import torch_threads
 
 LAKE, HORIZON = "FrozenLake8x8-v1", 200
 DIGIT_LEARNERS = {  # name -> (paradigm, summary key of its final test accuracy)

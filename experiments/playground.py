@@ -23,7 +23,7 @@ from sandbox.checks import check_choice, check_int_tuple, check_number
 from sandbox.data import PLAYGROUND_SETS, playground, split
 from sandbox.experiment import Experiment, Run, learner_kwargs
 from sandbox.nn import ACTIVATIONS
-from sandbox.train import torch_threads
+from sandbox.threads import torch_threads
 
 
 @dataclass
@@ -73,15 +73,15 @@ def train_set(cfg: Config, name: str) -> dict:
     wanted = {e for e in cfg.snapshots if e < cfg.epochs}
     pictures: dict[int, list] = {}
 
-    def snapshot(model: MLPClassifier, epoch: int, logs: dict) -> None:
-        if epoch in wanted:
-            pictures[epoch] = model.predict_proba(points)[:, 1].reshape(xx.shape).tolist()
+    def snapshot(info: dict) -> None:
+        if info["done"] in wanted:
+            pictures[info["done"]] = model.predict_proba(points)[:, 1].reshape(xx.shape).tolist()
 
     model = MLPClassifier(**learner_kwargs(cfg, "model", hidden=cfg.hidden, activation=cfg.activation, l1=cfg.l1,
                                            l2=cfg.l2, dropout=cfg.dropout, learning_rate=cfg.learning_rate,
-                                           batch_size=cfg.batch_size, epochs=cfg.epochs, backend=cfg.backend,
-                                           seed=cfg.seed))
-    model.fit(X_tr, y_tr, validation_data=(X_te, y_te), on_epoch=snapshot)
+                                           batch_size=cfg.batch_size, epochs=cfg.epochs, early_stopping=False,
+                                           backend=cfg.backend, seed=cfg.seed))
+    model.fit(X_tr, y_tr, validation_data=(X_te, y_te), callback=snapshot)
     pictures[model.n_epochs_] = model.predict_proba(points)[:, 1].reshape(xx.shape).tolist()
     return {
         "train_accuracy": model.evaluate(X_tr, y_tr)["accuracy"],

@@ -18,9 +18,15 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
 from agents import KMeans
-from agents.anomaly import anomaly_scores, anomaly_threshold
-from agents.choose_k import best_silhouette_k, elbow_k, scan_k, silhouette
 from agents.decomposition import PCA
+from experiments._unsupervised_tools import (
+    anomaly_scores,
+    anomaly_threshold,
+    best_silhouette_k,
+    elbow_k,
+    scan_k,
+    silhouette,
+)
 from sandbox import plots
 from sandbox.checks import check_number
 from sandbox.data import customer_table

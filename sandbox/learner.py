@@ -34,7 +34,10 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
+import scipy.sparse as sp
 import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_array, validate_data
 
 from sandbox.checks import as_float_array, check_same_length
 from sandbox.errors import CheckpointError, NotFittedError
@@ -59,8 +62,14 @@ def load_learner_plugins() -> dict[str, type[Learner]]:
 L = TypeVar("L", bound="Learner")
 
 
-class Learner:
-    """Base class of every learner. See the module docstring for the contract."""
+class Learner(BaseEstimator):
+    """Base class of every learner. See the module docstring for the contract.
+
+    Built on scikit-learn's ``BaseEstimator``: ``get_params(deep)``, ``set_params``,
+    ``clone`` and ``__repr__`` come from there, for every paradigm. Supervised and
+    unsupervised learners add scikit-learn's mixins (``RegressorMixin``,
+    ``ClassifierMixin``, ``ClusterMixin``, ``TransformerMixin``) in front of it.
+    """
 
     paradigm: ClassVar[str] = "supervised"  # supervised | unsupervised | reinforcement | planning
 
@@ -73,23 +82,19 @@ class Learner:
 
     @classmethod
     def _param_names(cls) -> list[str]:
+        """The hyperparameters: the constructor's keyword-only arguments."""
         sig = inspect.signature(cls.__init__)
         return [p.name for p in sig.parameters.values() if p.kind == p.KEYWORD_ONLY]
-
-    def get_params(self) -> dict[str, Any]:
-        """The hyperparameters, exactly as given to the constructor."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def __repr__(self) -> str:
-        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
-        changed = {k: v for k, v in self.get_params().items() if not _same(defaults.get(k, inspect.Parameter.empty), v)}
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
 
     # ------------------------------------------------------------- fitting
 
     @property
     def is_fitted(self) -> bool:
-        return any(k.endswith("_") and not k.startswith("_") for k in vars(self))
+        # the input checks record these two before fitting proper starts: they alone do not make a fitted learner
+        return any(k.endswith("_") and not k.startswith("_") and k not in _INPUT_RECORDS for k in vars(self))
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return self.is_fitted
 
     def _check_fitted(self, what: str = "act") -> None:
         if not self.is_fitted:
@@ -131,26 +136,65 @@ class Learner:
     # ------------------------------------------------------ shared data checks
 
     def _check_X(self, X: Any, *, fitting: bool, name: str = "X", ndim: tuple[int, ...] = (2,)) -> np.ndarray:
-        """A finite float array of an accepted rank; at ``act`` time, the fitted feature count."""
-        X = as_float_array(name, X, ndim=ndim)
-        shape = tuple(int(s) for s in X.shape[1:])
+        """X as scikit-learn takes it, as a finite float64 or float32 array.
+
+        Lists, DataFrames (their column names become ``feature_names_in_``) and object
+        arrays of numbers are read; sparse matrices are refused. 2-D input goes through
+        scikit-learn's ``validate_data``, which records ``n_features_in_`` when ``fitting``
+        and checks it (and the column names) otherwise. Images (3-D and 4-D, where ``ndim``
+        allows them) count every pixel as a feature.
+        """
+        if sp.issparse(X):
+            raise ValueError(
+                f"{name} is a scipy.sparse matrix; {type(self).__name__} does not take sparse input. "
+                f"Pass a dense array ({name}.toarray()) of shape (n_samples, n_features)."
+            )
+        rank = 2 if ndim == (2,) or hasattr(X, "columns") else _rank(X)
+        images = not fitting and len(getattr(self, "_input_shape", ())) > 1  # fitted on images: rows must be images
+        if (rank == 2 or rank not in ndim) and not images:
+            if 2 not in ndim:
+                raise ValueError(f"{name} has {rank} dimensions; expected a {' or '.join(f'{d}-D' for d in ndim)} array.")
+            try:
+                if name == "X":
+                    arr = validate_data(self, X, reset=fitting, dtype=[np.float64, np.float32])
+                else:
+                    arr = check_array(X, estimator=self, dtype=[np.float64, np.float32], input_name=name)
+            except (TypeError, ValueError) as exc:  # NumPy's own conversion errors get the context they lack
+                if not any(w in str(exc) for w in _NUMPY_CONVERSION_ERRORS):
+                    raise
+                raise type(exc)(f"{name} could not be read as an array of numbers ({exc}); expected int or float "
+                                "values of shape (n_samples, n_features).") from None
+            if name != "X" and arr.shape[1] != self.n_features_in_:
+                raise ValueError(f"{name} has {arr.shape[1]} features, but {type(self).__name__} is expecting "
+                                 f"{self.n_features_in_} features as input.")
+            if fitting:
+                self._input_shape = (int(arr.shape[1]),)
+            return arr
+        arr = as_float_array(name, X, ndim=ndim)
+        shape = tuple(int(s) for s in arr.shape[1:])
         if fitting:
             self.n_features_in_ = int(np.prod(shape))
             self._input_shape = shape
+            self.__dict__.pop("feature_names_in_", None)
         elif shape != tuple(getattr(self, "_input_shape", shape)):
             raise ValueError(
                 f"{name} has {self._describe(shape)} per sample but {type(self).__name__} was fitted on "
                 f"{self._describe(tuple(self._input_shape))}; pass an array of shape (n_samples, {', '.join(map(str, self._input_shape))})."
             )
-        return X
+        return arr
 
     @staticmethod
     def _describe(shape: tuple[int, ...]) -> str:
         return f"{shape[0]} features" if len(shape) == 1 else f"shape {shape}"
 
     def _check_Xy(self, X: Any, y: Any, *, ndim: tuple[int, ...] = (2,)) -> tuple[np.ndarray, np.ndarray]:
+        """X as :meth:`_check_X` reads it and numeric targets y of shape (n_samples,) or (n_samples, n_outputs)."""
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         X = self._check_X(X, fitting=True, ndim=ndim)
-        y = as_float_array("y", y, ndim=(1, 2))
+        y = check_array(y, ensure_2d=False, dtype=[np.float64, np.float32], input_name="y", estimator=self)
+        if y.ndim not in (1, 2):
+            raise ValueError(f"y has shape {y.shape}; expected (n_samples,) or (n_samples, n_outputs).")
         check_same_length("X", X, "y", y)
         return X, y
 
@@ -197,6 +241,18 @@ class Learner:
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{path} does not hold a valid {qualname}: {exc}") from None
         return obj
+
+
+_INPUT_RECORDS = ("n_features_in_", "feature_names_in_")
+_NUMPY_CONVERSION_ERRORS = ("could not convert", "setting an array element", "argument must be", "inhomogeneous")
+
+
+def _rank(X: Any) -> int:
+    """The number of dimensions of array-like X (2 when it cannot be read: the 2-D checks then say why)."""
+    try:
+        return int(np.asarray(X).ndim)
+    except (TypeError, ValueError):
+        return 2
 
 
 def load(path: str | os.PathLike) -> Learner:
@@ -262,13 +318,6 @@ def _restore_tuples(cls: type[Learner], params: dict[str, Any]) -> dict[str, Any
         default = sig[k].default
         out[k] = tuple(v) if isinstance(v, list) and isinstance(default, tuple) else v
     return out
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b) and type(a) is type(b)
-    except Exception:
-        return False
 
 
 # ---------------------------------------------------------------- torch glue

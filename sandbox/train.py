@@ -18,9 +18,7 @@ trustworthy lives here once:
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -32,6 +30,7 @@ from sandbox.checks import check_choice, check_number
 from sandbox.errors import DivergenceError
 from sandbox.nn import Network
 from sandbox.optim import Optimizer
+from sandbox.progress import Callback, Reporter
 from sandbox.scratch import (
     ScratchNet,
     ScratchOptimizer,
@@ -104,7 +103,9 @@ def fit_loop(
     rng: np.random.Generator,
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     early_stopping: EarlyStopping | None = None,
-    on_epoch: Callable[[int, dict[str, float]], Any] | None = None,
+    callback: Callback | None = None,
+    progress: bool = False,
+    desc: str = "fit",
 ) -> FitResult:
     """Train ``trainee`` on (X, y) for up to ``epochs`` passes of shuffled batches of ``batch_size``.
 
@@ -113,8 +114,10 @@ def fit_loop(
     X : array of shape (n_samples, ...) ; y : array of shape (n_samples,) or (n_samples, n_outputs)
     validation : (X_val, y_val) scored after every epoch, in eval mode
     early_stopping : needs ``validation``
-    on_epoch : called as ``on_epoch(epoch, logs)`` after each epoch (1-based); returning
-        ``False`` stops training
+    callback : called after each epoch with ``{"unit": "epochs", "done": epoch, "total": epochs}``
+        and the epoch's logs (``loss``, the metric, ``val_loss``, ...); returning ``False``
+        stops training (see :mod:`sandbox.progress`)
+    progress : draw a progress bar labelled ``desc``
 
     Raises
     ------
@@ -133,34 +136,35 @@ def fit_loop(
     result = FitResult(history={k: [] for k in keys})
     best_loss, best_snap, wait = math.inf, None, 0
     n = len(X)
-    for epoch in range(1, epochs + 1):
-        safe = trainee.snapshot()
-        try:
-            logs = _one_epoch(trainee, data, n, batch_size, rng)
-            if not trainee.weights_finite():  # a last update can break weights without a loss to show it
-                raise DivergenceError("the weights became non-finite (learning rate too large?)")
+    with Reporter(callback, progress, desc=desc, unit="epochs", total=epochs) as report:
+        for epoch in range(1, epochs + 1):
+            safe = trainee.snapshot()
+            try:
+                logs = _one_epoch(trainee, data, n, batch_size, rng)
+                if not trainee.weights_finite():  # a last update can break weights without a loss to show it
+                    raise DivergenceError("the weights became non-finite (learning rate too large?)")
+                if val is not None:
+                    val_loss, val_metric = trainee.score(*val)
+                    if not math.isfinite(val_loss):
+                        raise DivergenceError(f"the validation loss became {val_loss} (learning rate too large?)")
+                    logs.update({"val_loss": val_loss, f"val_{trainee.metric}": val_metric})
+            except DivergenceError as exc:
+                raise _diverged(trainee, safe, result, epoch, exc) from None
+            for key, value in logs.items():
+                result.history[key].append(value)
+            result.epochs_run = epoch
             if val is not None:
-                val_loss, val_metric = trainee.score(*val)
-                if not math.isfinite(val_loss):
-                    raise DivergenceError(f"the validation loss became {val_loss} (learning rate too large?)")
-                logs.update({"val_loss": val_loss, f"val_{trainee.metric}": val_metric})
-        except DivergenceError as exc:
-            raise _diverged(trainee, safe, result, epoch, exc) from None
-        for key, value in logs.items():
-            result.history[key].append(value)
-        result.epochs_run = epoch
-        if val is not None:
-            if logs["val_loss"] < best_loss - (early_stopping.min_delta if early_stopping else 0.0):
-                best_loss, result.best_epoch, wait = logs["val_loss"], epoch, 0
-                if early_stopping is not None and early_stopping.restore_best:
-                    best_snap = trainee.snapshot()
-            else:
-                wait += 1
-        if on_epoch is not None and on_epoch(epoch, logs) is False:
-            break
-        if early_stopping is not None and wait > early_stopping.patience:
-            result.stopped_epoch = epoch
-            break
+                if logs["val_loss"] < best_loss - (early_stopping.min_delta if early_stopping else 0.0):
+                    best_loss, result.best_epoch, wait = logs["val_loss"], epoch, 0
+                    if early_stopping is not None and early_stopping.restore_best:
+                        best_snap = trainee.snapshot()
+                else:
+                    wait += 1
+            if report.active and report(done=epoch, **logs):
+                break
+            if early_stopping is not None and wait > early_stopping.patience:
+                result.stopped_epoch = epoch
+                break
     if best_snap is not None:
         trainee.restore(best_snap)
     return result
@@ -201,7 +205,7 @@ class TorchTrainee:
         self.metric = "accuracy" if loss == "cross_entropy" else "mae"
 
     def prepare(self, X: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        Xt = torch.as_tensor(X, dtype=self.dtype)
+        Xt = torch.as_tensor(np.require(X, requirements="W"), dtype=self.dtype)  # torch refuses to share a read-only X
         if self.loss == "cross_entropy":
             return Xt, torch.as_tensor(y, dtype=torch.long)
         return Xt, torch.as_tensor(y, dtype=self.dtype).reshape(len(y), -1)
@@ -307,17 +311,3 @@ class ScratchTrainee:
 
     def weights_finite(self) -> bool:
         return all(bool(np.isfinite(p).all()) for p in self.net.params)
-
-
-@contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run the block with ``n`` torch CPU threads, then put the previous number back.
-
-    Small networks train as fast on one thread, and leave the other cores free.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

@@ -20,7 +20,7 @@ def iris():
 
 
 def small(**kw):
-    base = dict(hidden=(16,), epochs=30, batch_size=16, learning_rate=0.02, seed=0)
+    base = dict(hidden=(16,), epochs=30, batch_size=16, learning_rate=0.02, early_stopping=False, seed=0)
     return base | kw
 
 
@@ -57,7 +57,8 @@ def test_regressor_fits_a_curve_and_reports_history():
     rng = np.random.default_rng(0)
     X = rng.uniform(-2, 2, (300, 1))
     y = np.sin(2 * X[:, 0])
-    model = MLPRegressor(hidden=(32, 32), epochs=60, learning_rate=0.01, validation_fraction=0.2, seed=0).fit(X, y)
+    model = MLPRegressor(hidden=(32, 32), epochs=60, learning_rate=0.01, validation_fraction=0.2,
+                         early_stopping=False, seed=0).fit(X, y)
     assert model.evaluate(X, y)["r2"] > 0.95
     assert model.act(X[:4]).shape == (4,)
     assert set(model.history_) == {"loss", "mae", "val_loss", "val_mae"}
@@ -104,17 +105,20 @@ def test_early_stopping_stops_and_restores_the_best_weights(iris):
     assert model.evaluate(X_te, y_te)["log_loss"] == pytest.approx(best, rel=1e-4)
 
 
-def test_on_epoch_sees_a_usable_model_and_can_stop(xor):
+def test_callback_sees_each_epoch_and_a_usable_model_and_can_stop(xor):
     X_tr, X_te, y_tr, _ = xor
     seen = []
+    model = MLPClassifier(**small())
 
-    def callback(model, epoch, logs):
-        seen.append((epoch, model.predict_proba(X_te[:2]).shape, set(logs)))
-        return epoch < 3
+    def callback(info):
+        seen.append((info, model.predict_proba(X_te[:2]).shape))
+        return info["done"] < 3
 
-    model = MLPClassifier(**small()).fit(X_tr, y_tr, on_epoch=callback)
-    assert [s[0] for s in seen] == [1, 2, 3] and model.n_epochs_ == 3
-    assert seen[0][1] == (2, 2) and seen[0][2] == {"loss", "accuracy"}
+    model.fit(X_tr, y_tr, callback=callback)
+    assert [info["done"] for info, _ in seen] == [1, 2, 3] and model.n_epochs_ == 3
+    first, shape = seen[0]
+    assert shape == (2, 2) and set(first) == {"unit", "done", "total", "loss", "accuracy"}
+    assert first["unit"] == "epochs" and first["total"] == 30 and first["loss"] == model.history_["loss"][0]
 
 
 @pytest.mark.parametrize("backend", ["torch", "numpy"])
@@ -153,7 +157,7 @@ def test_divergence_names_the_epoch_and_keeps_finite_weights():
 def test_divergence_in_the_numpy_engine_too():
     X = np.linspace(-50, 50, 100)[:, None]
     model = MLPRegressor(hidden=(8,), optimizer="sgd", learning_rate=10.0, epochs=5, backend="numpy", seed=0)
-    with pytest.raises(DivergenceError, match="epoch 1"):
+    with pytest.raises(DivergenceError, match=r"diverged in epoch \d"):
         model.fit(X, X[:, 0] ** 3)
     assert all(np.isfinite(p).all() for p in model.net_.params)
 
@@ -164,11 +168,11 @@ def test_divergence_in_the_numpy_engine_too():
 @pytest.mark.parametrize(
     "y, message",
     [
-        (np.full(10, 0.5), "integer class labels"),
-        (np.array(["a", "b"] * 5), "integer class labels"),
-        (np.zeros(10, int), "single class"),
-        (np.zeros((10, 1), int), r"pass y.ravel\(\)"),
+        (np.full(10, 0.5), "Unknown label type: continuous"),
+        (np.zeros(10, int), "one class"),
+        (np.zeros((10, 2), int), "y should be a 1d array"),
         (np.arange(9) % 2, "same length"),
+        (None, "requires y to be passed"),
     ],
 )
 def test_classifier_rejects_bad_labels(y, message):
@@ -183,7 +187,7 @@ def test_nan_in_X_and_feature_mismatch_at_act(xor):
     with pytest.raises(ValueError, match="NaN"):
         MLPClassifier(epochs=1).fit(bad, y_tr)
     model = MLPClassifier(epochs=1).fit(X_tr, y_tr)
-    with pytest.raises(ValueError, match="3 features per sample but MLPClassifier was fitted on 2"):
+    with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is expecting 2 features"):
         model.act(np.zeros((4, 3)))
 
 
@@ -214,21 +218,24 @@ def test_numpy_backend_refuses_images_and_act_before_fit():
 
 
 def test_regressor_rejects_wrong_target_shape():
-    with pytest.raises(ValueError, match="expected a 1-D or 2-D"):
+    with pytest.raises(ValueError, match="Found array with dim 3"):
         MLPRegressor(epochs=1).fit(np.zeros((10, 2)), np.zeros((10, 1, 1)))
 
 
 def test_a_validation_split_too_small_for_every_class_says_so():
     X, y = np.zeros((20, 2)), np.array([0] * 19 + [1])
     with pytest.raises(ValueError, match=r"validation_fraction=0.1: cannot stratify.*validation_data"):
-        MLPClassifier(epochs=1, early_stopping=True).fit(X, y)
+        MLPClassifier(epochs=1, validation_fraction=0.1).fit(X, y)
+    with pytest.warns(UserWarning, match="early stopping is off for this fit: it trains all 3 epochs"):
+        model = MLPClassifier(epochs=3).fit(X, y)  # the default split: warned, then trained without it
+    assert model.n_epochs_ == 3 and "val_loss" not in model.history_
 
 
 def test_a_refused_refit_leaves_the_earlier_fit_intact(xor):
     X_tr, X_te, y_tr, _ = xor
     model = MLPClassifier(**small(epochs=2)).fit(X_tr, y_tr)
     before = model.predict_proba(X_te)
-    with pytest.raises(ValueError, match="single class"):
+    with pytest.raises(ValueError, match="one class"):
         model.fit(np.zeros((10, 5)), np.zeros(10, int))
     np.testing.assert_array_equal(model.predict_proba(X_te), before)
     assert model.n_features_in_ == 2
@@ -238,3 +245,47 @@ def test_channel_first_images_use_their_channels():
     X = np.random.default_rng(0).normal(size=(30, 2, 5, 5))
     model = MLPClassifier(hidden=(), conv_channels=(3,), epochs=1, seed=0).fit(X, np.arange(30) % 3)
     assert model.spec_.conv.in_channels == 2 and model.predict_proba(X).shape == (30, 3)
+
+
+# ------------------------------------------------------- labels and targets as scikit-learn takes them
+
+
+def test_string_labels_come_back_as_given_and_a_column_y_is_warned_then_used(xor):
+    from sklearn.exceptions import DataConversionWarning
+
+    X_tr, X_te, y_tr, _ = xor
+    names = np.where(y_tr == 1, "cat", "dog")
+    model = MLPClassifier(**small(epochs=3)).fit(X_tr, names)
+    assert model.classes_.tolist() == ["cat", "dog"] and set(model.predict(X_te)) <= {"cat", "dog"}
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        column = MLPClassifier(**small(epochs=3)).fit(X_tr, names[:, None])
+    np.testing.assert_array_equal(column.predict(X_te), model.predict(X_te))
+    back_acc = model.evaluate(X_tr, names)["accuracy"]
+    assert 0.0 <= back_acc <= 1.0
+
+
+def test_classifier_act_before_fit_is_not_fitted_and_sklearn_knows_it():
+    import sklearn.exceptions
+
+    with pytest.raises(sklearn.exceptions.NotFittedError, match="call fit"):
+        MLPClassifier().act(np.zeros((2, 2)))
+
+
+def test_regressor_learns_a_large_target_through_its_standardisation():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = 5_000.0 + 2_000.0 * X[:, 0] - 1_000.0 * X[:, 1]  # raw units far from 1
+    model = MLPRegressor(hidden=(), epochs=100, early_stopping=False, seed=0).fit(X, y)
+    assert model.evaluate(X, y)["r2"] > 0.99
+    assert abs(model.predict(X).mean() - y.mean()) < 0.01 * y.std()  # the standardisation is undone in predict
+
+
+def test_sparse_and_object_inputs():
+    from scipy.sparse import csr_matrix
+
+    X, y = np.random.default_rng(0).normal(size=(40, 2)), np.arange(40) % 2
+    with pytest.raises(ValueError, match="sparse"):
+        MLPClassifier(epochs=1).fit(csr_matrix(X), y)
+    a = MLPClassifier(**small(epochs=2)).fit(X.astype(object), y)
+    b = MLPClassifier(**small(epochs=2)).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))

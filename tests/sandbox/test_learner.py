@@ -15,7 +15,7 @@ from sandbox.errors import CheckpointError, NotFittedError
 @pytest.fixture
 def fitted():
     x, y = article_line()
-    return LinearRegressor(iterations=30, batch_size=25).fit(x, y[:, 0]), x
+    return LinearRegressor(max_iter=30, batch_size=25).fit(x, y[:, 0]), x
 
 
 def test_round_trip_gives_identical_predictions(tmp_path, fitted):

@@ -1,4 +1,9 @@
-"""Choosing the number of clusters: inertia (the elbow) and the silhouette over a range of k."""
+"""Tools for unsupervised experiments (not learners): choosing k, and anomaly scores from a clustering.
+
+- choosing the number of clusters: :func:`scan_k` (inertia and silhouette over a range of k),
+  :func:`elbow_k`, :func:`best_silhouette_k`, :func:`silhouette`
+- anomaly scores: :func:`anomaly_scores` (distance to the nearest centre), :func:`anomaly_threshold`
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from agents.kmeans import KMeans, check_kmeans_X, sq_distances
-from sandbox.checks import check_number, check_seed
+from agents._kmeans_kernels import sq_distances
+from agents.kmeans import KMeans, check_kmeans_X
+from sandbox.checks import as_float_array, check_number, check_seed
+
+# ---------------------------------------------------------------- choosing k
 
 
 def silhouette(X: Any, labels: Any, *, sample_size: int | None = 2000, seed: int | None = 0) -> float:
@@ -75,3 +83,32 @@ def elbow_k(ks: Sequence[int], inertia: Sequence[float]) -> int:
 def best_silhouette_k(ks: Sequence[int], scores: Sequence[float]) -> int:
     """The k with the highest silhouette (NaNs ignored)."""
     return int(np.asarray(ks)[int(np.nanargmax(np.asarray(scores, dtype=float)))])
+
+
+# ---------------------------------------------------------------- anomalies
+
+
+def anomaly_scores(model: Any, X: Any) -> np.ndarray:
+    """Distance of each row of X to the nearest centre of a fitted KMeans/MiniBatchKMeans.
+
+    Returns
+    -------
+    scores : array of shape (n_samples,), Euclidean distances; larger is stranger
+    """
+    return np.min(model.transform(X), axis=1)
+
+
+def anomaly_threshold(scores: Any, quantile: float = 0.99) -> tuple[float, np.ndarray]:
+    """The score at ``quantile`` of ``scores`` and the mask of rows strictly above it.
+
+    With ``quantile=0.99`` about 1% of the rows are flagged (fewer when scores tie).
+
+    Returns
+    -------
+    threshold : float
+    flagged : bool array of shape (n_samples,)
+    """
+    check_number("quantile", quantile, low=0.0, high=1.0, low_open=True, high_open=True)
+    scores = as_float_array("scores", scores, ndim=1)
+    threshold = float(np.quantile(scores, quantile))
+    return threshold, scores > threshold
