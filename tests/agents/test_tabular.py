@@ -270,3 +270,21 @@ def test_act_refuses_a_nan_observation():
     agent = QLearning(seed=0).fit("FrozenLake-v1", episodes=5)
     with pytest.raises(ValueError, match="not finite"):
         agent.act(float("nan"))
+
+
+def test_sarsa_with_defaults_reaches_the_cliff_goal_on_every_seed():
+    """#14: with its defaults SARSA's greedy policy must not walk into a wall forever (seeds 3 and 7
+    looped before; benchmarks-size check of seeds 0-9 in the report)."""
+    for seed in (3, 7):
+        result = SARSA(seed=seed).fit("CliffWalking-v1", episodes=500).evaluate("CliffWalking-v1", episodes=1)
+        assert result["capped_episodes"] == 0 and -17 <= result["mean_return"] <= -13, (seed, result)
+
+
+def test_greedy_ties_are_broken_at_random_but_reproducibly():
+    from agents.tabular import greedy_policy
+
+    q = np.zeros((200, 4))
+    q[:, 3] = -1.0  # actions 0, 1, 2 tie everywhere
+    picks = greedy_policy(q, np.random.default_rng(0))
+    assert set(picks) == {0, 1, 2}
+    np.testing.assert_array_equal(picks, greedy_policy(q, np.random.default_rng(0)))
