@@ -15,7 +15,7 @@ def _fit(agent, runs=300, steps=400, seed=0):
 
 def test_some_exploration_beats_greedy_on_the_testbed():
     greedy = _fit(EpsilonGreedy(epsilon_start=0.0, epsilon_end=0.0))
-    eps = _fit(EpsilonGreedy())
+    eps = _fit(EpsilonGreedy(epsilon_start=0.1, epsilon_end=0.1))
     tail = slice(-100, None)
     assert eps.history_["optimal"][tail].mean() > greedy.history_["optimal"][tail].mean() + 0.2
     assert eps.history_["reward"][tail].mean() > greedy.history_["reward"][tail].mean()
@@ -29,7 +29,7 @@ def test_ucb_and_gradient_bandit_learn_well_above_chance():
 def test_constant_step_size_tracks_drifting_arms_better_than_sample_averages():
     def tail(learning_rate):
         bed = Testbed(10, 300, drift=0.05, rng=np.random.default_rng(1))
-        agent = EpsilonGreedy(learning_rate=learning_rate).fit(bed, steps=2000)
+        agent = EpsilonGreedy(epsilon_start=0.1, epsilon_end=0.1, learning_rate=learning_rate).fit(bed, steps=2000)
         return agent.history_["reward"][-500:].mean()
 
     assert tail(0.1) > tail(None)
@@ -175,3 +175,9 @@ def test_linucb_refuses_nan_contexts_and_rewards():
 
     with pytest.raises(ValueError, match="non-finite observation"):
         LinUCB().fit(NaNContext(gym.make("sandbox/ContextualBandit-v0")), steps=5)
+
+
+def test_default_exploration_earns_more_than_the_books_constant_epsilon():
+    default = _fit(EpsilonGreedy(), runs=300, steps=1000)
+    constant = _fit(EpsilonGreedy(epsilon_start=0.1, epsilon_end=0.1), runs=300, steps=1000)
+    assert default.history_["reward"].mean() > constant.history_["reward"].mean() + 0.05
