@@ -68,7 +68,6 @@ class Model:
 def transition_model(env: gym.Env | str, who: str = "the planner") -> Model:
     """Read and check ``env.unwrapped.P``; errors say what is missing or malformed."""
     env = make_env(env)
-    n_states, obs_start, n_actions, act_start = discrete_spaces(env, who)
     P = getattr(env.unwrapped, "P", None)
     if P is None:
         raise ValueError(
@@ -76,6 +75,7 @@ def transition_model(env: gym.Env | str, who: str = "the planner") -> Model:
             "(P[s][a] = [(prob, next_state, reward, terminated), ...], as in Gymnasium's toy-text envs), "
             f"but {env_name(env)} has none. Learn from experience instead with agents.QLearning."
         )
+    n_states, obs_start, n_actions, act_start = discrete_spaces(env, who)
     rows = []
     for s in range(n_states):
         for a in range(n_actions):

@@ -59,8 +59,10 @@ def test_no_transition_table_is_refused():
 
 
 def test_box_spaces_and_broken_tables_are_refused():
-    with pytest.raises(ValueError, match="observation_space=Box.*Discretize"):
+    with pytest.raises(ValueError, match="transition table env.unwrapped.P .* CartPole-v1 has none"):
         ValueIteration().fit("CartPole-v1")
+    with pytest.raises(ValueError, match="Blackjack-v1 has none"):  # no model, whatever its spaces
+        PolicyIteration().fit("Blackjack-v1")
     with pytest.raises(ValueError, match=r"P\[0\]\[1\] has probabilities summing to 0.9"):
         ValueIteration().fit(TinyMDP(bad_probs=True))
 
