@@ -7,7 +7,7 @@ format (FrozenLake, Taxi, CliffWalking, and our own envs that expose one)::
 
 ::
 
-    plan = ValueIteration(gamma=0.99).fit("FrozenLake-v1")
+    plan = ValueIteration(gamma=0.99, tol=1e-10, max_iter=100_000).fit("FrozenLake-v1")
     plan.values_          # V*(s), shape (n_states,)
     plan.act(0)           # the optimal action in state 0
     plan.evaluate("FrozenLake-v1", episodes=1000)
@@ -21,7 +21,9 @@ reaching FrozenLake's goal within 100 steps, say).
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +32,11 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
-from agents.tabular import _QTablePolicy, discrete_spaces
+from agents.tabular import QTablePolicy, discrete_spaces
 from sandbox.checks import check_number
-from sandbox.environments import env_name, make_env, reason_from
+from sandbox.environments import env_name, make_env, reason_from, require_env_support
+from sandbox.learner import Learner
+from sandbox.progress import Reporter
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,6 @@ class Model:
 def transition_model(env: gym.Env | str, who: str = "the planner") -> Model:
     """Read and check ``env.unwrapped.P``; errors say what is missing or malformed."""
     env = make_env(env)
-    n_states, obs_start, n_actions, act_start = discrete_spaces(env, who)
     P = getattr(env.unwrapped, "P", None)
     if P is None:
         raise ValueError(
@@ -72,6 +75,7 @@ def transition_model(env: gym.Env | str, who: str = "the planner") -> Model:
             "(P[s][a] = [(prob, next_state, reward, terminated), ...], as in Gymnasium's toy-text envs), "
             f"but {env_name(env)} has none. Learn from experience instead with agents.QLearning."
         )
+    n_states, obs_start, n_actions, act_start = discrete_spaces(env, who)
     rows = []
     for s in range(n_states):
         for a in range(n_actions):
@@ -83,6 +87,11 @@ def transition_model(env: gym.Env | str, who: str = "the planner") -> Model:
                     f"{env_name(env)}'s P[{s + obs_start}][{a + act_start}] is missing or not a list of "
                     "(prob, next_state, reward, terminated) tuples."
                 ) from None
+            if not all(math.isfinite(p) and math.isfinite(r) for p, _, r, _ in parsed):
+                raise ValueError(
+                    f"{env_name(env)}'s P[{s + obs_start}][{a + act_start}] holds a non-finite probability or reward "
+                    f"({outcomes!r}); a planner cannot plan on NaN or infinite numbers."
+                )
             total = sum(p for p, *_ in parsed)
             if not parsed or abs(total - 1.0) > 1e-6 or any(p < 0 for p, *_ in parsed):
                 raise ValueError(f"{env_name(env)}'s P[{s + obs_start}][{a + act_start}] has probabilities summing to {total:g}; they must be >= 0 and sum to 1.")
@@ -130,8 +139,8 @@ def start_distribution(env: gym.Env) -> np.ndarray | None:
     return None if dist is None else np.asarray(dist, dtype=np.float64)
 
 
-class _Planner(_QTablePolicy):
-    """Common checks and attributes of the two planners (gamma, tolerance, max_iterations)."""
+class _Planner(QTablePolicy, Learner):
+    """Common checks and attributes of the two planners (gamma, tol, max_iter)."""
 
     paradigm = "planning"
 
@@ -140,21 +149,26 @@ class _Planner(_QTablePolicy):
         """None when the env has Discrete spaces and a readable transition table ``P``; otherwise why not."""
         return reason_from(lambda: transition_model(env, cls.__name__))
 
-    def __init__(self, *, gamma: float = 0.99, tolerance: float = 1e-10, max_iterations: int = 100_000):
+    def __init__(self, *, gamma: float = 0.99, tol: float = 1e-10, max_iter: int = 100_000):
         self.gamma = gamma
-        self.tolerance = tolerance
-        self.max_iterations = max_iterations
+        self.tol = tol
+        self.max_iter = max_iter
 
     def _validate(self) -> None:
         check_number("gamma", self.gamma, low=0.0, high=1.0)
-        check_number("tolerance", self.tolerance, low=0.0, low_open=True)
-        check_number("max_iterations", self.max_iterations, low=1, integer=True)
+        check_number("tol", self.tol, low=0.0, low_open=True)
+        check_number("max_iter", self.max_iter, low=1, integer=True)
 
     def _model(self, env: gym.Env | str) -> tuple[Model, tuple[int, int, int, int]]:
         self._validate()
         env = make_env(env)
+        require_env_support(self, env)
         model = transition_model(env, type(self).__name__)
         return model, discrete_spaces(env, type(self).__name__)
+
+    def _reporter(self, callback: Callable[[dict[str, Any]], Any] | None, progress: bool) -> Reporter:
+        return Reporter(callback, progress, desc=type(self).__name__, unit="iterations", total=int(self.max_iter),
+                        reports=int(self.max_iter))
 
     def _finish(self, q: np.ndarray, spaces_: tuple[int, int, int, int], n_iter: int, converged: bool,
                 history: dict[str, list]) -> None:
@@ -164,8 +178,8 @@ class _Planner(_QTablePolicy):
         self.n_iter_, self.converged_, self.history_ = n_iter, converged, history
         if not converged:
             warnings.warn(
-                f"{type(self).__name__} stopped after max_iterations={self.max_iterations} without converging "
-                f"(gamma={self.gamma}); raise max_iterations, or lower gamma.",
+                f"{type(self).__name__} stopped after max_iter={self.max_iter} without converging "
+                f"(gamma={self.gamma}); raise max_iter, or lower gamma.",
                 RuntimeWarning,
                 stacklevel=3,
             )
@@ -186,8 +200,12 @@ class ValueIteration(_Planner):
     ----------
     gamma : discount factor in [0, 1]; 1 is fine where every policy ends (or
         rewards are all <= 0), otherwise it may not converge
-    tolerance : stop once the largest change of V in a sweep is below this (> 0)
-    max_iterations : the most sweeps (>= 1); stopping there warns
+    tol : stop once the largest change of V in a sweep is below this (> 0)
+    max_iter : the most sweeps (>= 1); stopping there warns
+
+    ``fit(env, *, callback=None, progress=False)``: the callback gets
+    ``{"unit": "iterations", "done", "total", "delta"}`` after every sweep; returning
+    False stops there (unconverged, with the warning).
 
     Attributes
     ----------
@@ -198,19 +216,22 @@ class ValueIteration(_Planner):
     n_iter_, converged_ : sweeps done, and whether the tolerance was met
     """
 
-    def fit(self, env: gym.Env | str) -> ValueIteration:
+    def fit(self, env: gym.Env | str, *, callback: Callable[[dict[str, Any]], Any] | None = None,
+            progress: bool = False) -> ValueIteration:
         """Solve the env's transition table ``env.unwrapped.P`` (env: an env or an id)."""
         model, spaces_ = self._model(env)
         r, v, deltas = model.expected_reward(), np.zeros(model.n_states), []
         converged = False
-        for _ in range(self.max_iterations):
-            q = model.backup(v, self.gamma, r)
-            new = q.max(axis=1)
-            deltas.append(float(np.max(np.abs(new - v))))
-            v = new
-            if deltas[-1] < self.tolerance:
-                converged = True
-                break
+        with self._reporter(callback, progress) as report:
+            for i in range(self.max_iter):
+                q = model.backup(v, self.gamma, r)
+                new = q.max(axis=1)
+                deltas.append(float(np.max(np.abs(new - v))))
+                v = new
+                if deltas[-1] < self.tol:
+                    converged = True
+                if converged or (report.active and report(done=i + 1, delta=deltas[-1])):
+                    break
         self._finish(model.backup(v, self.gamma, r), spaces_, len(deltas), converged, {"delta": deltas})
         return self
 
@@ -222,9 +243,12 @@ class PolicyIteration(_Planner):
     ----------
     gamma : discount factor in [0, 1): evaluation solves (I - gamma P_pi) V = R_pi,
         singular at gamma = 1 for a policy that never ends (use ValueIteration there)
-    tolerance : a new action must beat the current one by more than this to replace it
+    tol : a new action must beat the current one by more than this to replace it
         (guards against flipping between equally good actions forever)
-    max_iterations : the most improvement rounds (>= 1); stopping there warns
+    max_iter : the most improvement rounds (>= 1); stopping there warns
+
+    ``fit(env, *, callback=None, progress=False)``: the callback gets
+    ``{"unit": "iterations", "done", "total", "changed"}`` after every round.
 
     Attributes: as :class:`ValueIteration`, with history_ = {"changed": actions
     changed in each improvement round}.
@@ -234,19 +258,22 @@ class PolicyIteration(_Planner):
         super()._validate()
         check_number("gamma", self.gamma, low=0.0, high=1.0, high_open=True)
 
-    def fit(self, env: gym.Env | str) -> PolicyIteration:
+    def fit(self, env: gym.Env | str, *, callback: Callable[[dict[str, Any]], Any] | None = None,
+            progress: bool = False) -> PolicyIteration:
         """Solve the env's transition table ``env.unwrapped.P`` (env: an env or an id)."""
         model, spaces_ = self._model(env)
         r, rows = model.expected_reward(), np.arange(model.n_states)
         policy, changed, converged = np.zeros(model.n_states, dtype=np.int64), [], False
-        for _ in range(self.max_iterations):
-            q = model.backup(self._evaluate_policy(model, policy, r), self.gamma, r)
-            better = q.max(axis=1) > q[rows, policy] + self.tolerance
-            changed.append(int(better.sum()))
-            if not better.any():
-                converged = True
-                break
-            policy = np.where(better, q.argmax(axis=1), policy)
+        with self._reporter(callback, progress) as report:
+            for i in range(self.max_iter):
+                q = model.backup(self._evaluate_policy(model, policy, r), self.gamma, r)
+                better = q.max(axis=1) > q[rows, policy] + self.tol
+                changed.append(int(better.sum()))
+                if not better.any():
+                    converged = True
+                if converged or (report.active and report(done=i + 1, changed=changed[-1])):
+                    break
+                policy = np.where(better, q.argmax(axis=1), policy)
         self._finish(q, spaces_, len(changed), converged, {"changed": changed})
         return self
 

@@ -32,7 +32,7 @@ class Config:
     steps: int = 1000  # pulls per run
     runs: int = 2000
     epsilons: tuple[float, ...] = (0.0, 0.01, 0.1)  # the epsilon-greedy players compared, comma-separated
-    step_size: float | None = None  # None: sample averages; a constant tracks drifting arms
+    learning_rate: float | None = None  # None: sample averages; a constant tracks drifting arms
     ucb_c: float | None = 2.0  # None leaves UCB out
     drift: float = 0.0  # random-walk std of every arm mean per step (0: stationary)
     tail: int = 100  # the table's "last steps" window
@@ -50,9 +50,10 @@ class Config:
 
 
 def agents(cfg: Config) -> dict[str, object]:
-    out = {f"epsilon={e:g}": EpsilonGreedy(epsilon=e, step_size=cfg.step_size, seed=cfg.seed) for e in cfg.epsilons}
+    out = {f"epsilon={e:g}": EpsilonGreedy(epsilon_start=e, epsilon_end=e, learning_rate=cfg.learning_rate, seed=cfg.seed)
+           for e in cfg.epsilons}
     if cfg.ucb_c is not None:
-        out[f"UCB c={cfg.ucb_c:g}"] = UCB(c=cfg.ucb_c, step_size=cfg.step_size, seed=cfg.seed)
+        out[f"UCB c={cfg.ucb_c:g}"] = UCB(c=cfg.ucb_c, learning_rate=cfg.learning_rate, seed=cfg.seed)
     return out
 
 

@@ -4,9 +4,9 @@
     python experiments/cliff.py
 
 CliffWalking-v1, 4 x 12: every step costs -1, stepping into the cliff -100 and
-back to the start. Both agents explore with epsilon = 0.1 and learn with alpha
-= 0.5 for 500 episodes, averaged over ``runs`` independent runs (seeds
-seed, seed + 1, ...). Q-learning learns the values of the greedy policy, the
+back to the start. Both agents explore with a constant epsilon = 0.1 and learn
+with learning rate 0.5 for 500 episodes, averaged over ``runs`` independent runs
+(seeds derived from the run's seed). Q-learning learns the values of the greedy policy, the
 short path along the edge (return -13), but while exploring it keeps falling
 in, so its online return is worse. SARSA learns the values of the policy it
 follows, exploration included, and prefers the safe path further away.
@@ -26,6 +26,7 @@ from sandbox import plots
 from sandbox.checks import check_number
 from sandbox.environments import make_env
 from sandbox.experiment import Experiment, Run
+from sandbox.seeding import derive_seed
 
 ENV_ID, SHAPE, START = "CliffWalking-v1", (4, 12), 36
 AGENTS = {"Q-learning": QLearning, "SARSA": SARSA, "Expected SARSA": ExpectedSARSA}
@@ -36,8 +37,8 @@ class Config:
     seed: int = 0
     runs: int = 50
     episodes: int = 500
-    epsilon: float = 0.1
-    alpha: float = 0.5
+    epsilon: float = 0.1  # constant, as in the book
+    learning_rate: float = 0.5
     gamma: float = 1.0  # undiscounted, as in the book
     with_expected_sarsa: bool = True  # also run Expected SARSA
     smooth: int = 10  # episodes per point of the plotted curve
@@ -46,7 +47,7 @@ class Config:
         for key in ("runs", "episodes", "smooth"):
             check_number(key, getattr(self, key), low=1, integer=True)
         check_number("epsilon", self.epsilon, low=0.0, high=1.0)
-        check_number("alpha", self.alpha, low=0.0, high=1.0, low_open=True)
+        check_number("learning_rate", self.learning_rate, low=0.0, high=1.0, low_open=True)
         check_number("gamma", self.gamma, low=0.0, high=1.0)
 
 
@@ -67,9 +68,10 @@ def greedy_path(agent: QLearning, max_steps: int = 100) -> tuple[list[int], floa
 def train(cfg: Config, name: str) -> dict:
     returns, greedy, paths = [], [], []
     for i in range(cfg.runs):
-        agent = AGENTS[name](gamma=cfg.gamma, alpha=cfg.alpha, epsilon=cfg.epsilon, seed=cfg.seed + i)
+        agent = AGENTS[name](gamma=cfg.gamma, learning_rate=cfg.learning_rate, epsilon_start=cfg.epsilon,
+                             epsilon_end=cfg.epsilon, seed=derive_seed(cfg.seed, "run", i))
         agent.fit(ENV_ID, episodes=cfg.episodes)
-        returns.append(agent.history_["return"])
+        returns.append(agent.history_["episode_returns"])
         path, total = greedy_path(agent)
         greedy.append(total)
         paths.append(path)
@@ -92,7 +94,7 @@ def run(cfg: Config, run: Run) -> dict:
         points = online[: len(online) // k * k].reshape(-1, k).mean(axis=1)
         curves[name] = (np.arange(1, len(points) + 1) * k, points)
         paths[f"{name} (return {greedy:g})"] = [divmod(s, SHAPE[1]) for s in r["path"]]
-    run.say(f"\n{ENV_ID}, epsilon={cfg.epsilon}, alpha={cfg.alpha}, {cfg.episodes} episodes, {cfg.runs} runs")
+    run.say(f"\n{ENV_ID}, epsilon={cfg.epsilon}, learning rate {cfg.learning_rate}, {cfg.episodes} episodes, {cfg.runs} runs")
     run.table("cliff", ["agent", "online return (all episodes)", "online return (last 100)",
                         "greedy return (most runs)", "runs with it", "greedy path length"], rows)
     run.save_plot(plots.xy_curves(curves, xlabel="episode", ylabel=f"sum of rewards during episode (mean of {cfg.runs} runs)",

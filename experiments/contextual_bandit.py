@@ -31,7 +31,7 @@ class Config:
     seed: int = 0
     datasets: tuple[str, ...] = ("iris", "wine", "breast_cancer", "digits")
     steps: int = 3000  # one sample, one guess, one reward per step
-    alpha: float = 1.0  # LinUCB's exploration weight
+    c: float = 1.0  # LinUCB's exploration width
     test_size: float = 0.3
 
     def validate(self) -> None:
@@ -40,7 +40,7 @@ class Config:
         for name in self.datasets:
             check_choice("datasets[i]", name, BUNDLED)
         check_number("steps", self.steps, low=1, integer=True)
-        check_number("alpha", self.alpha, low=0.0)
+        check_number("c", self.c, low=0.0)
         check_number("test_size", self.test_size, low=0.0, high=1.0, low_open=True, high_open=True)
 
 
@@ -51,7 +51,7 @@ def one_dataset(cfg: Config, name: str) -> dict:
     std[std == 0] = 1.0
     X_tr, X_te = (X_tr - mean) / std, (X_te - mean) / std  # scaled by the train part only
     env = ContextualBandit((X_tr, y_tr), standardize=False)
-    agent = LinUCB(**learner_kwargs(cfg, "agent", alpha=cfg.alpha, seed=cfg.seed)).fit(env, steps=cfg.steps)
+    agent = LinUCB(**learner_kwargs(cfg, "agent", c=cfg.c, seed=cfg.seed)).fit(env, steps=cfg.steps)
     bandit_acc = float(np.mean(env.classes[agent.act(X_te)] == y_te))
     supervised = LogisticRegression(max_iter=5000).fit(X_tr, y_tr)
     return {

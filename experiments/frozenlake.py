@@ -45,8 +45,8 @@ class Config:
     episodes_4x4: int = 20_000  # training episodes on the 4x4 map
     episodes_8x8: int = 60_000  # training episodes on the 8x8 map
     gamma: float = 0.995  # a Q-table's gamma; the scan above shows which gammas give the best stationary policy
-    alpha: float = 0.1
-    alpha_end: float = 0.001  # linear decay over the whole run
+    learning_rate: float = 0.1
+    learning_rate_end: float = 0.001  # linear decay over the whole run
     epsilon_end: float = 0.05  # epsilon decays linearly from 1
     eval_episodes: int = 20_000  # 1 s.e. of a success rate near 0.9 is then about 0.002
     curve_points: int = 50  # how often the greedy policy is scored exactly during training
@@ -58,8 +58,8 @@ class Config:
         for key in ("episodes_4x4", "episodes_8x8", "eval_episodes", "curve_points"):
             check_number(key, getattr(self, key), low=1, integer=True)
         check_number("gamma", self.gamma, low=0.0, high=1.0)
-        check_number("alpha", self.alpha, low=0.0, high=1.0, low_open=True)
-        check_number("alpha_end", self.alpha_end, low=0.0, high=1.0, low_open=True)
+        check_number("learning_rate", self.learning_rate, low=0.0, high=1.0, low_open=True)
+        check_number("learning_rate_end", self.learning_rate_end, low=0.0, high=1.0, low_open=True)
         check_number("epsilon_end", self.epsilon_end, low=0.0, high=1.0, low_open=True)
 
     def map_names(self) -> list[str]:
@@ -101,13 +101,17 @@ def train(cfg: Config, name: str) -> dict:
     episodes = getattr(cfg, f"episodes_{name}")
     curve: list[tuple[int, float]] = []
 
-    def score(done: int, q: np.ndarray) -> None:
-        curve.append((done, float(policy_value(model, q.argmax(axis=1), horizon=horizon)[0])))
+    every = max(1, episodes // cfg.curve_points)
 
-    agent = QLearning(**learner_kwargs(cfg, "agent", gamma=cfg.gamma, alpha=cfg.alpha, alpha_schedule="linear",
-                                       alpha_end=cfg.alpha_end, epsilon=1.0, epsilon_schedule="linear",
-                                       epsilon_end=cfg.epsilon_end, seed=cfg.seed))
-    agent.fit(env_id, episodes=episodes, callback=score, callback_every=max(1, episodes // cfg.curve_points))
+    def score(info: dict) -> None:  # the greedy policy's exact value, about every `every` episodes
+        if info["done"] >= (len(curve) + 1) * every:
+            curve.append((info["done"], float(policy_value(model, info["policy"], horizon=horizon)[0])))
+
+    agent = QLearning(**learner_kwargs(cfg, "agent", gamma=cfg.gamma, learning_rate=cfg.learning_rate,
+                                       learning_rate_schedule="linear", learning_rate_end=cfg.learning_rate_end,
+                                       epsilon_start=1.0, epsilon_end=cfg.epsilon_end, exploration_fraction=1.0,
+                                       seed=cfg.seed))
+    agent.fit(env_id, episodes=episodes, callback=score)
     result = agent.evaluate(env_id, episodes=cfg.eval_episodes, seed=cfg.seed)
     return {
         "simulated": result["success_rate"],
@@ -115,7 +119,7 @@ def train(cfg: Config, name: str) -> dict:
         "exact": float(policy_value(model, agent.policy_, horizon=horizon)[0]),
         "steps": agent.n_steps_,
         "curve": curve,
-        "training_success": agent.history_["success"],
+        "training_success": agent.history_["episode_successes"],
         "q_table": agent.q_table_.tolist(),
     }
 

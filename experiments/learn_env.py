@@ -1,52 +1,68 @@
-"""Any agent on any env: train, evaluate, and compare with the exact optimum when the env has a model.
+"""Any environment learner on any env: train, evaluate, and compare with the exact optimum when the env has a model.
 
     sandbox run learn-env                                           # Q-learning on sandbox/GridWorld-v0
     sandbox run learn-env --set env=sandbox/GridWorld-v0 --set env_kwargs="map='5x5', slip=0.1"
-    sandbox run learn-env --set env=my_package.envs:MyEnv --set agent=SARSA --set agent_kwargs="alpha=0.5"
+    sandbox run learn-env --set env=my_package.envs:MyEnv --set agent=SARSA --set agent_kwargs="learning_rate=0.5"
+    sandbox run learn-env --set env=CartPole-v1 --set agent=DQN --set budget=50000
+    sandbox run learn-env --set env=sandbox/TicTacToe-v0 --set agent=SelfPlayQLearning
 
 ``env`` is a registered id or a ``package.module:ClassName`` entry point;
-``agent`` is any reinforcement or planning learner in the registry (see
-``sandbox check-env ENV`` for which ones can run on it). The agent learns
-from ``episodes`` episodes (or ``steps`` env steps, when set), then its greedy
-policy plays ``eval_episodes`` episodes. Where the env exposes a transition
-table ``P``, value iteration solves it exactly and its greedy policy plays the
-same episodes, as the reference.
+``env_kwargs`` its constructor's keyword arguments (none by default, except
+for the default GridWorld, which gets a 5x5 map). ``agent`` is any learner in
+the registry; one that cannot run on the env (see ``sandbox check-env ENV``)
+is refused with its ``env_support`` reason. The agent learns for ``budget``
+units of what it counts by default (its ``budget_unit``: episodes for the
+tabular and self-play agents, env steps for the others; planners take no
+budget; None: the agent's own default budget), then its greedy policy plays
+``eval_episodes`` episodes. A self-play learner trains on the env's self-play
+mode (``opponent='self'``) and plays against the env as given. Where the env
+exposes a transition table ``P``, value iteration solves it exactly and its
+greedy policy plays the same episodes, as the reference.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from sandbox import plots
-from sandbox.checks import check_choice, check_number
+from sandbox.checks import check_choice, check_number, close_matches
 from sandbox.environments import env_name, make_env, require_env_support
 from sandbox.experiment import Experiment, Run
 from sandbox.learner import Learner, load_learner_plugins
+
+DEFAULT_ENV = "sandbox/GridWorld-v0"
+DEFAULT_ENV_KWARGS = "map='5x5', slip=0.2, step_cost=0.01"
 
 
 @dataclass
 class Config:
     seed: int = 0
-    env: str = "sandbox/GridWorld-v0"  # a registered env id, or module:Class
-    env_kwargs: str = "map='5x5', slip=0.2, step_cost=0.01"  # keyword arguments for the env
+    env: str = DEFAULT_ENV  # a registered env id, or module:Class
+    env_kwargs: str | None = None  # keyword arguments for the env; None: DEFAULT_ENV_KWARGS for the default env, else none
     agent: str = "QLearning"  # the learner's class name, as `sandbox check-env` lists them
-    agent_kwargs: str = "alpha=0.5, epsilon=0.2"  # hyperparameters, e.g. "gamma=0.9, epsilon=0.1"
-    episodes: int = 2000
-    steps: int | None = None  # learn from this many env steps instead of episodes
+    agent_kwargs: str = ""  # hyperparameters, e.g. "gamma=0.9, learning_rate=0.5"
+    budget: int | None = None  # episodes or env steps, as the agent counts by default; None: its default budget
     eval_episodes: int = 1000
     gamma: float = 0.99  # the reference value iteration's discount
 
     def validate(self) -> None:
-        check_number("episodes", self.episodes, low=1, integer=True)
-        if self.steps is not None:
-            check_number("steps", self.steps, low=1, integer=True)
+        if self.budget is not None:
+            check_number("budget", self.budget, low=1, integer=True)
         check_number("eval_episodes", self.eval_episodes, low=1, integer=True)
-        parse_kwargs("env_kwargs", self.env_kwargs)
+        env_kwargs(self)
         parse_kwargs("agent_kwargs", self.agent_kwargs)
+
+
+def env_kwargs(cfg: Config) -> dict[str, Any]:
+    """The env's keyword arguments: as set, or the default GridWorld's map when unset on the default env."""
+    if cfg.env_kwargs is None:
+        return parse_kwargs("env_kwargs", DEFAULT_ENV_KWARGS) if cfg.env == DEFAULT_ENV else {}
+    return parse_kwargs("env_kwargs", cfg.env_kwargs)
 
 
 def parse_kwargs(name: str, text: str) -> dict[str, Any]:
@@ -64,26 +80,51 @@ def parse_kwargs(name: str, text: str) -> dict[str, Any]:
 
 
 def agent_class(name: str) -> type[Learner]:
-    learners = {n: c for n, c in load_learner_plugins().items() if c.paradigm in ("reinforcement", "planning")}
+    learners = load_learner_plugins()
     return learners[check_choice("agent", name, sorted(learners))]
+
+
+def training_kwargs(cls: type[Learner], cfg: Config) -> dict[str, Any]:
+    """The env keyword arguments ``cls`` trains with: the env's own, plus ``opponent='self'`` for a learner
+    that only runs on the env's self-play mode (where the env has one)."""
+    kwargs = env_kwargs(cfg)
+    if cls.env_support(make_env(cfg.env, **kwargs)) is None or "opponent" in kwargs:
+        return kwargs
+    try:
+        self_play = make_env(cfg.env, **kwargs, opponent="self")
+    except (TypeError, ValueError):
+        return kwargs  # no self-play mode: fit refuses with the learner's own reason
+    return {**kwargs, "opponent": "self"} if getattr(self_play.unwrapped, "self_play", False) else kwargs
 
 
 def train(cfg: Config, run: Run) -> dict:
     cls = agent_class(cfg.agent)
-    env = make_env(cfg.env, **parse_kwargs("env_kwargs", cfg.env_kwargs))
-    require_env_support(cls, env)
+    env = make_env(cfg.env, **env_kwargs(cfg))
+    kwargs = training_kwargs(cls, cfg) if cls.paradigm in ("reinforcement", "planning") else env_kwargs(cfg)
+    require_env_support(cls, make_env(cfg.env, **kwargs))
+    # A factory, not an instance: agents that run several env copies make their own.
+    train_env = functools.partial(make_env, cfg.env, **kwargs)
     params = parse_kwargs("agent_kwargs", cfg.agent_kwargs)
-    if "seed" in cls._param_names():
+    known = cls._param_names()
+    for key in params:
+        if key not in known:
+            hint = close_matches(key, known)
+            did = f" Did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+            raise ValueError(f"agent_kwargs: {cls.__name__} takes no parameter {key!r}.{did} "
+                             f"Its parameters: {', '.join(known)}.")
+    if "seed" in known:
         params.setdefault("seed", cfg.seed)
     agent = cls(**params)
-    if cls.paradigm == "planning":
-        agent.fit(env, progress=run.progress("train"))
-    elif cfg.steps is not None:
-        agent.fit(env, steps=cfg.steps, progress=run.progress("train"))
+    unit = getattr(cls, "budget_unit", "steps")
+    if cls.paradigm == "planning" or cfg.budget is None:
+        agent.fit(train_env, progress=run.progress("train"))
     else:
-        agent.fit(env, episodes=cfg.episodes, progress=run.progress("train"))
-    out = {"agent": cls.__name__, "env": env_name(env), **agent.evaluate(env, episodes=cfg.eval_episodes, seed=cfg.seed)}
-    returns = np.asarray(getattr(agent, "history_", {}).get("return", []), dtype=float)
+        agent.fit(train_env, progress=run.progress("train"), **{unit: cfg.budget})
+    result = agent.evaluate(env, episodes=cfg.eval_episodes, seed=cfg.seed)
+    out = {"agent": cls.__name__, "env": env_name(env), "budget": None if cls.paradigm == "planning" else cfg.budget,
+           "budget_unit": None if cls.paradigm == "planning" else unit,
+           **{k: result.get(k) for k in ("mean_return", "success_rate", "mean_length")}}
+    returns = np.asarray(getattr(agent, "history_", {}).get("episode_returns", []), dtype=float)
     for i, r in enumerate(returns):
         run.log("training", i + 1, episode_return=r)
     out["training_returns"] = returns.tolist()
@@ -97,7 +138,8 @@ def train(cfg: Config, run: Run) -> dict:
 
 def run(cfg: Config, run: Run) -> dict:
     result = run.stage("train", lambda: train(cfg, run))
-    rows = [[result["agent"], result["mean_return"], result["success_rate"], result["mean_length"]]]
+    shown = ["-" if result[k] is None else result[k] for k in ("mean_return", "success_rate", "mean_length")]
+    rows = [[result["agent"], *shown]]
     if "optimal" in result:
         o = result["optimal"]
         rows.append([f"value iteration (gamma {cfg.gamma:g}, exact)", o["mean_return"], o["success_rate"], o["mean_length"]])
@@ -110,7 +152,7 @@ def run(cfg: Config, run: Run) -> dict:
         hlines = {"value iteration": result["optimal"]["mean_return"]} if "optimal" in result else None
         run.save_plot(plots.curves({result["agent"]: smooth}, xlabel="training episode", ylabel=f"return ({window}-episode mean)",
                                    title=f"{result['agent']} on {result['env']}", hlines=hlines), "learning_curve")
-    summary = {k: result[k] for k in ("agent", "env", "mean_return", "success_rate", "mean_length")}
+    summary = {k: result[k] for k in ("agent", "env", "budget", "budget_unit", "mean_return", "success_rate", "mean_length")}
     if "optimal" in result:
         summary["optimal_mean_return"] = result["optimal"]["mean_return"]
         summary["optimal_success_rate"] = result["optimal"]["success_rate"]
@@ -119,7 +161,7 @@ def run(cfg: Config, run: Run) -> dict:
 
 EXPERIMENT = Experiment(
     "learn-env",
-    "any RL agent on any env (registered id or module:Class), against value iteration's optimum where the env has P",
+    "any environment learner on any env (registered id or module:Class), against value iteration's optimum where the env has P",
     Config,
     run,
     tour={"eval_episodes": 200},

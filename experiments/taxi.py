@@ -30,8 +30,8 @@ class Config:
     seed: int = 0
     episodes: int = 10_000
     gamma: float = 0.99
-    alpha: float = 0.5
-    alpha_end: float = 0.05  # linear decay over the run
+    learning_rate: float = 0.5
+    learning_rate_end: float = 0.05  # linear decay over the run
     epsilon_end: float = 0.01  # epsilon decays linearly from 1 over the first half
     eval_episodes: int = 10_000
     curve_points: int = 50
@@ -40,8 +40,8 @@ class Config:
         for key in ("episodes", "eval_episodes", "curve_points"):
             check_number(key, getattr(self, key), low=1, integer=True)
         check_number("gamma", self.gamma, low=0.0, high=1.0)
-        check_number("alpha", self.alpha, low=0.0, high=1.0, low_open=True)
-        check_number("alpha_end", self.alpha_end, low=0.0, high=1.0, low_open=True)
+        check_number("learning_rate", self.learning_rate, low=0.0, high=1.0, low_open=True)
+        check_number("learning_rate_end", self.learning_rate_end, low=0.0, high=1.0, low_open=True)
         check_number("epsilon_end", self.epsilon_end, low=0.0, high=1.0)
 
 
@@ -63,15 +63,21 @@ def learn(cfg: Config) -> dict:
     env = make_env(ENV_ID)
     model, start = transition_model(env), start_distribution(env)
     curve: list[tuple[int, float]] = []
-    agent = QLearning(**learner_kwargs(cfg, "agent", gamma=cfg.gamma, alpha=cfg.alpha, alpha_schedule="linear",
-                                       alpha_end=cfg.alpha_end, epsilon=1.0, epsilon_schedule="linear",
-                                       epsilon_end=cfg.epsilon_end, decay_fraction=0.5, seed=cfg.seed))
-    agent.fit(env, episodes=cfg.episodes, callback_every=max(1, cfg.episodes // cfg.curve_points),
-              callback=lambda done, q: curve.append((done, exact_mean_return(model, start, q.argmax(axis=1)))))
+    agent = QLearning(**learner_kwargs(cfg, "agent", gamma=cfg.gamma, learning_rate=cfg.learning_rate,
+                                       learning_rate_schedule="linear", learning_rate_end=cfg.learning_rate_end,
+                                       epsilon_start=1.0, epsilon_end=cfg.epsilon_end, exploration_fraction=0.5,
+                                       seed=cfg.seed))
+    every = max(1, cfg.episodes // cfg.curve_points)
+
+    def score(info: dict) -> None:  # the greedy policy's exact mean return, about every `every` episodes
+        if info["done"] >= (len(curve) + 1) * every:
+            curve.append((info["done"], exact_mean_return(model, start, info["policy"])))
+
+    agent.fit(env, episodes=cfg.episodes, callback=score)
     result = agent.evaluate(ENV_ID, episodes=cfg.eval_episodes, seed=cfg.seed)
     return {"exact": exact_mean_return(model, start, agent.policy_), "simulated": result["mean_return"],
             "std": result["std_return"], "success": result["success_rate"], "steps": agent.n_steps_,
-            "curve": curve, "training_returns": agent.history_["return"]}
+            "curve": curve, "training_returns": agent.history_["episode_returns"]}
 
 
 def run(cfg: Config, run: Run) -> dict:

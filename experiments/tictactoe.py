@@ -31,7 +31,7 @@ class Config:
     episodes: int = 20_000
     gamma: float = 0.9
     learning_rate: float = 1.0
-    epsilon: float = 0.5  # exploration of the first game, decayed linearly to epsilon_end by the last
+    epsilon_start: float = 0.5  # exploration of the first game, decayed linearly to epsilon_end by the last
     epsilon_end: float = 0.05
     eval_games: int = 1000
     window: int = 1000  # self-play games per point of the outcome plot
@@ -41,6 +41,8 @@ class Config:
         check_number("eval_games", self.eval_games, low=1, integer=True)
         check_number("window", self.window, low=1, integer=True)
 
+
+CHECKPOINT = "agent.npz"
 
 OPPONENTS = {
     "minimax (coin flip who starts)": dict(opponent="minimax", agent_first=None),
@@ -64,15 +66,17 @@ def random_player(env: TicTacToe, games: int, seed: int) -> dict[str, float]:
 
 def learn(cfg: Config, run: Run) -> dict:
     agent = SelfPlayQLearning(**learner_kwargs(cfg, "agent", gamma=cfg.gamma, learning_rate=cfg.learning_rate,
-                                               epsilon=cfg.epsilon, epsilon_schedule="linear",
-                                               epsilon_end=cfg.epsilon_end, seed=cfg.seed))
+                                               epsilon_start=cfg.epsilon_start, epsilon_end=cfg.epsilon_end,
+                                               exploration_fraction=1.0, seed=cfg.seed))
     agent.fit(TicTacToe("self"), episodes=cfg.episodes, progress=run.progress("learn"))
-    path = agent.save(run.path("agent.npz"))
-    first = agent.history_["first_player_reward"]
+    agent.save(run.path(CHECKPOINT))
+    first = agent.history_["episode_returns"]
     for end in range(cfg.window, len(first) + 1, cfg.window):
         chunk = first[end - cfg.window : end]
         run.log("self-play", end, x_wins=np.mean(chunk > 0), draws=np.mean(chunk == 0), o_wins=np.mean(chunk < 0))
-    return {"checkpoint": str(path), "states_seen": int(agent.visits_.any(axis=1).sum())}
+    # The checkpoint's name inside the run directory, not a path from wherever the run started,
+    # so that --resume finds it from any working directory.
+    return {"checkpoint": CHECKPOINT, "states_seen": int(agent.visits_.any(axis=1).sum())}
 
 
 def play_all(cfg: Config, agent: SelfPlayQLearning) -> dict[str, dict]:
@@ -84,10 +88,10 @@ def play_all(cfg: Config, agent: SelfPlayQLearning) -> dict[str, dict]:
 
 
 def run(cfg: Config, run: Run) -> dict:
-    run.say(f"self-play: {cfg.episodes} games, epsilon {cfg.epsilon} -> {cfg.epsilon_end}, gamma {cfg.gamma}, "
+    run.say(f"self-play: {cfg.episodes} games, epsilon {cfg.epsilon_start} -> {cfg.epsilon_end}, gamma {cfg.gamma}, "
             f"learning rate {cfg.learning_rate}")
     learned = run.stage("learn", lambda: learn(cfg, run))
-    agent = SelfPlayQLearning.load(learned["checkpoint"])
+    agent = SelfPlayQLearning.load(run.path(learned["checkpoint"]))
     run.say(f"positions learned (a move tried there, symmetric copies included): {learned['states_seen']}")
     results = run.stage("play", lambda: play_all(cfg, agent))
     rows = [[name, r["wins"], r["draws"], r["losses"]] for name, r in results.items()]
@@ -98,13 +102,13 @@ def run(cfg: Config, run: Run) -> dict:
     first_rate = first["wins"] / cfg.eval_games
     ok = minimax["losses"] == 0 and first_rate >= 0.9
     run.say(f"\ntargets (0 losses vs minimax, >= 90% wins vs random moving first): {'met' if ok else 'NOT met'}")
-    first_rewards = agent.history_["first_player_reward"]
+    first_rewards = agent.history_["episode_returns"]
     n = len(first_rewards) // cfg.window
     if n:
         chunks = first_rewards[: n * cfg.window].reshape(n, cfg.window)
         series = {"X (first) wins": (chunks > 0).mean(1), "draws": (chunks == 0).mean(1), "O wins": (chunks < 0).mean(1)}
         run.save_plot(plots.curves(series, xlabel=f"self-play games (x{cfg.window})", ylabel="fraction of games",
-                                   title=f"Self-play outcomes while learning (epsilon {cfg.epsilon} -> {cfg.epsilon_end})"), "self_play")
+                                   title=f"Self-play outcomes while learning (epsilon {cfg.epsilon_start} -> {cfg.epsilon_end})"), "self_play")
     return {
         "minimax_losses": minimax["losses"],
         "minimax_draws": minimax["draws"],

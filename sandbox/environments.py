@@ -120,7 +120,7 @@ def require_env_support(learner: Any, env: gym.Env) -> None:
     cls = learner if isinstance(learner, type) else type(learner)
     reason = cls.env_support(env) if cls.declares_env_support() else None  # undeclared: its fit checks for itself
     if reason is not None:
-        raise ValueError(f"{cls.__name__} cannot run on {env_name(env)}: {reason}.")
+        raise ValueError(f"{cls.__name__} cannot run on {env_name(env)}: {reason.rstrip('.')}.")
 
 
 

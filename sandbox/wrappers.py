@@ -9,6 +9,12 @@ can run on CartPole, MountainCar, Pendulum and friends::
 
     env = Discretize(gym.make("CartPole-v1"), bins=(1, 1, 8, 8),
                      low=(-2.4, -3.0, -0.21, -3.5), high=(2.4, 3.0, 0.21, 3.5))
+
+:class:`FlattenDiscrete` turns a ``Tuple`` or ``Dict`` observation space of
+``Discrete`` parts (Blackjack's (player sum, dealer card, usable ace)) into one
+``Discrete`` index; the tabular agents apply it by themselves::
+
+    env = FlattenDiscrete(gym.make("Blackjack-v1"))   # Discrete(704)
 """
 
 from __future__ import annotations
@@ -23,6 +29,87 @@ import numpy as np
 from gymnasium import spaces
 
 from sandbox.environments import env_name, make_env
+
+
+def discrete_parts(space: gym.Space) -> list[spaces.Discrete] | None:
+    """The Discrete parts of a Tuple or Dict space (nested ones too, Dict keys in the space's order),
+    or None when some part is not Discrete or the space is neither a Tuple nor a Dict."""
+    if isinstance(space, spaces.Discrete):
+        return [space]
+    if isinstance(space, spaces.Tuple | spaces.Dict):
+        parts: list[spaces.Discrete] = []
+        for sub in space.spaces.values() if isinstance(space, spaces.Dict) else space.spaces:
+            inner = discrete_parts(sub)
+            if inner is None:
+                return None
+            parts.extend(inner)
+        return parts if parts else None
+    return None
+
+
+class FlattenDiscrete(gym.ObservationWrapper):
+    """A ``Tuple`` or ``Dict`` observation of ``Discrete`` parts as one ``Discrete`` index.
+
+    Parts (n_1, ..., n_k) with values (v_1, ..., v_k) become the mixed-radix index
+    ``(v_1 - start_1) * n_2 * ... * n_k + ... + (v_k - start_k)`` in
+    ``Discrete(n_1 * ... * n_k)``; :meth:`index` does the same for one raw
+    observation, so a policy learned on the wrapped env can act on raw ones.
+    Nested Tuples and Dicts are read depth first, Dict parts in the space's key order.
+
+    Parameters
+    ----------
+    env : a Gymnasium env (or id) whose observation space is a Tuple or Dict of Discrete parts
+    """
+
+    def __init__(self, env: gym.Env | str):
+        env = make_env(env)
+        parts = None if isinstance(env.observation_space, spaces.Discrete) else discrete_parts(env.observation_space)
+        if parts is None:
+            raise ValueError(
+                f"FlattenDiscrete takes a Tuple or Dict observation space whose parts are all Discrete; "
+                f"{env_name(env)} has {env.observation_space}."
+            )
+        super().__init__(env)
+        self.sizes = [int(p.n) for p in parts]
+        self.starts = [int(p.start) for p in parts]
+        self._radix = [math.prod(self.sizes[i + 1 :]) for i in range(len(parts))]
+        self.observation_space = spaces.Discrete(math.prod(self.sizes))
+
+    def index(self, observation: Any) -> int:
+        """The Discrete index of one raw Tuple (tuple) or Dict (dict) observation."""
+        values = _leaves(self.env.observation_space, observation)
+        if values is None or len(values) != len(self.sizes):
+            raise ValueError(f"observation {observation!r} does not match {self.env.observation_space}.")
+        out = 0
+        for v, n, start, radix in zip(values, self.sizes, self.starts, self._radix):
+            i = int(v) - start
+            if not 0 <= i < n:
+                raise ValueError(f"observation {observation!r} does not match {self.env.observation_space}.")
+            out += i * radix
+        return out
+
+    def observation(self, observation: Any) -> int:
+        return self.index(observation)
+
+
+def _leaves(space: gym.Space, obs: Any) -> list[Any] | None:
+    if isinstance(space, spaces.Discrete):
+        return [obs] if isinstance(obs, int | np.integer) and not isinstance(obs, bool) else None
+    if isinstance(space, spaces.Dict):
+        if not isinstance(obs, dict):
+            return None
+        pairs = [(space[k], obs.get(k)) for k in space.spaces]
+    elif isinstance(obs, tuple | list) and len(obs) == len(space.spaces):
+        pairs = list(zip(space.spaces, obs))
+    else:
+        return None
+    out: list[Any] = []
+    for sub, o in pairs:
+        inner = _leaves(sub, o)
+        if inner is None:
+            return None
+        out.extend(inner)
+    return out
 
 
 class Discretize(gym.Wrapper):

@@ -7,6 +7,7 @@ import pytest
 
 from agents import PolicyIteration, ValueIteration
 from agents.planning import finite_horizon, policy_value, transition_model
+from sandbox.environments import make_env
 from sandbox.wrappers import Discretize
 from tests.agents.tiny_mdp import GAMMA, Q_STAR, V0, V1, TinyMDP
 
@@ -58,8 +59,10 @@ def test_no_transition_table_is_refused():
 
 
 def test_box_spaces_and_broken_tables_are_refused():
-    with pytest.raises(ValueError, match="observation_space=Box.*Discretize"):
+    with pytest.raises(ValueError, match="transition table env.unwrapped.P .* CartPole-v1 has none"):
         ValueIteration().fit("CartPole-v1")
+    with pytest.raises(ValueError, match="Blackjack-v1 has none"):  # no model, whatever its spaces
+        PolicyIteration().fit("Blackjack-v1")
     with pytest.raises(ValueError, match=r"P\[0\]\[1\] has probabilities summing to 0.9"):
         ValueIteration().fit(TinyMDP(bad_probs=True))
 
@@ -69,8 +72,8 @@ def test_box_spaces_and_broken_tables_are_refused():
     [
         (ValueIteration, {"gamma": 1.2}, r"gamma=1.2 .*\[0.0, 1.0\]"),
         (ValueIteration, {"gamma": -1}, r"gamma=-1 .*\[0.0, 1.0\]"),
-        (ValueIteration, {"tolerance": 0}, "tolerance=0 .*> 0"),
-        (ValueIteration, {"max_iterations": 0}, "max_iterations=0 .*>= 1"),
+        (ValueIteration, {"tol": 0}, "tol=0 .*> 0"),
+        (ValueIteration, {"max_iter": 0}, "max_iter=0 .*>= 1"),
         (PolicyIteration, {"gamma": 1.0}, r"gamma=1.0 .*\[0.0, 1.0\)"),
     ],
 )
@@ -80,11 +83,28 @@ def test_bad_hyperparameters(cls, kwargs, message):
 
 
 def test_stopping_early_warns():
-    with pytest.warns(RuntimeWarning, match="max_iterations=3"):
-        plan = ValueIteration(gamma=0.99, max_iterations=3).fit("FrozenLake-v1")
+    with pytest.warns(RuntimeWarning, match="max_iter=3"):
+        plan = ValueIteration(gamma=0.99, max_iter=3).fit("FrozenLake-v1")
     assert not plan.converged_ and plan.n_iter_ == 3
 
 
 def test_explore_is_for_learners():
     with pytest.raises(ValueError, match="planner"):
         ValueIteration().fit(TinyMDP()).act(0, explore=True)
+
+
+def test_callback_sees_every_sweep_and_can_stop():
+    seen = []
+    plan = ValueIteration(gamma=0.9).fit("FrozenLake-v1", callback=seen.append)
+    assert [i["done"] for i in seen] == list(range(1, plan.n_iter_))  # the converged sweep ends without a report
+    assert seen[0]["unit"] == "iterations" and seen[-1]["delta"] == plan.history_["delta"][-2]
+    with pytest.warns(RuntimeWarning, match="without converging"):
+        stopped = ValueIteration(gamma=0.9).fit("FrozenLake-v1", callback=lambda info: info["done"] < 4)
+    assert stopped.n_iter_ == 4
+
+
+def test_a_non_finite_reward_in_the_model_is_refused():
+    env = make_env("FrozenLake-v1")
+    env.unwrapped.P[14][2] = [(1.0, 15, float("nan"), True)]
+    with pytest.raises(ValueError, match=r"P\[14\]\[2\] holds a non-finite probability or reward"):
+        ValueIteration().fit(env)

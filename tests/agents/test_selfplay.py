@@ -9,7 +9,7 @@ from envs.tictactoe import TicTacToe, encode
 
 @pytest.fixture(scope="module")
 def agent():
-    return SelfPlayQLearning(epsilon=0.5, epsilon_schedule="linear", seed=0).fit(TicTacToe("self"), episodes=4000)
+    return SelfPlayQLearning(epsilon_start=0.5, exploration_fraction=1.0, seed=0).fit(TicTacToe("self"), episodes=4000)
 
 
 def test_never_loses_to_minimax_and_beats_random_moving_first(agent):
@@ -32,16 +32,16 @@ def test_symmetric_positions_share_their_values(agent):
 def test_takes_an_immediate_win_and_blocks_one(agent):
     # X: 0, 1; O: 3, 4; X to move: the win at 2 (found in self-play often enough to be certain).
     board = np.array([1, 1, 0, 2, 2, 0, 0, 0, 0])
-    assert agent.act(encode(board, 1), (board == 0).astype(np.int8)) == 2
+    assert agent.act(encode(board, 1), action_mask=(board == 0).astype(np.int8)) == 2
     # X to move facing O's two in the middle row (and no win of its own): block at 5.
     board = np.array([1, 0, 0, 2, 2, 0, 0, 0, 1])
-    assert agent.act(encode(board, 1), (board == 0).astype(np.int8)) == 5
+    assert agent.act(encode(board, 1), action_mask=(board == 0).astype(np.int8)) == 5
 
 
 def test_same_seed_same_table_and_save_load(tmp_path, agent):
     a, b = (SelfPlayQLearning(seed=5, use_symmetries=False).fit(TicTacToe("self"), episodes=300) for _ in range(2))
     np.testing.assert_array_equal(a.q_table_, b.q_table_)
-    np.testing.assert_array_equal(a.history_["first_player_reward"], b.history_["first_player_reward"])
+    np.testing.assert_array_equal(a.history_["episode_returns"], b.history_["episode_returns"])
     loaded = SelfPlayQLearning.load(agent.save(tmp_path / "ttt.npz"))
     np.testing.assert_array_equal(loaded.q_table_, agent.q_table_)
 
@@ -59,10 +59,26 @@ def test_evaluate_needs_an_opponent(agent):
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [({"gamma": 2}, "gamma"), ({"learning_rate": 0}, "learning_rate"),
-                                                  ({"epsilon": -0.1}, "epsilon"),
-                                                  ({"epsilon_schedule": "cosine"}, "epsilon_schedule"),
-                                                  ({"use_symmetries": 1}, "use_symmetries"),
-                                                  ({"epsilon_schedule": "exponential", "epsilon_end": 0.0}, "use 'linear'")])
+                                                  ({"epsilon_start": -0.1}, "epsilon_start"),
+                                                  ({"exploration_fraction": 2}, "exploration_fraction"),
+                                                  ({"use_symmetries": 1}, "use_symmetries")])
 def test_bad_hyperparameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
         SelfPlayQLearning(**kwargs).fit(TicTacToe("self"), episodes=1)
+
+
+def test_budget_in_moves_history_and_a_nan_reward():
+    agent = SelfPlayQLearning(seed=0).fit(TicTacToe("self"), steps=100)
+    lengths = agent.history_["episode_lengths"]
+    assert lengths.sum() >= 100 > lengths[:-1].sum()  # the game that spends the budget is finished
+    assert set(np.unique(agent.history_["episode_returns"])) <= {-1.0, 0.0, 1.0}
+
+    class NaNGame(TicTacToe):
+        def step(self, action):
+            obs, r, terminated, truncated, info = super().step(action)
+            return obs, float("nan"), terminated, truncated, info
+
+    with pytest.raises(ValueError, match="non-finite reward .* at env step 1"):
+        SelfPlayQLearning().fit(NaNGame("self"), episodes=3)
+    with pytest.raises(ValueError, match="not a state"):
+        agent.act(float("nan"))

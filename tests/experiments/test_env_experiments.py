@@ -35,6 +35,22 @@ def test_tictactoe_runs_small(tmp_path):
     assert (out / "agent.npz").is_file() and (out / "self_play.png").is_file()
 
 
+def test_tictactoe_resumes_from_another_working_directory(tmp_path, monkeypatch):
+    """A run made with a relative --out is resumed from elsewhere (#17 item 6): the learn stage's
+    checkpoint must be found through the run directory, not the directory the run started in."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    assert main(["run", "tictactoe", "--quiet", "--set", "episodes=200", "--set", "eval_games=5",
+                 "--set", "window=100", "--out", "rel"]) == 0
+    run_dir = tmp_path / "a" / "rel"
+    (run_dir / "stages" / "play.json").unlink()  # as if the run had died after learning
+    (run_dir / "summary.json").unlink()
+    monkeypatch.chdir(tmp_path / "b")
+    assert main(["run", "--resume", str(run_dir), "--quiet"]) == 0
+    assert _summary(run_dir)["experiment"] == "tictactoe"
+
+
 def test_contextual_bandit_runs_small(tmp_path):
     out = tmp_path / "c"
     assert main(["run", "contextual-bandit", "--quiet", "--set", "datasets=iris", "--set", "steps=300", "--out", str(out)]) == 0
@@ -43,18 +59,21 @@ def test_contextual_bandit_runs_small(tmp_path):
 
 def test_learn_env_on_a_gridworld_matches_the_planner(tmp_path):
     out = tmp_path / "l"
-    assert main(["run", "learn-env", "--quiet", "--set", "env_kwargs=map='3x3'", "--set", "episodes=200",
+    assert main(["run", "learn-env", "--quiet", "--set", "env_kwargs=map='3x3'", "--set", "budget=200",
                  "--set", "eval_episodes=20", "--out", str(out)]) == 0
     s = _summary(out)
     assert s["mean_return"] == s["optimal_mean_return"] == 1.0 and s["mean_length"] == 4
+    assert s["budget"] == 200 and s["budget_unit"] == "episodes"
 
 
 @pytest.mark.parametrize(
     ("sets", "message"),
     [
         (["agent=QLearnin"], "Did you mean 'QLearning'"),
-        (["agent=LinearRegressor"], "agent='LinearRegressor' is not allowed"),
-        (["agent=EpsilonGreedy", "agent_kwargs="], "EpsilonGreedy cannot run on sandbox/GridWorld-v0"),
+        (["agent=LinearRegressor"], "LinearRegressor cannot run on sandbox/GridWorld-v0: a supervised learner"),
+        (["agent=EpsilonGreedy"], "EpsilonGreedy cannot run on sandbox/GridWorld-v0"),
+        (["agent=SelfPlayQLearning"], "SelfPlayQLearning cannot run on sandbox/GridWorld-v0: it learns by playing"),
+        (["agent=QLearning", "agent_kwargs=alpha=0.5"], "QLearning takes no parameter 'alpha'"),
         (["env_kwargs=map=5x5"], "keyword=literal"),
         (["env=sandbox/GridWrld-v0"], "Did you mean 'sandbox/GridWorld-v0'"),
     ],

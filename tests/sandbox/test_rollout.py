@@ -36,7 +36,8 @@ def test_evaluate_a_fixed_policy_on_frozenlake():
     path = {0: 1, 4: 1, 8: 2, 9: 2, 10: 1, 14: 2}
     env = gym.make("FrozenLake-v1", is_slippery=False)
     result = evaluate(lambda s: path[int(s)], env, episodes=5)
-    assert result == {"mean_return": 1.0, "std_return": 0.0, "success_rate": 1.0, "mean_length": 6.0, "episodes": 5}
+    assert result == {"mean_return": 1.0, "std_return": 0.0, "success_rate": 1.0, "mean_length": 6.0, "episodes": 5,
+                      "max_steps": None, "capped_episodes": 0}
     left = evaluate(lambda s: 0, env, episodes=3, seed=1)  # walks into the wall until the time limit
     assert left["success_rate"] == 0.0 and left["mean_length"] == 100.0
     with pytest.raises(ValueError, match="episodes=0"):
@@ -53,3 +54,18 @@ def test_success_means_a_goal_not_a_constant_reward():
     assert not episode_success(True, 0.0, {}, episode_return=0.0, length=3)  # FrozenLake's hole
     assert episode_success(True, -1.0, {"is_success": True})
     assert evaluate(lambda obs: 0, "CartPole-v1", episodes=3)["success_rate"] == 0.0
+
+
+def test_evaluate_ends_on_an_env_without_a_time_limit():
+    """CliffWalking has no time limit: a policy walking into the wall is stopped at the default cap."""
+    from sandbox.rollout import DEFAULT_MAX_STEPS
+
+    env = gym.make("CliffWalking-v1")
+    assert env.spec.max_episode_steps is None
+    result = evaluate(lambda s: 3, env, episodes=2)  # left from the start: the wall, forever
+    assert result["max_steps"] == DEFAULT_MAX_STEPS and result["capped_episodes"] == 2
+    assert result["mean_length"] == DEFAULT_MAX_STEPS and result["success_rate"] == 0.0
+    short = evaluate(lambda s: 3, env, episodes=2, max_steps=7)
+    assert short["mean_length"] == 7 and short["max_steps"] == 7 and short["capped_episodes"] == 2
+    with pytest.raises(ValueError, match="max_steps=0"):
+        evaluate(lambda s: 3, env, episodes=1, max_steps=0)

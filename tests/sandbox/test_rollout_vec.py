@@ -105,3 +105,23 @@ def test_obs_encoder_flattens_dict_and_tuple_observations_one_by_one_or_batched(
         enc({"pos": np.array([np.nan, 0.0], np.float32), "cell": (0, np.array([0, 0], np.int8))})
     with pytest.raises(ValueError, match="Text"):
         ObsEncoder(gym.spaces.Dict({"t": gym.spaces.Text(4)}))
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_policy_that_drops_the_pole_is_no_success(batched):
+    """CartPole pays +1 per step and ends when the pole falls: that end is no goal, in either loop."""
+    if batched:
+        result = evaluate_batched(lambda obs: np.zeros(len(obs), dtype=int), "CartPole-v1", episodes=5, seed=0)
+    else:
+        result = evaluate(lambda obs: 0, "CartPole-v1", episodes=5, seed=0)
+    assert result["mean_length"] < 20 and result["success_rate"] == 0.0
+    assert result["max_steps"] is None and result["capped_episodes"] == 0  # CartPole has its own limit
+
+
+def test_batched_and_sequential_evaluation_agree_on_a_policy_that_fails_sometimes():
+    def policy(obs):  # leans the right way only on the pole's angle, so some episodes fall early
+        return (np.asarray(obs)[..., 2] > 0).astype(int)
+
+    one = evaluate(lambda o: int(policy(o)), "CartPole-v1", episodes=6, seed=1)
+    many = evaluate_batched(policy, "CartPole-v1", episodes=6, seed=1)
+    assert one == many and one["success_rate"] == 0.0

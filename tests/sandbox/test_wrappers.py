@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium import spaces
@@ -66,6 +67,40 @@ def test_discrete_observations_pass_through():
 
 def test_q_learning_runs_on_a_discretized_box_env():
     env = Discretize("MountainCar-v0", bins=(12, 10))
-    agent = QLearning(alpha=0.2, epsilon=0.2, seed=0).fit(env, steps=3000)
+    agent = QLearning(learning_rate=0.2, epsilon_start=0.2, epsilon_end=0.2, seed=0).fit(env, steps=3000)
     assert agent.q_table_.shape == (120, 3) and agent.n_steps_ == 3000
     assert np.any(agent.q_table_ != 0)
+
+
+def test_flatten_discrete_indexes_tuple_and_dict_observations():
+    from sandbox.wrappers import FlattenDiscrete
+
+    env = FlattenDiscrete(gym.make("Blackjack-v1"))
+    assert env.observation_space == gym.spaces.Discrete(32 * 11 * 2)
+    obs, _ = env.reset(seed=0)
+    raw, _ = env.env.reset(seed=0)
+    assert obs == env.index(raw) == raw[0] * 22 + raw[1] * 2 + raw[2]
+    seen = {env.index((p, d, a)) for p in range(32) for d in range(11) for a in range(2)}
+    assert seen == set(range(704))  # one index per combination, none shared
+
+    class DictEnv(gym.Env):
+        observation_space = gym.spaces.Dict({"row": gym.spaces.Discrete(3, start=1), "col": gym.spaces.Discrete(4)})
+        action_space = gym.spaces.Discrete(2)
+
+        def reset(self, *, seed=None, options=None):
+            return {"row": 3, "col": 2}, {}
+
+    wrapped = FlattenDiscrete(DictEnv())
+    order = list(DictEnv.observation_space.spaces)  # the space's own key order
+    expected = (3 - 1) * 4 + 2 if order == ["row", "col"] else 2 * 3 + (3 - 1)
+    assert wrapped.reset()[0] == expected and wrapped.observation_space.n == 12
+
+
+def test_flatten_discrete_refuses_what_it_cannot_index():
+    from sandbox.wrappers import FlattenDiscrete
+
+    with pytest.raises(ValueError, match=r"Tuple or Dict observation space whose parts are all Discrete; CartPole-v1"):
+        FlattenDiscrete("CartPole-v1")
+    env = FlattenDiscrete(gym.make("Blackjack-v1"))
+    with pytest.raises(ValueError, match="does not match"):
+        env.index((40, 1, 0))
