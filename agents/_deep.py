@@ -120,6 +120,7 @@ class _DeepAgent(Learner):  # the leading underscore keeps the base out of the r
 
     paradigm = "reinforcement"
     default_steps: ClassVar[int] = 100_000
+    budget_unit: ClassVar[str] = "steps"  # what a bare budget counts (learn-env, docs/vocabulary.md)
     _dtype: Any = (
         np.float32
     )  # what the networks compute in, on either engine (float32, as torch's default)
@@ -291,10 +292,14 @@ class _DeepAgent(Learner):  # the leading underscore keeps the base out of the r
             return a
         return a[0].item() if a[0].ndim == 0 else a[0]
 
-    def evaluate(self, env: Any, *, episodes: int = 100, seed: int | None = 0) -> dict[str, float]:
-        """Greedy play: ``mean_return``, ``std_return``, ``success_rate``, ``mean_length`` over ``episodes`` episodes."""
+    def evaluate(
+        self, env: Any, *, episodes: int = 100, seed: int | None = 0, max_steps: int | None = None
+    ) -> dict[str, Any]:
+        """Greedy play: ``mean_return``, ``std_return``, ``success_rate``, ``mean_length`` over ``episodes``
+        episodes (see :func:`sandbox.rollout.evaluate` for ``max_steps`` and the cap on an env without a
+        time limit)."""
         self._check_fitted("evaluate")
-        return evaluate_policy(lambda o: self.act(o), env, episodes=episodes, seed=seed)
+        return evaluate_policy(lambda o: self.act(o), env, episodes=episodes, seed=seed, max_steps=max_steps)
 
     # ------------------------------------------------------------ checkpoints
 
