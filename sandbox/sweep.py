@@ -115,14 +115,15 @@ def _exit_reason(code: int | None) -> str:
     return f"exited with code {code}"
 
 
-def _worker(conn: Connection, exp: str | ex.Experiment, threads: int) -> None:
-    """A process backend worker: imports once, then runs tasks from ``conn`` until it gets None."""
+def _worker(conn: Connection, threads: int) -> None:
+    """A process backend worker: runs tasks from ``conn`` until it gets None.
+
+    The experiment's module is imported once, when the worker unpickles its first task.
+    """
     # the workers share the cores instead of each taking all of them
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
-    if isinstance(exp, str):
-        ex.get(exp)  # discovering the experiments imports them, once per worker
     while True:
         try:
             task = conn.recv()
@@ -147,15 +148,14 @@ class _Pool:
     worker here fails only the run it held; another worker is started in its place.
     """
 
-    def __init__(self, workers: int, exp: str | ex.Experiment) -> None:
+    def __init__(self, workers: int) -> None:
         self._ctx = get_context("spawn")
-        self._exp = exp
         self._threads = max(1, (os.cpu_count() or 1) // workers)
         self.slots = [self._start() for _ in range(workers)]
 
     def _start(self) -> _Slot:
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker, args=(child, self._exp, self._threads), daemon=True)
+        process = self._ctx.Process(target=_worker, args=(child, self._threads), daemon=True)
         process.start()
         child.close()
         return _Slot(process, parent)
@@ -208,14 +208,14 @@ class _Pool:
             slot.conn.close()
 
 
-def _execute(runs: list[dict[str, Any]], exp: str | ex.Experiment, out: Path, backend: str, workers: int,
+def _execute(runs: list[dict[str, Any]], exp: ex.Experiment, out: Path, backend: str, workers: int,
              on_done: Callable[[dict[str, Any], dict[str, Any]], None]) -> None:
     tasks = [(r, (exp, r["sets"], r["seed"], str(out / r["dir"]))) for r in runs]
     if backend == "serial":
         for r, a in tasks:
             on_done(r, run_one(*a))
     elif backend == "process":
-        pool = _Pool(min(workers, len(tasks)) or 1, exp)
+        pool = _Pool(min(workers, len(tasks)) or 1)
         try:
             pool.run(tasks, on_done)
         finally:
@@ -288,7 +288,7 @@ def sweep(
     if not quiet:
         print(f"== sweep of {exp.name}: {len(runs)} runs on backend {backend!r} -> {out}")
     try:
-        _execute(runs, name, out, backend, workers, on_done)
+        _execute(runs, exp, out, backend, workers, on_done)  # workers import only this experiment's module
     finally:
         for run in runs:
             results.setdefault(run["dir"], {"ok": False, "error": "not run: the sweep was interrupted", "seconds": 0.0})
