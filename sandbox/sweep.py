@@ -36,6 +36,8 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from sandbox import experiment as ex
 from sandbox.checks import check_choice, check_number
 from sandbox.files import atomic_write_json, atomic_write_text
@@ -120,7 +122,9 @@ def _worker(conn: Connection, threads: int) -> None:
 
     The experiment's module is imported once, when the worker unpickles its first task.
     """
-    # the workers share the cores instead of each taking all of them
+    # the workers share the cores instead of each taking all of them: BLAS and OpenMP pools already
+    # loaded (NumPy is, by the time this runs), and torch's, now or when a task imports it
+    threadpool_limits(threads)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
