@@ -29,7 +29,7 @@ from sandbox import __version__, catalog
 from sandbox import experiment as ex
 
 # What a user can get wrong: bad names and values, a run folder that exists or cannot be made.
-USER_ERRORS = (ValueError, FileExistsError, FileNotFoundError, NotADirectoryError)
+USER_ERRORS = (ValueError, FileExistsError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 
 
 def _parser() -> argparse.ArgumentParser:

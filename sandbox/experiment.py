@@ -31,16 +31,22 @@ values, overridden by the command line's).
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import dataclasses
+import fcntl
+import importlib
 import importlib.metadata
 import io
 import json
+import os
 import platform
 import sys
 import time
+import traceback
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -343,9 +349,8 @@ class Run:
             self._rows.append({"series": series, "step": step, "metric": name, "value": float(value)})
 
     def flush(self) -> None:
-        lines = ["series,step,metric,value"]
-        lines += [f"{r['series']},{r['step']},{r['metric']},{r['value']!r}" for r in self._rows]
-        atomic_write_text(self.dir / "metrics.csv", "\n".join(lines) + "\n")
+        rows = [[r["series"], r["step"], r["metric"], repr(r["value"])] for r in self._rows]
+        atomic_write_text(self.dir / "metrics.csv", csv_text(["series", "step", "metric", "value"], rows))
         if self.tensorboard:
             from sandbox.tensorboard import write_scalars
 
@@ -363,8 +368,7 @@ class Run:
         """Print a table and save it as ``name``.csv."""
         text = format_table(headers, rows)
         self.say(text)
-        csv = [",".join(headers)] + [",".join(_cell(v) for v in row) for row in rows]
-        atomic_write_text(self.dir / f"{name}.csv", "\n".join(csv) + "\n")
+        atomic_write_text(self.dir / f"{name}.csv", csv_text(headers, [[_cell(v) for v in row] for row in rows]))
         return text
 
     def stage(self, name: str, compute: Callable[[], Any]) -> Any:
@@ -372,15 +376,31 @@ class Run:
         ``stages/NAME.json``, and a resumed run takes it from there instead of recomputing."""
         path = self.dir / "stages" / f"{name}.json"
         if path.exists():
-            saved = json.loads(path.read_text())
-            self._rows.extend(saved["metrics"])
+            try:
+                saved = json.loads(path.read_text())
+                metrics, result = list(saved["metrics"]), saved["result"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(
+                    f"{path} is damaged ({type(exc).__name__}: {exc}); delete it to compute the stage "
+                    f"{name!r} again, then resume."
+                ) from None
+            self._rows.extend(metrics)
             self.say(f"  [{name}] resumed from {path.name}")
-            return saved["result"]
+            return result
         start = len(self._rows)
         result = to_jsonable(compute())
         atomic_write_json(path, {"result": result, "metrics": self._rows[start:]})
         self.flush()
         return result
+
+
+def csv_text(headers: list[str], rows: list[list[Any]]) -> str:
+    """CSV with quoting (a cell with a comma, a quote or a line break stays one cell), ``\\n`` line ends."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return buf.getvalue()
 
 
 def format_table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -414,6 +434,44 @@ def default_out(name: str) -> Path:
     return out
 
 
+LOCK_NAME = ".run.lock"
+"""The file a running run holds an flock on; it stays in the folder, harmless, after the run ends."""
+
+
+@contextlib.contextmanager
+def claim(out: Path, *, resume: bool) -> Iterator[None]:
+    """Own the run folder ``out`` for the duration of the block, or refuse.
+
+    The claim is an exclusive ``flock`` on ``out/.run.lock``: exactly one process (or thread) holds
+    it, and the kernel drops it when the holder exits, however it exits, so a killed run never
+    leaves a stale claim. Holding it, a new run (not ``resume``) also needs the folder to hold no
+    run yet; temporary files a killed writer left behind are removed.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise FileExistsError(
+                f"{out} is in use by another run (pid {holder}); wait for it to finish, or pick another --out."
+            ) from None
+        if not resume and _holds_run(out):
+            raise FileExistsError(f"{out} already holds a run; pick another --out, or continue it with --resume {out}.")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        for stale in out.rglob(".*.tmp"):  # only a writer killed mid-write leaves one; we own the folder now
+            stale.unlink(missing_ok=True)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _holds_run(out: Path) -> bool:
+    return any(p.name != LOCK_NAME and not (p.name.startswith(".") and p.name.endswith(".tmp")) for p in out.iterdir())
+
+
 def run_experiment(
     exp: Experiment,
     config: Any,
@@ -423,38 +481,64 @@ def run_experiment(
     resume: bool = False,
     tensorboard: bool = False,
 ) -> dict[str, Any]:
-    """Run ``exp`` with ``config`` into ``out``; returns the summary (also in summary.json)."""
+    """Run ``exp`` with ``config`` into ``out``; returns the summary (also in summary.json).
+
+    The run owns ``out`` while it runs (see :func:`claim`). ``resume`` continues a run already in
+    ``out``: finished stages are read back, and config.json keeps the command line that started the
+    run, with this one added under ``resumed``. A run that raises leaves its traceback in
+    ``out/error.txt``.
+    """
     out = Path(out) if out is not None else default_out(exp.name)
-    if out.exists() and any(out.iterdir()) and not resume:
-        raise FileExistsError(f"{out} already holds a run; pick another --out, or continue it with --resume {out}.")
-    out.mkdir(parents=True, exist_ok=True)
+    with claim(out, resume=resume):
+        _write_config(exp, config, out)
+        run = Run(out, exp.name, config, quiet=quiet, tensorboard=tensorboard)
+        run.say(f"== {exp.name}: {exp.summary}")
+        run.say(f"   run directory: {out}")
+        start = time.perf_counter()
+        try:
+            summary = exp.run(config, run)
+        except Exception:
+            atomic_write_text(out / "error.txt", traceback.format_exc())
+            raise
+        seed = dataclasses.asdict(config).get("seed")
+        summary = {"experiment": exp.name, "seed": seed, **summary, "seconds": round(time.perf_counter() - start, 3)}
+        run.flush()
+        atomic_write_json(out / "summary.json", summary)
+        (out / "error.txt").unlink(missing_ok=True)
+        run.say(f"   summary: {out / 'summary.json'}")
+        return summary
+
+
+def _write_config(exp: Experiment, config: Any, out: Path) -> None:
+    path = out / "config.json"
+    if path.is_file():
+        try:
+            saved = json.loads(path.read_text())
+            saved.setdefault("resumed", []).append({"argv": sys.argv, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        except (ValueError, AttributeError) as exc:
+            raise ValueError(f"cannot resume {out}: {path} is damaged ({exc}).") from None
+        atomic_write_json(path, saved)
+        return
     settings = settings_dict(config)
     atomic_write_json(
-        out / "config.json",
+        path,
         {"experiment": exp.name, "seed": settings.get("seed"), "settings": settings, "versions": versions(), "argv": sys.argv},
     )
-    run = Run(out, exp.name, config, quiet=quiet, tensorboard=tensorboard)
-    run.say(f"== {exp.name}: {exp.summary}")
-    run.say(f"   run directory: {out}")
-    start = time.perf_counter()
-    summary = exp.run(config, run)
-    summary = {"experiment": exp.name, "seed": settings.get("seed"), **summary, "seconds": round(time.perf_counter() - start, 3)}
-    run.flush()
-    atomic_write_json(out / "summary.json", summary)
-    run.say(f"   summary: {out / 'summary.json'}")
-    return summary
 
 
 def resume_settings(out: str | Path) -> tuple[str, dict[str, Any]]:
     """(experiment name, settings) of an earlier run directory, for ``--resume``."""
     path = Path(out) / "config.json"
     if not path.is_file():
+        if Path(out).is_dir() and not _holds_run(Path(out)):
+            raise FileNotFoundError(f"cannot resume {out}: the run stopped before it wrote config.json, so nothing "
+                                    "was run yet; start it again with the same --out.")
         raise FileNotFoundError(f"cannot resume {out}: it has no config.json (is it a run directory?).")
     try:
         cfg = json.loads(path.read_text())
         return cfg["experiment"], cfg["settings"]
-    except (ValueError, KeyError) as exc:
-        raise ValueError(f"cannot resume {out}: config.json is unreadable ({exc}).") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"cannot resume {out}: {path} is damaged ({type(exc).__name__}: {exc}).") from None
 
 
 def settings_from_json(exp: Experiment, settings: dict[str, Any]) -> Any:

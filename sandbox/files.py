@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,14 +17,20 @@ from typing import Any, BinaryIO
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
-    """Call ``write(fileobj)`` on a temporary file beside ``path``, then rename it over ``path``."""
+    """Call ``write(fileobj)`` on a temporary file beside ``path``, then rename it over ``path``.
+
+    A new file gets the mode the user's umask gives (``0o666 & ~umask``, as ``open`` would); a
+    replaced file keeps its mode. A read-only file is not replaced, and a path that is a folder,
+    or a folder that cannot be written, is a clear error naming the path.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    mode = _target_mode(path)
+    fd, tmp = _make_temp(path)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
+            os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -33,6 +40,41 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
             pass
         raise
     return path
+
+
+def _target_mode(path: Path) -> int:
+    """The mode the written file gets; refuses a folder and a read-only file."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+    except NotADirectoryError:
+        return 0o666 & ~_umask()  # a parent is a file; _make_temp says which
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(f"{path} is a directory; give a file path inside it, e.g. {path / 'name'}.")
+    if not st.st_mode & 0o222:
+        raise PermissionError(
+            f"{path} is read-only; it is not replaced. Write elsewhere, or make it writable (chmod u+w {path})."
+        )
+    return stat.S_IMODE(st.st_mode)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
+def _make_temp(path: Path) -> tuple[int, str]:
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except PermissionError:
+        raise PermissionError(f"cannot write {path}: the folder {folder} is not writable.") from None
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in [folder, *folder.parents] if p.exists() and not p.is_dir()), folder)
+        raise NotADirectoryError(f"cannot write {path}: {blocker} is a file, not a folder.") from None
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

@@ -14,8 +14,11 @@ stores unchanged, ``fit``, ``act``, ``evaluate``, and the two checkpoint hooks
 
 Checkpoints are ``.npz`` files read with ``allow_pickle=False``: JSON metadata
 (class, hyperparameters, small state) plus named arrays, and a SHA-256 over
-both, so a truncated or edited file is refused with a clear message and loading
-never runs code.
+both, so a truncated or accidentally edited file is refused with a clear message.
+The checksum is not a signature: anyone can recompute it, so it says nothing about
+who wrote a file. What keeps loading safe is that it never runs code: arrays are
+read without pickle, and the class a checkpoint names is looked up among the
+learners already registered, never imported.
 """
 
 from __future__ import annotations
@@ -233,7 +236,7 @@ class Learner(BaseEstimator):
         module, _, qualname = meta["class"].partition(":")
         if qualname != cls.__qualname__ and cls is not Learner:
             raise CheckpointError(f"{path} holds a {qualname}, not a {cls.__name__}; load it with {qualname}.load(...).")
-        target = cls if cls is not Learner else _resolve_class(module, qualname, path)
+        target = cls if cls is not Learner else _resolve_class(meta["class"], path)
         params = _restore_tuples(target, meta["params"])
         try:
             obj = target(**params)
@@ -263,6 +266,8 @@ def load(path: str | os.PathLike) -> Learner:
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Metadata and arrays of a checkpoint, verified against its SHA-256."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a directory, not a checkpoint file; give the path of the .npz inside it.")
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path} (the file does not exist).")
     try:
@@ -283,6 +288,10 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, 
     expected = meta.pop("sha256", None)
     if expected != _digest(meta, data):
         raise CheckpointError(f"{path} failed its checksum: the file was modified after it was saved.")
+    for key, kind in (("class", str), ("params", dict), ("state", dict)):
+        if not isinstance(meta.get(key), kind):
+            found = "nothing" if key not in meta else type(meta[key]).__name__
+            raise CheckpointError(f"{path} has no {key!r} in its metadata (a {kind.__name__} is expected, found {found}).")
     return meta, data
 
 
@@ -295,16 +304,21 @@ def _digest(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def _resolve_class(module: str, qualname: str, path: Any) -> type[Learner]:
-    cls = LEARNERS.get(qualname)
-    if cls is None:
-        try:
-            cls = getattr(importlib.import_module(module), qualname)
-        except (ImportError, AttributeError):
-            raise CheckpointError(f"{path} holds a {module}:{qualname}, which cannot be found.") from None
-    if not (isinstance(cls, type) and issubclass(cls, Learner)):
-        raise CheckpointError(f"{path} names {module}:{qualname}, which is not a Learner.")
-    return cls
+def _resolve_class(name: str, path: Any) -> type[Learner]:
+    """The registered learner whose ``module:qualname`` is ``name``.
+
+    Only classes already in :data:`LEARNERS` (built in, or from a package in the
+    ``sandbox.agents`` entry-point group) can match: the name in a checkpoint is
+    never imported, so a checkpoint cannot make code run.
+    """
+    known = {f"{c.__module__}:{c.__qualname__}": c for c in load_learner_plugins().values()}
+    if name not in known:
+        raise CheckpointError(
+            f"{path} names {name}, which is not a learner this sandbox knows; nothing was imported. "
+            "A learner of your own loads once its package is registered in the 'sandbox.agents' entry-point "
+            "group or imported, or through its class: YourLearner.load(path)."
+        )
+    return known[name]
 
 
 def _restore_tuples(cls: type[Learner], params: dict[str, Any]) -> dict[str, Any]:

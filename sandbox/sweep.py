@@ -5,31 +5,42 @@
 Each run is an ordinary run directory under ``OUT/<settings>/seed=<n>``; the
 sweep writes ``sweep.csv`` (one row per run) and ``summary.json`` (mean and
 spread of each numeric headline per grid point). A run that fails is
-recorded with its error and the others go on; a run that already has its
-``summary.json`` is reused, so an interrupted sweep resumes where it stopped.
+recorded with its error (its traceback in its folder's ``error.txt``) and the
+others go on; a run that already has its ``summary.json`` is reused, so running
+the same sweep again retries only what failed or never ran.
 
-Backends: ``serial`` (in this process), ``process`` (a pool of local
-processes), ``ray`` (a Ray cluster, local or the one ``RAY_ADDRESS`` names;
-needs the ``sweep`` extra: ``pip install -e ".[sweep]"``).
+Backends: ``serial`` (in this process), ``process`` (local worker processes that
+start once and run many runs each), ``ray`` (a Ray cluster, local or the one
+``RAY_ADDRESS`` names; needs the ``sweep`` extra: ``pip install -e ".[sweep]"``).
+A worker that dies in the middle of a run (killed, out of memory, a segfault)
+fails that run only, with the signal or exit code; a new worker takes its place.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import itertools
 import json
 import os
+import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from multiprocessing import get_context
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
+
+from threadpoolctl import threadpool_limits
 
 from sandbox import experiment as ex
 from sandbox import stats
 from sandbox.checks import check_choice, check_number
-from sandbox.files import atomic_write_json
+from sandbox.files import atomic_write_json, atomic_write_text
 
 BACKENDS = ("serial", "process", "ray")
 
@@ -69,14 +80,14 @@ def _safe(label: str) -> str:
     return "".join(c if c.isalnum() or c in "=,.-_" else "_" for c in label)
 
 
-def run_one(name: str, sets: dict[str, str], seed: int, out: str) -> dict[str, Any]:
+def run_one(exp: str | ex.Experiment, sets: dict[str, str], seed: int, out: str) -> dict[str, Any]:
     """One run of the sweep; never raises (the error is the result)."""
     start = time.perf_counter()
     summary_path = Path(out) / "summary.json"
     if summary_path.is_file():
         return {"ok": True, "summary": json.loads(summary_path.read_text()), "reused": True, "seconds": 0.0}
     try:
-        exp = ex.get(name)
+        exp = ex.get(exp) if isinstance(exp, str) else exp
         config = ex.make_config(exp, seed=seed, sets=[f"{k}={v}" for k, v in sets.items()])
         summary = ex.run_experiment(exp, config, out, quiet=True, resume=True)
         return {"ok": True, "summary": summary, "reused": False, "seconds": time.perf_counter() - start}
@@ -89,34 +100,166 @@ def run_one(name: str, sets: dict[str, str], seed: int, out: str) -> dict[str, A
         }
 
 
-def _execute(runs: list[dict[str, Any]], name: str, out: Path, backend: str, workers: int,
+def _died(out: str, why: str) -> dict[str, Any]:
+    """The result of a run whose worker died under it; the reason also goes to the run's error.txt."""
+    error = f"the worker running it died: {why}"
+    if Path(out).is_dir():
+        atomic_write_text(Path(out) / "error.txt", error + "\n")
+    return {"ok": False, "error": error, "seconds": 0.0}
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def _worker(conn: Connection, threads: int) -> None:
+    """A process backend worker: runs tasks from ``conn`` until it gets None.
+
+    The experiment's module is imported once, when the worker unpickles its first task.
+    """
+    # the workers share the cores instead of each taking all of them: BLAS and OpenMP pools already
+    # loaded (NumPy is, by the time this runs), and torch's, now or when a task imports it
+    threadpool_limits(threads)
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        conn.send(run_one(*task))
+
+
+@dataclass
+class _Slot:
+    process: BaseProcess
+    conn: Connection
+    task: tuple[dict[str, Any], tuple[Any, ...]] | None = None
+
+
+class _Pool:
+    """Worker processes (spawned, so nothing of the parent's state leaks in) that each run many runs.
+
+    Unlike ``ProcessPoolExecutor``, whose every pending future fails once one worker dies, a dead
+    worker here fails only the run it held; another worker is started in its place.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self._ctx = get_context("spawn")
+        self._threads = max(1, (os.cpu_count() or 1) // workers)
+        self.slots = [self._start() for _ in range(workers)]
+
+    def _start(self) -> _Slot:
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(target=_worker, args=(child, self._threads), daemon=True)
+        process.start()
+        child.close()
+        return _Slot(process, parent)
+
+    def _replace(self, slot: _Slot) -> _Slot:
+        slot.process.join()
+        slot.conn.close()
+        new = self._start()
+        self.slots[self.slots.index(slot)] = new
+        return new
+
+    def run(self, tasks: list[tuple[dict[str, Any], tuple[Any, ...]]],
+            on_done: Callable[[dict[str, Any], dict[str, Any]], None]) -> None:
+        queue = collections.deque(tasks)
+        while queue or any(s.task for s in self.slots):
+            for slot in [s for s in self.slots if s.task is None]:
+                if queue:
+                    self._give(slot, queue.popleft())
+            busy = [s for s in self.slots if s.task]
+            ready = set(wait([s.conn for s in busy] + [s.process.sentinel for s in busy]))
+            for slot in busy:
+                if slot.conn in ready or slot.process.sentinel in ready:
+                    run, args = slot.task
+                    try:
+                        result = slot.conn.recv()
+                    except (EOFError, OSError):
+                        slot.process.join()
+                        result = _died(args[-1], _exit_reason(slot.process.exitcode))
+                        slot = self._replace(slot)
+                    slot.task = None
+                    on_done(run, result)
+
+    def _give(self, slot: _Slot, task: tuple[dict[str, Any], tuple[Any, ...]]) -> None:
+        try:
+            slot.conn.send(task[1])
+        except (BrokenPipeError, OSError):  # it died while idle: its replacement takes the task
+            slot = self._replace(slot)
+            slot.conn.send(task[1])
+        slot.task = task
+
+    def close(self) -> None:
+        for slot in self.slots:
+            with contextlib.suppress(OSError):
+                slot.conn.send(None)
+        for slot in self.slots:
+            slot.process.join(timeout=5)
+            if slot.process.is_alive():
+                slot.process.terminate()
+                slot.process.join()
+            slot.conn.close()
+
+
+def _execute(runs: list[dict[str, Any]], exp: ex.Experiment, out: Path, backend: str, workers: int,
              on_done: Callable[[dict[str, Any], dict[str, Any]], None]) -> None:
-    args = [(name, r["sets"], r["seed"], str(out / r["dir"])) for r in runs]
+    tasks = [(r, (exp, r["sets"], r["seed"], str(out / r["dir"]))) for r in runs]
     if backend == "serial":
-        for r, a in zip(runs, args):
+        for r, a in tasks:
             on_done(r, run_one(*a))
     elif backend == "process":
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(run_one, *a): r for r, a in zip(runs, args)}
-            for fut in as_completed(futures):
-                on_done(futures[fut], fut.result())
-    else:
+        pool = _Pool(min(workers, len(tasks)) or 1)
         try:
-            import ray
-        except ImportError:
-            raise ValueError("backend='ray' needs Ray: pip install -e '.[sweep]' (or use backend='process').") from None
-        if not ray.is_initialized():
-            ray.init(ignore_reinit_error=True, num_cpus=None if "RAY_ADDRESS" in os.environ else workers)
-        remote = ray.remote(run_one)
-        refs = {remote.remote(*a): r for r, a in zip(runs, args)}
-        pending = list(refs)
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            on_done(refs[done[0]], ray.get(done[0]))
+            pool.run(tasks, on_done)
+        finally:
+            pool.close()
+    else:
+        _execute_ray(tasks, workers, on_done)
+
+
+def _execute_ray(tasks: list[tuple[dict[str, Any], tuple[Any, ...]]], workers: int,
+                 on_done: Callable[[dict[str, Any], dict[str, Any]], None]) -> None:
+    try:
+        import ray
+        from ray.exceptions import RayError
+    except ImportError:
+        raise ValueError("backend='ray' needs Ray: pip install -e '.[sweep]' (or use backend='process').") from None
+    if not ray.is_initialized():
+        local = "RAY_ADDRESS" not in os.environ
+        # a local instance's workers import from where this process does, as spawned processes would
+        env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}} if local else None
+        ray.init(ignore_reinit_error=True, num_cpus=workers if local else None, runtime_env=env,
+                 include_dashboard=False, log_to_driver=False)
+    remote = ray.remote(max_retries=0)(run_one)  # a run that killed its worker would kill the retry too
+    refs = {remote.remote(*a): (r, a) for r, a in tasks}
+    pending = list(refs)
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        run, args = refs[done[0]]
+        try:
+            result = ray.get(done[0])
+        except RayError as exc:
+            result = _died(args[-1], f"{type(exc).__name__}: {_first_line(exc)}")  # Ray keeps the signal to itself
+        on_done(run, result)
+
+
+def _first_line(exc: BaseException) -> str:
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
 
 
 def sweep(
-    name: str,
+    name: str | ex.Experiment,
     grid: dict[str, list[str]],
     seeds: list[int],
     out: str | Path,
@@ -125,14 +268,19 @@ def sweep(
     workers: int = 2,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    """Run the sweep and return its summary (also written to ``OUT/summary.json``)."""
+    """Run the sweep and return its summary (also written to ``OUT/summary.json``, with ``OUT/sweep.csv``).
+
+    ``name`` is an experiment's name, or an :class:`~sandbox.experiment.Experiment` (the process
+    and Ray backends need it importable by its module). The summary and the table are written
+    even when the sweep is interrupted: runs that did not finish are listed as not run.
+    """
     check_choice("backend", backend, BACKENDS)
     check_number("workers", workers, low=1, integer=True)
-    exp = ex.get(name)
+    exp = ex.get(name) if isinstance(name, str) else name
     runs = plan(exp, grid, seeds)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out / "sweep.json", {"experiment": name, "grid": grid, "seeds": seeds, "backend": backend})
+    atomic_write_json(out / "sweep.json", {"experiment": exp.name, "grid": grid, "seeds": seeds, "backend": backend})
     results: dict[str, dict[str, Any]] = {}
 
     def on_done(run: dict[str, Any], result: dict[str, Any]) -> None:
@@ -143,9 +291,14 @@ def sweep(
             print(f"  [{len(results)}/{len(runs)}] {run['label']} seed={run['seed']}: {state}", flush=True)
 
     if not quiet:
-        print(f"== sweep of {name}: {len(runs)} runs on backend {backend!r} -> {out}")
-    _execute(runs, name, out, backend, workers, on_done)
-    return _summarise(exp, runs, results, out, quiet)
+        print(f"== sweep of {exp.name}: {len(runs)} runs on backend {backend!r} -> {out}")
+    try:
+        _execute(runs, exp, out, backend, workers, on_done)  # workers import only this experiment's module
+    finally:
+        for run in runs:
+            results.setdefault(run["dir"], {"ok": False, "error": "not run: the sweep was interrupted", "seconds": 0.0})
+        summary = _summarise(exp, runs, results, out, quiet)
+    return summary
 
 
 def _summarise(exp: ex.Experiment, runs: list[dict[str, Any]], results: dict[str, dict[str, Any]], out: Path,

@@ -151,3 +151,91 @@ def test_installed_console_script_and_plain_script(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "s" / "summary.json").is_file()
+
+
+def test_csv_cells_with_commas_and_quotes_keep_their_columns(tmp_path):
+    import csv
+
+    run = ex.Run(tmp_path, "t", None, quiet=True)
+    rows = [["learning_rate=0.1,hidden=(8, 8)", 0, 'ValueError: "x", then y'], ["plain", 1, 0.5]]
+    run.table("t", ["settings", "seed", "status"], rows)
+    back = list(csv.reader((tmp_path / "t.csv").open(newline="")))
+    assert back == [["settings", "seed", "status"], *[[str(c) if not isinstance(c, float) else "0.5" for c in r]
+                                                      for r in rows]]
+    run.log("a,b", step=1, loss=0.25)
+    run.flush()
+    assert list(csv.reader((tmp_path / "metrics.csv").open(newline="")))[1] == ["a,b", "1", "loss", "0.25"]
+
+
+def test_a_damaged_stage_file_is_named(tmp_path, capsys):
+    out = tmp_path / "run"
+    cli.main(["run", "linear-regression", "--out", str(out), *SMALL])
+    stage = out / "stages" / "article.json"
+    stage.write_text(stage.read_text()[:40])
+    capsys.readouterr()
+    assert cli.main(["run", "--resume", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{stage} is damaged" in err and "delete it" in err
+
+
+def test_resume_keeps_the_original_command_line(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    first = ["sandbox", "run", "linear-regression", "--out", str(out), *SMALL]
+    monkeypatch.setattr(sys, "argv", first)
+    cli.main(first[1:])
+    (out / "summary.json").unlink()
+    monkeypatch.setattr(sys, "argv", ["sandbox", "run", "--resume", str(out)])
+    assert cli.main(["run", "--resume", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["argv"] == first
+    assert [r["argv"] for r in config["resumed"]] == [["sandbox", "run", "--resume", str(out)]]
+
+
+@dataclass
+class _Waits:
+    seed: int = 0
+
+
+def test_two_runs_into_one_folder_cannot_mix(tmp_path):
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+
+    def slow(cfg, run):
+        started.set()
+        assert release.wait(30)
+        return {"seed_seen": cfg.seed}
+
+    exp = ex.Experiment("waits", "waits", _Waits, slow)
+    out = tmp_path / "run"
+    results = {}
+    first = threading.Thread(target=lambda: results.update(a=ex.run_experiment(exp, _Waits(seed=1), out, quiet=True)))
+    first.start()
+    assert started.wait(30)
+    try:
+        with pytest.raises(FileExistsError, match=r"is in use by another run \(pid \d+\)"):
+            ex.run_experiment(exp, _Waits(seed=2), out, quiet=True)
+        with pytest.raises(FileExistsError, match="is in use by another run"):
+            ex.run_experiment(exp, _Waits(seed=2), out, quiet=True, resume=True)
+    finally:
+        release.set()
+        first.join()
+    assert results["a"]["seed_seen"] == 1
+    assert json.loads((out / "config.json").read_text())["seed"] == 1
+    assert json.loads((out / "summary.json").read_text())["seed"] == 1
+    with pytest.raises(FileExistsError, match="already holds a run"):
+        ex.run_experiment(exp, _Waits(seed=2), out, quiet=True)
+
+
+def test_a_failed_run_keeps_its_traceback(tmp_path):
+    def boom(cfg, run):
+        raise RuntimeError("kaput, with details")
+
+    exp = ex.Experiment("boom", "fails", _Waits, boom)
+    with pytest.raises(RuntimeError):
+        ex.run_experiment(exp, _Waits(), tmp_path / "r", quiet=True)
+    text = (tmp_path / "r" / "error.txt").read_text()
+    assert text.startswith("Traceback") and "RuntimeError: kaput, with details" in text and "in boom" in text
+    fine = ex.Experiment("boom", "fixed", _Waits, lambda cfg, run: {"a": 1})
+    ex.run_experiment(fine, _Waits(), tmp_path / "r", quiet=True, resume=True)
+    assert not (tmp_path / "r" / "error.txt").exists()

@@ -98,3 +98,50 @@ def test_foreign_npz_and_wrong_class(tmp_path, fitted):
 
 def test_repr_shows_changed_hyperparameters():
     assert repr(LinearRegressor(learning_rate=0.5)) == "LinearRegressor(learning_rate=0.5)"
+
+
+def _forge(path, tmp_path, edit):
+    """Rewrite a checkpoint's metadata and give it a valid checksum, as anyone can."""
+    with np.load(path, allow_pickle=False) as z:
+        data = {k: z[k] for k in z.files}
+    meta = json.loads(data.pop("__meta__").tobytes())
+    meta.pop("sha256")
+    edit(meta)
+    meta["sha256"] = learner._digest(meta, data)
+    out = tmp_path / "forged.npz"
+    np.savez(out, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **data)
+    return out
+
+
+def test_a_checkpoint_naming_a_module_imports_nothing(tmp_path, fitted, monkeypatch):
+    (tmp_path / "planted.py").write_text("import pathlib\npathlib.Path(__file__).with_name('RAN').touch()\n"
+                                         "class LinearRegressor2: pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = fitted[0].save(tmp_path / "m.npz")
+    forged = _forge(path, tmp_path, lambda m: m.update({"class": "planted:LinearRegressor2"}))
+    with pytest.raises(CheckpointError, match=r"names planted:LinearRegressor2, which is not a learner this sandbox "
+                                              r"knows.*nothing was imported"):
+        learner.load(forged)
+    assert not (tmp_path / "RAN").exists()
+    # a known class name under another module is refused too: the whole name must match
+    forged = _forge(path, tmp_path, lambda m: m.update({"class": "planted:LinearRegressor"}))
+    with pytest.raises(CheckpointError, match="not a learner this sandbox knows"):
+        learner.load(forged)
+    assert not (tmp_path / "RAN").exists()
+
+
+@pytest.mark.parametrize("key", ["class", "params", "state"])
+def test_metadata_without_a_key_names_it(tmp_path, fitted, key):
+    forged = _forge(fitted[0].save(tmp_path / "m.npz"), tmp_path, lambda m: m.pop(key))
+    with pytest.raises(CheckpointError, match=f"forged.npz has no '{key}' in its metadata"):
+        learner.load(forged)
+    with pytest.raises(CheckpointError, match=f"forged.npz has no '{key}' in its metadata"):
+        LinearRegressor.load(forged)
+
+
+def test_a_folder_is_not_reported_as_missing(tmp_path, fitted):
+    (tmp_path / "ckpt").mkdir()
+    with pytest.raises(CheckpointError, match=r"ckpt is a directory, not a checkpoint file"):
+        LinearRegressor.load(tmp_path / "ckpt")
+    with pytest.raises(IsADirectoryError, match="is a directory; give a file path inside it"):
+        fitted[0].save(tmp_path / "ckpt")

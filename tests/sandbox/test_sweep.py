@@ -1,9 +1,11 @@
+import csv
 import json
 
 import pytest
 
 from sandbox import cli
 from sandbox.sweep import parse_grid, plan, sweep
+from tests.sandbox.crashing import CRASHES
 
 FAST = {"iterations": "20", "converge_iterations": "20"}
 
@@ -51,8 +53,47 @@ def test_process_backend_and_cli(tmp_path, capsys):
     assert "backend='slurm' is not allowed" in capsys.readouterr().err
 
 
-def test_ray_backend(tmp_path):
+DEATHS = {"exit": "exited with code 137", "kill": "killed by signal SIGKILL", "segv": "killed by signal SIGSEGV",
+          "raise": "RuntimeError: raised, with a comma"}
+
+
+def test_a_sweep_survives_workers_that_die_and_a_rerun_retries_only_those(tmp_path):
+    grid = {"crash": ["none", *DEATHS]}
+    summary = sweep(CRASHES, grid, [0, 1], tmp_path, backend="process", workers=2, quiet=True)
+    assert summary["runs"] == 10 and len(summary["failed"]) == 8
+    for crash, why in DEATHS.items():
+        for seed in (0, 1):
+            line = next(f for f in summary["failed"] if f.startswith(f"crash={crash} seed={seed}:"))
+            assert why in line, line
+            assert why in (tmp_path / f"crash={crash}" / f"seed={seed}" / "error.txt").read_text()
+    assert summary["points"]["crash=none"]["value"] == {"mean": 5.0, "std": 7.0710678118654755, "min": 0.0,
+                                                        "max": 10.0, "n": 2}
+    rows = list(csv.DictReader((tmp_path / "sweep.csv").open(newline="")))
+    assert len(rows) == 10 and [r["status"] for r in rows].count("ok") == 2
+    assert json.loads((tmp_path / "summary.json").read_text()) == json.loads(json.dumps(summary))
+    # the rerun retries only what failed (a finished run is not touched), and now all of it succeeds
+    done = tmp_path / "crash=none" / "seed=1" / "summary.json"
+    stamp = done.stat().st_mtime_ns
+    again = sweep(CRASHES, grid, [0, 1], tmp_path, backend="process", workers=2, quiet=True)
+    assert again["failed"] == [] and done.stat().st_mtime_ns == stamp
+    assert not list(tmp_path.glob("*/seed=*/error.txt"))
+
+
+def test_ray_backend_same_numbers_as_serial_and_survives_a_killed_worker(tmp_path):
     pytest.importorskip("ray", reason="the Ray backend needs the 'sweep' extra")
-    grid = {"learning_rate": ["0.1", "50"], **{k: [v] for k, v in FAST.items()}}
-    summary = sweep("linear-regression", grid, [0], tmp_path, backend="ray", workers=2, quiet=True)
-    assert summary["runs"] == 2 and len(summary["failed"]) == 1
+    grid = {"learning_rate": ["0.1"], **{k: [v] for k, v in FAST.items()}}
+    summary = sweep("linear-regression", grid, [0, 1], tmp_path / "ray", backend="ray", workers=2, quiet=True)
+    serial = sweep("linear-regression", grid, [0, 1], tmp_path / "serial", quiet=True)
+    assert summary["failed"] == [] and summary["points"] == serial["points"]
+    for seed in (0, 1):
+        d = f"learning_rate=0.1,iterations=20,converge_iterations=20/seed={seed}"
+        a, b = (json.loads((tmp_path / k / d / "summary.json").read_text()) for k in ("ray", "serial"))
+        a.pop("seconds"), b.pop("seconds")
+        assert a == b
+    grid = {"crash": ["none", "kill", "exit"]}
+    crashed = sweep(CRASHES, grid, [0], tmp_path / "crash", backend="ray", workers=2, quiet=True)
+    assert crashed["runs"] == 3 and len(crashed["failed"]) == 2
+    assert all("the worker running it died: WorkerCrashedError" in f for f in crashed["failed"])
+    assert crashed["points"]["crash=none"]["value"]["n"] == 1
+    assert (tmp_path / "crash" / "crash=kill" / "seed=0" / "error.txt").is_file()
+    assert sweep(CRASHES, grid, [0], tmp_path / "crash", backend="ray", workers=2, quiet=True)["failed"] == []
