@@ -9,6 +9,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from sandbox.checks import check_number
 from sandbox.learner import Learner
+from sandbox.progress import Callback, Reporter, check_callback
 
 
 class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Learner):
@@ -37,11 +38,13 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Learner):
         self.whiten = whiten
         self.seed = seed
 
-    def fit(self, X: Any, y: Any = None) -> PCA:
+    def fit(self, X: Any, y: Any = None, *, callback: Callback | None = None, progress: bool = False) -> PCA:
         """Learn the directions from X of shape (n_samples, n_features); ``y`` is ignored. Returns self.
 
-        One SVD, no iterations: no ``callback``.
+        One SVD, no iterations: ``callback`` (see :mod:`sandbox.progress`) is called once, when it is
+        done, with ``explained_variance`` (the fraction the components keep).
         """
+        check_callback(callback, progress)
         check_number("n_components", self.n_components, low=1, integer=True)
         if not isinstance(self.whiten, bool):
             raise ValueError(f"whiten={self.whiten!r} must be True or False.")
@@ -63,6 +66,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Learner):
         total = var.sum()
         self.explained_variance_ = var[: self.n_components]
         self.explained_variance_ratio_ = self.explained_variance_ / total if total > 0 else np.zeros(self.n_components)
+        with Reporter(callback, progress, desc="PCA", unit="iterations", total=1) as report:
+            report(done=1, explained_variance=float(self.explained_variance_ratio_.sum()))
         return self
 
     def act(self, X: Any) -> np.ndarray:

@@ -78,10 +78,10 @@ LAKE_LEARNERS = {  # name -> (paradigm, summary key of its final greedy success 
 class Config:
     seed: int = 0
     n_seeds: int = 3  # each learner runs with seeds seed, seed + 1, ..., for the bands
-    parts: str = "digits,frozenlake"
+    parts: str = "digits,frozenlake"  # which lessons to run: digits, frozenlake or both, comma-separated
     label_budgets: tuple[int, ...] = (10, 30, 100, 300, 1000)  # labels (or rewards) seen, the x axis
     updates: int = 200  # gradient steps of each supervised fit, whatever the number of labels
-    clusters: int = 10
+    clusters: int = 10  # k of the k-means learner (each cluster named by the labels seen)
     bandit_c: float = 1.0  # LinUCB's exploration weight (width of its confidence bonus)
     tabular_steps: int = 200_000  # env steps for Q-learning and SARSA
     deep_steps: int = 10_000  # env steps for PolicyGradient and DQN (each step costs a network pass)

@@ -70,7 +70,7 @@ def test_show_explains_every_setting_and_the_learners_hyperparameters(capsys):
     assert "steps=<int>  default 0\n      env-step budget; 0: the agent's own" in out
     assert "accepted: an integer >= 1" in out  # from validate's check_number
     assert "DQN's hyperparameters (--set agent.NAME=VALUE, used with agent=dqn" in out
-    assert "agent.learning_rate=<float>  default 0.001\n      of the shared optimizer" in out
+    assert "agent.learning_rate=<float>  default 0.001\n      of the optimizer" in out
     assert "agent.seed" not in out  # the run's --seed is the learner's seed
     example = out.split("Example:\n")[1].split()
     assert example[:3] == ["sandbox", "run", "cartpole"]

@@ -66,8 +66,11 @@ def test_a_sweep_survives_workers_that_die_and_a_rerun_retries_only_those(tmp_pa
             line = next(f for f in summary["failed"] if f.startswith(f"crash={crash} seed={seed}:"))
             assert why in line, line
             assert why in (tmp_path / f"crash={crash}" / f"seed={seed}" / "error.txt").read_text()
-    assert summary["points"]["crash=none"]["value"] == {"mean": 5.0, "std": 7.0710678118654755, "min": 0.0,
-                                                        "max": 10.0, "n": 2}
+    value = summary["points"]["crash=none"]["value"]
+    assert {k: value[k] for k in ("mean", "std", "min", "max", "n")} == {"mean": 5.0, "std": 7.0710678118654755,
+                                                                         "min": 0.0, "max": 10.0, "n": 2}
+    # the survivors' 95 % t interval: 12.706 (t, 1 degree of freedom) * 7.071 / sqrt(2) either side of 5
+    assert value["half_width"] == pytest.approx(63.531, abs=1e-3) and value["ci_low"] == pytest.approx(5 - 63.531, abs=1e-3)
     rows = list(csv.DictReader((tmp_path / "sweep.csv").open(newline="")))
     assert len(rows) == 10 and [r["status"] for r in rows].count("ok") == 2
     assert json.loads((tmp_path / "summary.json").read_text()) == json.loads(json.dumps(summary))
