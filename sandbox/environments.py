@@ -44,7 +44,7 @@ def make_env(env: str | gym.Env | Callable[..., gym.Env], *, render_mode: str | 
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
     if callable(env) and not isinstance(env, str):
-        built = env(**kwargs)
+        built = _construct(env, kwargs, getattr(env, '__name__', repr(env)))
         if not isinstance(built, gym.Env):
             raise ValueError(f"{env!r} built a {type(built).__name__}, not a gymnasium.Env.")
         return built
@@ -60,7 +60,7 @@ def make_env(env: str | gym.Env | Callable[..., gym.Env], *, render_mode: str | 
             f"env id {env!r} is not registered with Gymnasium.{did} "
             "Pass a registered id, or a 'package.module:ClassName' entry point."
         )
-    return gym.make(env, **kwargs)
+    return _construct(lambda **kw: gym.make(env, **kw), kwargs, env)
 
 
 def _from_entry_point(spec: str, kwargs: dict[str, Any]) -> gym.Env:
@@ -75,7 +75,20 @@ def _from_entry_point(spec: str, kwargs: dict[str, Any]) -> gym.Env:
     cls = getattr(module, attr)
     if not (inspect.isclass(cls) and issubclass(cls, gym.Env)):
         raise ValueError(f"entry point {spec!r} is a {type(cls).__name__}, not a gymnasium.Env subclass.")
-    return cls(**kwargs)
+    return _construct(cls, kwargs, spec)
+
+
+def _construct(build: Callable[..., Any], kwargs: dict[str, Any], what: str) -> Any:
+    """``build(**kwargs)``, with a keyword the env does not take reported as the user's mistake."""
+    try:
+        return build(**kwargs)
+    except TypeError as exc:
+        if not kwargs or "argument" not in str(exc):
+            raise
+        raise ValueError(
+            f"env {what!r} does not take the keyword arguments {sorted(kwargs)} ({exc}); "
+            "check its constructor's parameters (or drop env_kwargs / --kwarg)."
+        ) from None
 
 
 def env_name(env: gym.Env) -> str:

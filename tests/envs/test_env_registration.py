@@ -82,3 +82,9 @@ def test_importing_envs_twice_does_not_reregister():
 
     importlib.reload(envs)
     assert "sandbox/GridWorld-v0" in gym.registry
+
+
+def test_a_keyword_the_env_does_not_take_is_a_clear_error_not_a_type_error():
+    for env in ("CartPole-v1", "sandbox/GridWorld-v0"):
+        with pytest.raises(ValueError, match=r"does not take the keyword arguments \['bogus'\]"):
+            make_env(env, bogus=1)
