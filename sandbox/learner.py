@@ -31,6 +31,7 @@ import inspect
 import io
 import json
 import os
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,10 +164,13 @@ class Learner(BaseEstimator):
                 else:
                     arr = check_array(X, estimator=self, dtype=[np.float64, np.float32], input_name=name)
             except (TypeError, ValueError) as exc:  # NumPy's own conversion errors get the context they lack
-                if not any(w in str(exc) for w in _NUMPY_CONVERSION_ERRORS):
+                if any(w in str(exc) for w in _NUMPY_CONVERSION_ERRORS):
+                    raise type(exc)(f"{name} could not be read as an array of numbers ({exc}); expected int or "
+                                    "float values of shape (n_samples, n_features).") from None
+                if re.search(rf"\b{re.escape(name)}\b", str(exc)):
                     raise
-                raise type(exc)(f"{name} could not be read as an array of numbers ({exc}); expected int or float "
-                                "values of shape (n_samples, n_features).") from None
+                # scikit-learn's wording ("Expected 2D array, got 1D array instead") names no argument
+                raise type(exc)(f"{name}: {exc}") from None
             if name != "X" and arr.shape[1] != self.n_features_in_:
                 raise ValueError(f"{name} has {arr.shape[1]} features, but {type(self).__name__} is expecting "
                                  f"{self.n_features_in_} features as input.")
