@@ -50,7 +50,7 @@ from sandbox.environments import (
 )
 from sandbox.learner import Learner
 from sandbox.progress import Reporter, check_callback
-from sandbox.rollout import episode_success, evaluate
+from sandbox.rollout import DEFAULT_MAX_STEPS, episode_success, evaluate, time_limit
 from sandbox.schedules import (
     check_exploration,
     check_learning_rate_schedule,
@@ -476,12 +476,17 @@ class _TabularAgent(QTablePolicy, Learner):
             check_finite_step(obs, reward, step=total_steps + length, env=name)
 
         settings = (float(self.gamma), RULES.index(self.rule), draw, n_actions, obs_start, act_start, bad)
+        # An env without a time limit of its own is truncated as a TimeLimit would (bootstrapping, not
+        # ending): a greedy path that bumps into a wall would otherwise make one episode last forever.
+        cap = None if time_limit(env) is not None else DEFAULT_MAX_STEPS
         while (total_steps if by_steps else episode) < budget:
             progress = (total_steps if by_steps else episode) / budget
             eps = exploration(self.epsilon_start, self.epsilon_end, self.exploration_fraction, progress)
             alpha = schedule_value(self.learning_rate_schedule, self.learning_rate, self.learning_rate_end, progress)
             obs, info = env.reset(seed=env_seed if episode == 0 else None)
             limit = budget - total_steps if by_steps else -1
+            if cap is not None:
+                limit = cap if limit < 0 else min(limit, cap)
             ret, length, terminated, reward, info = _episode(env.step, q, obs - obs_start, eps, alpha, limit, *settings)
             total_steps += length
             episode += 1

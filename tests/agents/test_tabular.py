@@ -287,3 +287,12 @@ def test_greedy_ties_are_broken_at_random_but_reproducibly():
     picks = greedy_policy(q, np.random.default_rng(0))
     assert set(picks) == {0, 1, 2}
     np.testing.assert_array_equal(picks, greedy_policy(q, np.random.default_rng(0)))
+
+
+def test_training_on_an_env_without_a_time_limit_truncates_its_episodes_and_ends():
+    """CliffWalking has no time limit; this learner's greedy path once bumped a wall forever during fit."""
+    from sandbox.rollout import DEFAULT_MAX_STEPS
+
+    agent = ExpectedSARSA(learning_rate=0.5, seed=0).fit("CliffWalking-v1", episodes=200)
+    assert max(agent.history_["episode_lengths"]) <= DEFAULT_MAX_STEPS
+    assert agent.evaluate("CliffWalking-v1", episodes=1)["mean_return"] == -17.0  # the safe path
