@@ -115,7 +115,8 @@ class Reporter:
         return self.callback(dict(info)) is False
 
     def _draw(self, info: dict[str, Any]) -> None:
-        extra = {k: _fmt(v) for k, v in info.items() if k not in ("unit", "done", "total")}
+        extra = {k: _fmt(v) for k, v in info.items()  # numbers only: an array (a policy) is for callbacks
+                 if k not in ("unit", "done", "total") and (isinstance(v, (int, float, str)) or getattr(v, "ndim", 1) == 0)}
         if self._lines:
             now = time.perf_counter()
             if self.total:  # a line at each tenth of the budget (integer tenths: no drift)
