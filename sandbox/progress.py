@@ -154,7 +154,8 @@ class Reporter:
               file=sys.stderr, flush=True)
 
     def close(self) -> None:
-        if self._lines and self.total and self._last is not None and self._last is not self._shown:
+        if (self._lines and self.total and self._last is not None
+                and (self._shown is None or self._last["done"] > self._shown["done"])):
             # a fit that stopped before the next tenth (converged, early stopping) still says where it ended
             self._line(self._last, _shown_metrics(self._last), time.perf_counter())
         if self._bar is not None:
