@@ -20,8 +20,9 @@ adds a bar (tqdm) on standard error showing the same numbers; where standard
 error is not a terminal (CI, a pipe, a log file) it prints a plain line at every
 tenth of the budget instead (every 10 s when the budget is open-ended; a fit that
 stops early, converged, adds one line where it ended), so logs stay readable.
-Only numbers are shown: arrays a learner hands its callback (a policy) are not. Bars and lines go to standard error and a bar is cleared when
-``fit`` ends, so the tables printed on standard output are never garbled.
+Only numbers are shown: arrays a learner hands its callback (a policy) are not.
+Bars and lines go to standard error and a bar is cleared when ``fit`` ends, so
+the tables printed on standard output are never garbled.
 
 A learner uses it as::
 
