@@ -15,6 +15,7 @@ import numpy as np
 from agents._kmeans_kernels import sq_distances
 from agents.kmeans import KMeans, check_kmeans_X
 from sandbox.checks import as_float_array, check_number, check_seed
+from sandbox.progress import Reporter
 
 # ---------------------------------------------------------------- choosing k
 
@@ -54,16 +55,21 @@ def silhouette(X: Any, labels: Any, *, sample_size: int | None = 2000, seed: int
 
 
 def scan_k(
-    X: Any, ks: Sequence[int], *, n_init: int = 3, seed: int | None = 0, sample_size: int | None = 2000
+    X: Any, ks: Sequence[int], *, n_init: int = 3, seed: int | None = 0, sample_size: int | None = 2000,
+    progress: bool = False,
 ) -> dict[str, list[float]]:
-    """Fit KMeans for each k and return {"k", "inertia", "silhouette"} as lists (silhouette NaN for k=1)."""
+    """Fit KMeans for each k and return {"k", "inertia", "silhouette"} as lists (silhouette NaN for k=1).
+
+    ``progress``: one bar over the values of k (the inner fits stay quiet)."""
     X = check_kmeans_X(X, 1)
     out: dict[str, list[float]] = {"k": [], "inertia": [], "silhouette": []}
-    for k in ks:
-        model = KMeans(k=int(k), n_init=n_init, seed=seed).fit(X)
-        out["k"].append(int(k))
-        out["inertia"].append(model.inertia_)
-        out["silhouette"].append(silhouette(X, model.labels_, sample_size=sample_size, seed=seed) if k > 1 else float("nan"))
+    with Reporter(None, progress, desc="KMeans for each k", unit="fits", total=len(ks)) as report:
+        for k in ks:
+            model = KMeans(k=int(k), n_init=n_init, seed=seed).fit(X)
+            out["k"].append(int(k))
+            out["inertia"].append(model.inertia_)
+            out["silhouette"].append(silhouette(X, model.labels_, sample_size=sample_size, seed=seed) if k > 1 else float("nan"))
+            report(done=len(out["k"]), k=int(k), inertia=model.inertia_)
     return out
 
 

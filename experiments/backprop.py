@@ -20,6 +20,7 @@ from sandbox import plots
 from sandbox.checks import check_choice, check_int_tuple, check_number
 from sandbox.experiment import Experiment, Run
 from sandbox.nn import ACTIVATIONS, NetSpec, build_network
+from sandbox.progress import Reporter
 from sandbox.scratch import ScratchNet
 
 
@@ -63,18 +64,24 @@ def run(cfg: Config, run: Run) -> dict:
     tloss.backward()
     autograd = [p.grad.numpy() for lin in tnet.dense_layers for p in (lin.weight, lin.bias)]
 
-    numeric = []
-    for p in net.params:
-        g = np.zeros_like(p)
-        for idx in np.ndindex(p.shape):
-            old = p[idx]
-            p[idx] = old + cfg.step
-            up = net.loss_and_grads(X, y, cfg.loss, train=False)[0]
-            p[idx] = old - cfg.step
-            down = net.loss_and_grads(X, y, cfg.loss, train=False)[0]
-            p[idx] = old
-            g[idx] = (up - down) / (2 * cfg.step)
-        numeric.append(g)
+    numeric, done = [], 0  # central differences: two losses per parameter, the long part
+    with Reporter(None, run.progress("numeric"), desc="numeric gradient", unit="parameters",
+                  total=sum(p.size for p in net.params)) as report:
+        for p in net.params:
+            g = np.zeros_like(p)
+            for idx in np.ndindex(p.shape):
+                old = p[idx]
+                p[idx] = old + cfg.step
+                up = net.loss_and_grads(X, y, cfg.loss, train=False)[0]
+                p[idx] = old - cfg.step
+                down = net.loss_and_grads(X, y, cfg.loss, train=False)[0]
+                p[idx] = old
+                g[idx] = (up - down) / (2 * cfg.step)
+                done += 1
+                if report.due(done):
+                    report(done=done)
+            numeric.append(g)
+        report(done=done)  # the last point, whatever the cadence
 
     rows, vs_autograd, vs_numeric = [], [], []
     for i, (g, a, n) in enumerate(zip(grads, autograd, numeric)):

@@ -57,11 +57,11 @@ def agents(cfg: Config) -> dict[str, object]:
     return out
 
 
-def learn_all(cfg: Config) -> dict[str, dict[str, list[float]]]:
+def learn_all(cfg: Config, progress: bool = False) -> dict[str, dict[str, list[float]]]:
     curves = {}
     for name, agent in agents(cfg).items():
         testbed = Testbed(cfg.k, cfg.runs, drift=cfg.drift, rng=np.random.default_rng(cfg.seed))
-        agent.fit(testbed, steps=cfg.steps)
+        agent.fit(testbed, steps=cfg.steps, progress=progress)  # all runs at once: one bar per agent
         curves[name] = {"reward": agent.history_["reward"].tolist(), "optimal": agent.history_["optimal"].tolist()}
     return curves
 
@@ -69,7 +69,7 @@ def learn_all(cfg: Config) -> dict[str, dict[str, list[float]]]:
 def run(cfg: Config, run: Run) -> dict:
     kind = f"drifting (std {cfg.drift:g} per step)" if cfg.drift else "stationary"
     run.say(f"{cfg.runs} runs of a {cfg.k}-armed {kind} testbed, {cfg.steps} steps each")
-    curves = run.stage("learn", lambda: learn_all(cfg))
+    curves = run.stage("learn", lambda: learn_all(cfg, run.progress("learn")))
     rows, results = [], {}
     for name, c in curves.items():
         reward, optimal = np.asarray(c["reward"]), 100 * np.asarray(c["optimal"])

@@ -26,6 +26,7 @@ from sandbox import plots
 from sandbox.checks import check_number
 from sandbox.environments import make_env
 from sandbox.experiment import Experiment, Run
+from sandbox.progress import Reporter
 from sandbox.seeding import derive_seed
 
 ENV_ID, SHAPE, START = "CliffWalking-v1", (4, 12), 36
@@ -65,23 +66,25 @@ def greedy_path(agent: QLearning, max_steps: int = 100) -> tuple[list[int], floa
     return path, total
 
 
-def train(cfg: Config, name: str) -> dict:
+def train(cfg: Config, name: str, progress: bool = False) -> dict:
     returns, greedy, paths = [], [], []
-    for i in range(cfg.runs):
-        agent = AGENTS[name](gamma=cfg.gamma, learning_rate=cfg.learning_rate, epsilon_start=cfg.epsilon,
-                             epsilon_end=cfg.epsilon, seed=derive_seed(cfg.seed, "run", i))
-        agent.fit(ENV_ID, episodes=cfg.episodes)
-        returns.append(agent.history_["episode_returns"])
-        path, total = greedy_path(agent)
-        greedy.append(total)
-        paths.append(path)
+    with Reporter(None, progress, desc=name, unit="runs", total=cfg.runs) as report:  # one bar for all the runs
+        for i in range(cfg.runs):
+            agent = AGENTS[name](gamma=cfg.gamma, learning_rate=cfg.learning_rate, epsilon_start=cfg.epsilon,
+                                 epsilon_end=cfg.epsilon, seed=derive_seed(cfg.seed, "run", i))
+            agent.fit(ENV_ID, episodes=cfg.episodes)
+            returns.append(agent.history_["episode_returns"])
+            path, total = greedy_path(agent)
+            greedy.append(total)
+            paths.append(path)
+            report(done=i + 1)
     common, count = Counter(tuple(p) for p in paths).most_common(1)[0]
     return {"online": np.mean(returns, axis=0).tolist(), "greedy": greedy, "path": list(common), "path_runs": count}
 
 
 def run(cfg: Config, run: Run) -> dict:
     names = [n for n in AGENTS if cfg.with_expected_sarsa or n != "Expected SARSA"]
-    results = {n: run.stage(n.lower().replace(" ", "_"), lambda n=n: train(cfg, n)) for n in names}
+    results = {n: run.stage(n.lower().replace(" ", "_"), lambda n=n: train(cfg, n, run.progress(n.lower().replace(" ", "_")))) for n in names}
     rows, curves, paths = [], {}, {}
     for name, r in results.items():
         online = np.asarray(r["online"])

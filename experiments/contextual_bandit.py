@@ -44,14 +44,14 @@ class Config:
         check_number("test_size", self.test_size, low=0.0, high=1.0, low_open=True, high_open=True)
 
 
-def one_dataset(cfg: Config, name: str) -> dict:
+def one_dataset(cfg: Config, name: str, progress: bool = False) -> dict:
     X, y = load_classification(name)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=cfg.test_size, random_state=cfg.seed, stratify=y)
     mean, std = X_tr.mean(axis=0), X_tr.std(axis=0)
     std[std == 0] = 1.0
     X_tr, X_te = (X_tr - mean) / std, (X_te - mean) / std  # scaled by the train part only
     env = ContextualBandit((X_tr, y_tr), standardize=False)
-    agent = LinUCB(**learner_kwargs(cfg, "agent", c=cfg.c, seed=cfg.seed)).fit(env, steps=cfg.steps)
+    agent = LinUCB(**learner_kwargs(cfg, "agent", c=cfg.c, seed=cfg.seed)).fit(env, steps=cfg.steps, progress=progress)
     bandit_acc = float(np.mean(env.classes[agent.act(X_te)] == y_te))
     supervised = LogisticRegression(max_iter=5000).fit(X_tr, y_tr)
     return {
@@ -65,7 +65,7 @@ def one_dataset(cfg: Config, name: str) -> dict:
 
 
 def run(cfg: Config, run: Run) -> dict:
-    results = {name: run.stage(name, lambda name=name: one_dataset(cfg, name)) for name in cfg.datasets}
+    results = {name: run.stage(name, lambda name=name: one_dataset(cfg, name, run.progress(name))) for name in cfg.datasets}
     rows, curves = [], {}
     for name, r in results.items():
         online = np.asarray(r.pop("online_reward"))

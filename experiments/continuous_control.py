@@ -64,13 +64,13 @@ def random_policy(env_id: str, seed: int):
     return lambda obs: space.sample()
 
 
-def train_and_evaluate(cfg: Config, env_id: str, agent: PolicyGradient, steps: int) -> dict:
+def train_and_evaluate(cfg: Config, env_id: str, agent: PolicyGradient, steps: int, progress: bool = False) -> dict:
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         seed = derive_seed(cfg.seed, "evaluation")
         rand = evaluate(random_policy(env_id, cfg.seed), env_id, episodes=cfg.eval_episodes, seed=seed)
-        agent.fit(env_id, steps=steps)
+        agent.fit(env_id, steps=steps, progress=progress)
         after = agent.evaluate(env_id, episodes=cfg.eval_episodes, seed=seed)
     finally:
         torch.set_num_threads(n)
@@ -94,7 +94,8 @@ def report(run: Run, name: str, r: dict) -> list:
 def run(cfg: Config, run: Run) -> dict:
     import envs.continuous  # noqa: F401  registers sandbox/PointReach-v0; imported here so `sandbox list` never depends on it
 
-    reach = run.stage("reach", lambda: train_and_evaluate(cfg, REACH, reach_agent(cfg.seed), cfg.reach_steps))
+    reach = run.stage("reach", lambda: train_and_evaluate(cfg, REACH, reach_agent(cfg.seed), cfg.reach_steps,
+                                                         run.progress("reach")))
     rows = report(run, "PointReach", reach)
     summary = {
         "reach_success_rate": reach["trained"]["success_rate"],
@@ -106,7 +107,8 @@ def run(cfg: Config, run: Run) -> dict:
     }
     curves = {"PointReach": (reach["steps"], reach["returns"])}
     if cfg.pendulum_steps:
-        pend = run.stage("pendulum", lambda: train_and_evaluate(cfg, PENDULUM, pendulum_agent(cfg.seed), cfg.pendulum_steps))
+        pend = run.stage("pendulum", lambda: train_and_evaluate(cfg, PENDULUM, pendulum_agent(cfg.seed), cfg.pendulum_steps,
+                                                            run.progress("pendulum")))
         rows += report(run, "Pendulum-v1", pend)
         summary.update({
             "pendulum_mean_return": pend["trained"]["mean_return"],

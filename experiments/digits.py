@@ -55,7 +55,7 @@ def load(cfg: Config) -> tuple[np.ndarray, ...]:
     return split(X, y, test=0.25, seed=cfg.split_seed)
 
 
-def conv_member(cfg: Config, seed: int, data: tuple[np.ndarray, ...]) -> list[list[float]]:
+def conv_member(cfg: Config, seed: int, data: tuple[np.ndarray, ...], progress: bool = False) -> list[list[float]]:
     """One conv net's test probabilities, shape (n_test, 10)."""
     X_tr, X_te, y_tr, _ = data
     images, labels = X_tr.reshape(-1, 8, 8) / 16.0, y_tr
@@ -64,16 +64,16 @@ def conv_member(cfg: Config, seed: int, data: tuple[np.ndarray, ...]) -> list[li
     model = MLPClassifier(conv_channels=cfg.conv_channels, hidden=cfg.hidden, dropout=cfg.dropout, l2=cfg.l2,
                           learning_rate=cfg.learning_rate, learning_rate_schedule="cosine", batch_size=cfg.batch_size,
                           epochs=cfg.epochs, early_stopping=False, seed=seed)
-    model.fit(images, labels)
+    model.fit(images, labels, progress=progress)
     return model.predict_proba(X_te.reshape(-1, 8, 8) / 16.0).tolist()
 
 
-def dense(cfg: Config, hidden: tuple[int, ...], data: tuple[np.ndarray, ...]) -> list[list[float]]:
+def dense(cfg: Config, hidden: tuple[int, ...], data: tuple[np.ndarray, ...], progress: bool = False) -> list[list[float]]:
     X_tr, X_te, y_tr, _ = data
     s = Standardizer().fit(X_tr)
     model = MLPClassifier(hidden=hidden, l2=cfg.l2, learning_rate=cfg.learning_rate, epochs=cfg.mlp_epochs,
                           batch_size=32, early_stopping=False, seed=cfg.seed)
-    return model.fit(s.transform(X_tr), y_tr).predict_proba(s.transform(X_te)).tolist()
+    return model.fit(s.transform(X_tr), y_tr, progress=progress).predict_proba(s.transform(X_te)).tolist()
 
 
 def run(cfg: Config, run: Run) -> dict:
@@ -86,10 +86,10 @@ def _run(cfg: Config, run: Run) -> dict:
     X_te, y_te = data[1], data[3]
     run.say(f"{len(data[0])} training and {len(X_te)} test digits (stratified, random_state={cfg.split_seed})")
     probas = {
-        "softmax regression": run.stage("softmax", lambda: dense(cfg, (), data)),
-        f"MLP {cfg.hidden}": run.stage("mlp", lambda: dense(cfg, cfg.hidden, data)),
+        "softmax regression": run.stage("softmax", lambda: dense(cfg, (), data, run.progress("softmax"))),
+        f"MLP {cfg.hidden}": run.stage("mlp", lambda: dense(cfg, cfg.hidden, data, run.progress("mlp"))),
     }
-    members = [run.stage(f"conv_{i}", lambda i=i: conv_member(cfg, cfg.seed + i, data)) for i in range(cfg.members)]
+    members = [run.stage(f"conv_{i}", lambda i=i: conv_member(cfg, cfg.seed + i, data, run.progress(f"conv_{i}"))) for i in range(cfg.members)]
     aug = " + shifts" if cfg.augment else ""
     probas[f"conv net{aug}"] = members[0]
     if cfg.members > 1:

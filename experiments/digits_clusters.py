@@ -45,8 +45,9 @@ def run(cfg: Config, run: Run) -> dict:
     X, y = digits.data, digits.target
     run.say(f"{len(X)} digit images of 8x8 pixels (values 0-16); clustering into k = {cfg.k} without labels")
 
-    model = KMeans(**learner_kwargs(cfg, "model", k=cfg.k, n_init=cfg.n_init, seed=cfg.seed)).fit(X)
-    mini = MiniBatchKMeans(k=cfg.k, batch_size=cfg.minibatch_size, epochs=cfg.minibatch_epochs, seed=cfg.seed).fit(X)
+    model = KMeans(**learner_kwargs(cfg, "model", k=cfg.k, n_init=cfg.n_init, seed=cfg.seed)).fit(X, progress=run.progress("kmeans"))
+    mini = MiniBatchKMeans(k=cfg.k, batch_size=cfg.minibatch_size, epochs=cfg.minibatch_epochs,
+                           seed=cfg.seed).fit(X, progress=run.progress("minibatch_kmeans"))
     sk = SKKMeans(cfg.k, n_init=cfg.n_init, random_state=cfg.seed).fit(X)
     rows = [
         ["KMeans (ours)", model.inertia_, adjusted_rand_score(y, model.labels_), model.n_iter_],

@@ -95,7 +95,7 @@ def references(env_id: str, horizon: int) -> dict:
     return {"optimal": float(values[horizon][0]), "stationary": best_stationary(env_id, model, horizon)}
 
 
-def train(cfg: Config, name: str) -> dict:
+def train(cfg: Config, name: str, progress: bool = False) -> dict:
     env_id, horizon = MAPS[name]
     model = transition_model(env_id)
     episodes = getattr(cfg, f"episodes_{name}")
@@ -111,7 +111,7 @@ def train(cfg: Config, name: str) -> dict:
                                        learning_rate_schedule="linear", learning_rate_end=cfg.learning_rate_end,
                                        epsilon_start=1.0, epsilon_end=cfg.epsilon_end, exploration_fraction=1.0,
                                        seed=cfg.seed))
-    agent.fit(env_id, episodes=episodes, callback=score)
+    agent.fit(env_id, episodes=episodes, callback=score, progress=progress)
     result = agent.evaluate(env_id, episodes=cfg.eval_episodes, seed=cfg.seed)
     return {
         "simulated": result["success_rate"],
@@ -177,7 +177,7 @@ def run(cfg: Config, run: Run) -> dict:
     for name in cfg.map_names():
         env_id, horizon = MAPS[name]
         ref = run.stage(f"reference_{name}", lambda env_id=env_id, horizon=horizon: references(env_id, horizon))
-        q = run.stage(f"q_learning_{name}", lambda name=name: train(cfg, name))
+        q = run.stage(f"q_learning_{name}", lambda name=name: train(cfg, name, run.progress(f"q_learning_{name}")))
         for done, value in q["curve"]:
             run.log(f"{name}/greedy_exact", done, success_rate=value)
         summary[name] = report(run, name, ref, q, cfg)

@@ -42,7 +42,7 @@ class Config:
         check_number("epochs", self.epochs, low=1, integer=True)
 
 
-def fit_both(cfg: Config) -> dict:
+def fit_both(cfg: Config, progress: bool = False) -> dict:
     X, y = house_prices(cfg.n, noise=cfg.noise, seed=cfg.seed)
     X_tr, X_te, y_tr, y_te = split(X, y, test=0.2, stratify=False, seed=cfg.seed)
     sx, sy = Standardizer().fit(X_tr), Standardizer().fit(y_tr[:, None])
@@ -55,7 +55,7 @@ def fit_both(cfg: Config) -> dict:
     }
     out = {"y_test": y_te}
     for name, model in models.items():
-        model.fit(Z_tr, t_tr)
+        model.fit(Z_tr, t_tr, progress=progress)
         pred = sy.inverse_transform(model.act(Z_te)[:, None])[:, 0]
         out[name] = {"pred": pred, "test": regression_metrics(y_te, pred),
                      "history": getattr(model, "history_", {})}
@@ -68,7 +68,7 @@ def run(cfg: Config, run: Run) -> dict:
 
 
 def _run(cfg: Config, run: Run) -> dict:
-    r = run.stage("fit", lambda: fit_both(cfg))
+    r = run.stage("fit", lambda: fit_both(cfg, run.progress("fit")))
     y_te = np.asarray(r.pop("y_test"))
     run.say(f"\n{cfg.n} houses, {len(y_te)} held out; price in thousands (noise sd {cfg.noise:g}):")
     run.table("metrics", ["model", "R²", "RMSE", "MAE"],

@@ -56,13 +56,13 @@ def standardised_houses(n: int, seed: int) -> tuple[np.ndarray, ...]:
     return sx.transform(X_tr), sx.transform(X_te), sy.transform(y_tr[:, None])[:, 0], sy.transform(y_te[:, None])[:, 0]
 
 
-def train_at(cfg: Config, rate: float, data: tuple[np.ndarray, ...]) -> dict:
+def train_at(cfg: Config, rate: float, data: tuple[np.ndarray, ...], progress: bool = False) -> dict:
     X_tr, X_val, y_tr, y_val = data
     model = MLPRegressor(hidden=cfg.hidden, optimizer=cfg.optimizer, learning_rate=rate, epochs=cfg.epochs,
                          batch_size=cfg.batch_size, early_stopping=False, seed=cfg.seed)
     diverged = None
     try:
-        model.fit(X_tr, y_tr, validation_data=(X_val, y_val))
+        model.fit(X_tr, y_tr, validation_data=(X_val, y_val), progress=progress)
     except DivergenceError as exc:
         diverged = exc.epoch
     h = model.history_
@@ -85,7 +85,7 @@ def run(cfg: Config, run: Run) -> dict:
 
 def _run(cfg: Config, run: Run) -> dict:
     data = standardised_houses(cfg.n, cfg.seed)
-    results = [run.stage(f"rate_{r:g}", lambda r=r: train_at(cfg, r, data)) for r in cfg.rates]
+    results = [run.stage(f"rate_{r:g}", lambda r=r: train_at(cfg, r, data, run.progress(f"rate_{r:g}"))) for r in cfg.rates]
     for r in results:
         for epoch, (tl, vl) in enumerate(zip(r["loss"], r["val_loss"]), 1):
             run.log(f"rate={r['rate']:g}", epoch, loss=tl, val_loss=vl)

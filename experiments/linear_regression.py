@@ -64,7 +64,7 @@ def by_hand(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray, lr: floa
     return {"w": float(w[0]), "b": float(b[0]), "loss": losses}
 
 
-def fit_all(cfg: Config, iterations: int, with_keras: bool) -> dict[str, dict]:
+def fit_all(cfg: Config, iterations: int, with_keras: bool, progress: bool = False) -> dict[str, dict]:
     rs = np.random.RandomState(cfg.seed)
     x, y = article_line(cfg.n, noise=cfg.noise, random_state=rs)
     w0, b0 = rs.randn(1), rs.randn(1)  # the article draws its start after the data
@@ -82,7 +82,7 @@ def fit_all(cfg: Config, iterations: int, with_keras: bool) -> dict[str, dict]:
             batch_size=cfg.keras_batch_size, seed=cfg.seed,
         )
     for name, model in models.items():
-        model.fit(x, y[:, 0])
+        model.fit(x, y[:, 0], progress=progress)
         out[name] = {"w": float(model.coef_[0]), "b": float(model.intercept_), "loss": list(model.history_["loss"])}
     for r in out.values():
         r["mse"] = float(np.mean((r["w"] * x[:, 0] + r["b"] - y[:, 0]) ** 2))
@@ -183,9 +183,10 @@ def table(run: Run, name: str, title: str, results: dict[str, dict]) -> None:
 
 
 def run(cfg: Config, run: Run) -> dict:
-    article = run.stage("article", lambda: fit_all(cfg, cfg.iterations, with_keras=True))
+    article = run.stage("article", lambda: fit_all(cfg, cfg.iterations, with_keras=True, progress=run.progress("article")))
     article = {**article, **run.stage("article_programs", lambda: article_programs(cfg))}
-    converged = run.stage("converged", lambda: fit_all(cfg, cfg.converge_iterations, with_keras=False))
+    converged = run.stage("converged", lambda: fit_all(cfg, cfg.converge_iterations, with_keras=False,
+                                                           progress=run.progress("converged")))
     for phase, results in (("article", article), ("converged", converged)):
         for method, r in results.items():
             for step, loss in enumerate(r.get("loss", []), 1):

@@ -68,11 +68,11 @@ def variants(cfg: Config) -> dict[str, dict]:
     }
 
 
-def train_variant(cfg: Config, extra: dict, data: tuple[np.ndarray, ...]) -> dict:
+def train_variant(cfg: Config, extra: dict, data: tuple[np.ndarray, ...], progress: bool = False) -> dict:
     X_tr, X_val, X_te, y_tr, y_val, y_te = data
     model = MLPClassifier(hidden=cfg.hidden, epochs=cfg.epochs, batch_size=cfg.batch_size,
                           learning_rate=cfg.learning_rate, seed=cfg.seed, **extra)
-    model.fit(X_tr, y_tr, validation_data=(X_val, y_val))
+    model.fit(X_tr, y_tr, validation_data=(X_val, y_val), progress=progress)
     train, test = model.evaluate(X_tr, y_tr), model.evaluate(X_te, y_te)
     return {
         "history": model.history_, "epochs": model.n_epochs_, "best_epoch": model.best_epoch_,
@@ -89,7 +89,7 @@ def run(cfg: Config, run: Run) -> dict:
 def _run(cfg: Config, run: Run) -> dict:
     data = digits_small(cfg)
     run.say(f"{len(data[3])} training digits, {len(data[4])} validation, {len(data[5])} test; network {cfg.hidden}")
-    results = {name: run.stage(f"variant_{i}", lambda e=extra: train_variant(cfg, e, data))
+    results = {name: run.stage(f"variant_{i}", lambda i=i, e=extra: train_variant(cfg, e, data, run.progress(f"variant_{i}")))
                for i, (name, extra) in enumerate(variants(cfg).items())}
     for name, r in results.items():
         for epoch, (tl, vl) in enumerate(zip(r["history"]["loss"], r["history"]["val_loss"]), 1):

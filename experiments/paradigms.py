@@ -54,6 +54,7 @@ from envs.contextual_bandit import ContextualBandit
 from sandbox import plots, stats
 from sandbox.checks import check_int_tuple, check_number
 from sandbox.experiment import Experiment, Run
+from sandbox.progress import Reporter
 from sandbox.report import Report
 from sandbox.seeding import derive_rng
 from sandbox.threads import torch_threads
@@ -135,7 +136,7 @@ def supervised(name: str, images: np.ndarray, labels: np.ndarray, cfg: Config, s
     return MLPClassifier(hidden=hidden, **common).fit(images.reshape(len(images), -1), labels)
 
 
-def digits_seed(cfg: Config, seed: int) -> dict:
+def digits_seed(cfg: Config, seed: int, progress: bool = False) -> dict:
     """Test accuracy of every digit learner at every label budget, and the seconds each took."""
     d = digits_split(seed)
     X_tr, X_te = d["train_images"].reshape(len(d["train_y"]), -1), d["test_images"].reshape(len(d["test_y"]), -1)
@@ -144,30 +145,35 @@ def digits_seed(cfg: Config, seed: int) -> dict:
         raise ValueError(f"label_budgets goes up to {cfg.label_budgets[-1]}, but there are only {len(y_tr)} training digits.")
     acc: dict[str, list[float]] = {name: [] for name in DIGIT_LEARNERS}
     seconds = dict.fromkeys(DIGIT_LEARNERS, 0.0)
-    for name in ("softmax regression", "MLP", "conv net"):
+    fits = 4 * len(cfg.label_budgets) + 1  # many short fits: one bar over them all, the fits themselves quiet
+    with Reporter(None, progress, desc=f"digits, seed {seed}", unit="fits", total=fits) as report:
+        for name in ("softmax regression", "MLP", "conv net"):
+            for n in cfg.label_budgets:
+                start = time.perf_counter()
+                model = supervised(name, d["train_images"][order[:n]], y_tr[order[:n]], cfg, seed)
+                test = d["test_images"] if name == "conv net" else X_te
+                acc[name].append(float(np.mean(model.act(test) == y_te)))
+                seconds[name] += time.perf_counter() - start
+                report(done=len(acc["softmax regression"]) + len(acc["MLP"]) + len(acc["conv net"]))
+
+        start = time.perf_counter()
+        km = KMeans(k=cfg.clusters, n_init=3, seed=seed).fit(X_tr)  # every training digit, no label
+        train_cluster, test_cluster = km.act(X_tr), km.act(X_te)
+        for n in cfg.label_budgets:
+            names = name_clusters(train_cluster[order[:n]], y_tr[order[:n]], cfg.clusters)
+            acc["k-means + naming"].append(float(np.mean(names[test_cluster] == y_te)))
+        seconds["k-means + naming"] = time.perf_counter() - start
+        report(done=3 * len(cfg.label_budgets) + 1)
+
+        mean, std = X_tr.mean(axis=0), X_tr.std(axis=0)
+        std[std == 0] = 1.0  # the always-blank border pixels
         for n in cfg.label_budgets:
             start = time.perf_counter()
-            model = supervised(name, d["train_images"][order[:n]], y_tr[order[:n]], cfg, seed)
-            test = d["test_images"] if name == "conv net" else X_te
-            acc[name].append(float(np.mean(model.act(test) == y_te)))
-            seconds[name] += time.perf_counter() - start
-
-    start = time.perf_counter()
-    km = KMeans(k=cfg.clusters, n_init=3, seed=seed).fit(X_tr)  # every training digit, no label
-    train_cluster, test_cluster = km.act(X_tr), km.act(X_te)
-    for n in cfg.label_budgets:
-        names = name_clusters(train_cluster[order[:n]], y_tr[order[:n]], cfg.clusters)
-        acc["k-means + naming"].append(float(np.mean(names[test_cluster] == y_te)))
-    seconds["k-means + naming"] = time.perf_counter() - start
-
-    mean, std = X_tr.mean(axis=0), X_tr.std(axis=0)
-    std[std == 0] = 1.0  # the always-blank border pixels
-    for n in cfg.label_budgets:
-        start = time.perf_counter()
-        env = ContextualBandit(((X_tr - mean) / std, y_tr), standardize=False)
-        agent = LinUCB(c=cfg.bandit_c, seed=seed).fit(env, steps=n)
-        acc["LinUCB"].append(float(np.mean(env.classes[agent.act((X_te - mean) / std)] == y_te)))
-        seconds["LinUCB"] += time.perf_counter() - start
+            env = ContextualBandit(((X_tr - mean) / std, y_tr), standardize=False)
+            agent = LinUCB(c=cfg.bandit_c, seed=seed).fit(env, steps=n)
+            acc["LinUCB"].append(float(np.mean(env.classes[agent.act((X_te - mean) / std)] == y_te)))
+            seconds["LinUCB"] += time.perf_counter() - start
+            report(done=3 * len(cfg.label_budgets) + 1 + len(acc["LinUCB"]))
     return {"accuracy": acc, "seconds": seconds, "train": int(len(y_tr)), "test": int(len(y_te))}
 
 
@@ -196,7 +202,7 @@ def lake_agent(name: str, seed: int) -> QLearning | SARSA | PolicyGradient | DQN
     return DQN(hidden=(64,), gamma=0.99, seed=seed)
 
 
-def lake_seed(cfg: Config, seed: int) -> dict:
+def lake_seed(cfg: Config, seed: int, progress: bool = False) -> dict:
     """Training-success curves and exact greedy success of every lake learner for one seed."""
     model = transition_model(LAKE)
     states = np.arange(model.n_states)
@@ -204,7 +210,7 @@ def lake_seed(cfg: Config, seed: int) -> dict:
     for name in LAKE_LEARNERS:
         steps = cfg.tabular_steps if name in ("Q-learning", "SARSA") else cfg.deep_steps
         start = time.perf_counter()
-        agent = lake_agent(name, seed).fit(LAKE, steps=steps)
+        agent = lake_agent(name, seed).fit(LAKE, steps=steps, progress=progress)  # few long fits: a bar each
         seconds = time.perf_counter() - start
         greedy = np.asarray(agent.act(states)).reshape(-1)  # the greedy action in every state
         returns = np.asarray(agent.history_["episode_returns"], dtype=float)
@@ -273,7 +279,7 @@ def _run(cfg: Config, run: Run) -> dict:
 
 
 def digits_part(cfg: Config, run: Run, report: Report, needs: list[list]) -> dict:
-    per_seed = [run.stage(f"digits_seed{s}", lambda s=s: digits_seed(cfg, s)) for s in cfg.seeds()]
+    per_seed = [run.stage(f"digits_seed{s}", lambda s=s: digits_seed(cfg, s, run.progress(f"digits_seed{s}"))) for s in cfg.seeds()]
     budgets = list(cfg.label_budgets)
     curves = {}
     for name in DIGIT_LEARNERS:
@@ -311,7 +317,7 @@ def digits_part(cfg: Config, run: Run, report: Report, needs: list[list]) -> dic
 
 def lake_part(cfg: Config, run: Run, report: Report, needs: list[list]) -> dict:
     plan = run.stage("value_iteration", planning)
-    per_seed = [run.stage(f"frozenlake_seed{s}", lambda s=s: lake_seed(cfg, s)) for s in cfg.seeds()]
+    per_seed = [run.stage(f"frozenlake_seed{s}", lambda s=s: lake_seed(cfg, s, run.progress(f"frozenlake_seed{s}"))) for s in cfg.seeds()]
     curves = {}
     for name in LAKE_LEARNERS:
         curves[name] = stats.band([tuple(zip(*r[name]["curve"])) for r in per_seed])

@@ -66,7 +66,7 @@ def plane(extent: float = 6.0, steps: int = 80) -> tuple[np.ndarray, np.ndarray,
     return xx, yy, np.column_stack([xx.ravel(), yy.ravel()])
 
 
-def train_set(cfg: Config, name: str) -> dict:
+def train_set(cfg: Config, name: str, progress: bool = False) -> dict:
     X, y = playground(name, cfg.n, noise=cfg.noise, seed=cfg.seed)
     X_tr, X_te, y_tr, y_te = split(X, y, test=0.5, seed=cfg.seed)
     xx, _, points = plane()
@@ -81,7 +81,7 @@ def train_set(cfg: Config, name: str) -> dict:
                                            l2=cfg.l2, dropout=cfg.dropout, learning_rate=cfg.learning_rate,
                                            batch_size=cfg.batch_size, epochs=cfg.epochs, early_stopping=False,
                                            backend=cfg.backend, seed=cfg.seed))
-    model.fit(X_tr, y_tr, validation_data=(X_te, y_te), callback=snapshot)
+    model.fit(X_tr, y_tr, validation_data=(X_te, y_te), callback=snapshot, progress=progress)
     pictures[model.n_epochs_] = model.predict_proba(points)[:, 1].reshape(xx.shape).tolist()
     return {
         "train_accuracy": model.evaluate(X_tr, y_tr)["accuracy"],
@@ -102,7 +102,7 @@ def _run(cfg: Config, run: Run) -> dict:
     xx, yy, _ = plane()
     results = {}
     for name in cfg.datasets:
-        r = run.stage(name, lambda name=name: train_set(cfg, name))
+        r = run.stage(name, lambda name=name: train_set(cfg, name, run.progress(name)))
         results[name] = r
         for epoch, (tl, vl) in enumerate(zip(r["history"]["loss"], r["history"]["val_loss"]), 1):
             run.log(name, epoch, loss=tl, test_loss=vl)

@@ -68,7 +68,8 @@ def run(cfg: Config, run: Run) -> dict:
     run.say(f"{len(X)} customers, columns {', '.join(columns)}; {int(data['is_outlier'].sum())} planted oddities")
 
     ks = list(range(cfg.k_min, cfg.k_max + 1))
-    scan = run.stage("scan_k", lambda: scan_k(Z, ks, n_init=cfg.n_init, seed=cfg.seed, sample_size=cfg.silhouette_sample))
+    scan = run.stage("scan_k", lambda: scan_k(Z, ks, n_init=cfg.n_init, seed=cfg.seed, sample_size=cfg.silhouette_sample,
+                                          progress=run.progress("scan_k")))
     chosen = best_silhouette_k(scan["k"], scan["silhouette"])
     elbow = elbow_k(scan["k"], scan["inertia"])
     for k, inertia, sil in zip(scan["k"], scan["inertia"], scan["silhouette"]):
@@ -79,7 +80,7 @@ def run(cfg: Config, run: Run) -> dict:
     run.save_plot(plots.choose_k(scan["k"], scan["inertia"], scan["silhouette"], chosen=chosen, elbow=elbow,
                                  title="Customer segments: choosing k"), "choose_k")
 
-    model = KMeans(k=chosen, n_init=cfg.n_init, seed=cfg.seed).fit(Z)
+    model = KMeans(k=chosen, n_init=cfg.n_init, seed=cfg.seed).fit(Z, progress=run.progress("kmeans"))
     labels = model.labels_
     profile_rows = segment_profiles(X, labels, data)
     run.say(f"\nSegments found (k = {chosen}), medians of the raw columns:")

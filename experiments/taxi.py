@@ -59,7 +59,7 @@ def solve(cfg: Config) -> dict:
             "sweeps": plan.n_iter_}
 
 
-def learn(cfg: Config) -> dict:
+def learn(cfg: Config, progress: bool = False) -> dict:
     env = make_env(ENV_ID)
     model, start = transition_model(env), start_distribution(env)
     curve: list[tuple[int, float]] = []
@@ -73,7 +73,7 @@ def learn(cfg: Config) -> dict:
         if info["done"] >= (len(curve) + 1) * every:
             curve.append((info["done"], exact_mean_return(model, start, info["policy"])))
 
-    agent.fit(env, episodes=cfg.episodes, callback=score)
+    agent.fit(env, episodes=cfg.episodes, callback=score, progress=progress)
     result = agent.evaluate(ENV_ID, episodes=cfg.eval_episodes, seed=cfg.seed)
     return {"exact": exact_mean_return(model, start, agent.policy_), "simulated": result["mean_return"],
             "std": result["std_return"], "success": result["success_rate"], "steps": agent.n_steps_,
@@ -82,7 +82,7 @@ def learn(cfg: Config) -> dict:
 
 def run(cfg: Config, run: Run) -> dict:
     opt = run.stage("value_iteration", lambda: solve(cfg))
-    q = run.stage("q_learning", lambda: learn(cfg))
+    q = run.stage("q_learning", lambda: learn(cfg, run.progress("q_learning")))
     for done, value in q["curve"]:
         run.log("q_learning/greedy_exact", done, mean_return=value)
     run.say(f"\n{ENV_ID}: mean return of the greedy policy ({LIMIT}-step limit)")

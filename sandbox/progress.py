@@ -18,9 +18,11 @@ A callback that returns ``False`` stops training there, keeping what was
 learned so far (custom early stopping); anything else goes on. ``progress=True``
 adds a bar (tqdm) on standard error showing the same numbers; where standard
 error is not a terminal (CI, a pipe, a log file) it prints a plain line at every
-tenth of the budget instead (every 10 s when the budget is open-ended), so logs
-stay readable. Bars and lines go to standard error and a bar is cleared when
-``fit`` ends, so the tables printed on standard output are never garbled.
+tenth of the budget instead (every 10 s when the budget is open-ended; a fit that
+stops early, converged, adds one line where it ended), so logs stay readable.
+Only numbers are shown: arrays a learner hands its callback (a policy) are not.
+Bars and lines go to standard error and a bar is cleared when ``fit`` ends, so
+the tables printed on standard output are never garbled.
 
 A learner uses it as::
 
@@ -34,6 +36,7 @@ A learner uses it as::
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 import time
 from collections.abc import Callable
@@ -58,6 +61,13 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return "nan" if math.isnan(value) else f"{value:.4g}"
     return str(value)
+
+
+
+def _shown_metrics(info: dict[str, Any]) -> dict[str, str]:
+    """The numbers a bar or line shows; arrays a learner hands its callback (a policy) are left out."""
+    return {k: _fmt(v) for k, v in info.items()
+            if k not in ("unit", "done", "total") and isinstance(v, (numbers.Number, str))}
 
 
 class Reporter:
@@ -90,6 +100,7 @@ class Reporter:
         self._next_tenth = 1  # off a terminal: the next tenth of the budget that prints a line
         self._last_line = -math.inf
         self._last: dict[str, Any] | None = None
+        self._shown: dict[str, Any] | None = None  # off a terminal: the last info printed as a line
         self._start = time.perf_counter()
 
     @property
@@ -115,8 +126,7 @@ class Reporter:
         return self.callback(dict(info)) is False
 
     def _draw(self, info: dict[str, Any]) -> None:
-        extra = {k: _fmt(v) for k, v in info.items()  # numbers only: an array (a policy) is for callbacks
-                 if k not in ("unit", "done", "total") and (isinstance(v, (int, float, str)) or getattr(v, "ndim", 1) == 0)}
+        extra = _shown_metrics(info)
         if self._lines:
             now = time.perf_counter()
             if self.total:  # a line at each tenth of the budget (integer tenths: no drift)
@@ -127,10 +137,7 @@ class Reporter:
             elif now - self._last_line < LINE_SECONDS:  # open-ended: a line every LINE_SECONDS
                 return
             self._last_line = now
-            shown = f"{info['done']:,}" + (f"/{self.total:,}" if self.total else "")
-            parts = " ".join(f"{k}={v}" for k, v in extra.items())
-            print(f"{self.desc}: {shown} {self.unit} {parts} ({now - self._start:.0f} s)".rstrip(), file=sys.stderr,
-                  flush=True)
+            self._line(info, extra, now)
             return
         if self._bar is None:
             from tqdm.auto import tqdm
@@ -141,7 +148,18 @@ class Reporter:
         self._bar.set_postfix(extra, refresh=False)
         self._bar.refresh()
 
+    def _line(self, info: dict[str, Any], extra: dict[str, str], now: float) -> None:
+        self._shown = info
+        shown = f"{info['done']:,}" + (f"/{self.total:,}" if self.total else "")
+        parts = " ".join(f"{k}={v}" for k, v in extra.items())
+        print(" ".join(w for w in (f"{self.desc}: {shown} {self.unit}", parts, f"({now - self._start:.0f} s)") if w),
+              file=sys.stderr, flush=True)
+
     def close(self) -> None:
+        if (self._lines and self.total and self._last is not None
+                and (self._shown is None or self._last["done"] > self._shown["done"])):
+            # a fit that stopped before the next tenth (converged, early stopping) still says where it ended
+            self._line(self._last, _shown_metrics(self._last), time.perf_counter())
         if self._bar is not None:
             self._bar.close()
             self._bar = None
