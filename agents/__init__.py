@@ -12,9 +12,22 @@ from agents.selfplay import SelfPlayQLearning
 from agents.tabular import SARSA, ExpectedSARSA, QLearning
 
 __all__ = [
-    "LinearRegressor", "MLPClassifier", "MLPRegressor",
-    "KMeans", "MiniBatchKMeans", "PCA",
-    "QLearning", "SARSA", "ExpectedSARSA", "ValueIteration", "PolicyIteration",
-    "PolicyGradient", "DQN",
-    "EpsilonGreedy", "UCB", "GradientBandit", "LinUCB", "SelfPlayQLearning",
+    "LinearRegressor",
+    "MLPClassifier",
+    "MLPRegressor",
+    "KMeans",
+    "MiniBatchKMeans",
+    "PCA",
+    "QLearning",
+    "SARSA",
+    "ExpectedSARSA",
+    "ValueIteration",
+    "PolicyIteration",
+    "PolicyGradient",
+    "DQN",
+    "EpsilonGreedy",
+    "UCB",
+    "GradientBandit",
+    "LinUCB",
+    "SelfPlayQLearning",
 ]

@@ -120,7 +120,9 @@ class _DeepAgent(Learner):  # the leading underscore keeps the base out of the r
 
     paradigm = "reinforcement"
     default_steps: ClassVar[int] = 100_000
-    budget_unit: ClassVar[str] = "steps"  # what a bare budget counts (learn-env, docs/vocabulary.md)
+    budget_unit: ClassVar[str] = (
+        "steps"  # what a bare budget counts (learn-env, docs/vocabulary.md)
+    )
     _dtype: Any = (
         np.float32
     )  # what the networks compute in, on either engine (float32, as torch's default)
@@ -299,7 +301,9 @@ class _DeepAgent(Learner):  # the leading underscore keeps the base out of the r
         episodes (see :func:`sandbox.rollout.evaluate` for ``max_steps`` and the cap on an env without a
         time limit)."""
         self._check_fitted("evaluate")
-        return evaluate_policy(lambda o: self.act(o), env, episodes=episodes, seed=seed, max_steps=max_steps)
+        return evaluate_policy(
+            lambda o: self.act(o), env, episodes=episodes, seed=seed, max_steps=max_steps
+        )
 
     # ------------------------------------------------------------ checkpoints
 

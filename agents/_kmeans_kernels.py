@@ -38,7 +38,10 @@ import torch
 from threadpoolctl import ThreadpoolController
 
 _BLOCK_ELEMENTS = 262144
-_GEMM_ROWS = 1024  # rows per GEMM inside the compiled Lloyd kernel: a (1024, k) block stays in cache
+_GEMM_ROWS = (
+    1024  # rows per GEMM inside the compiled Lloyd kernel: a (1024, k) block stays in cache
+)
+
 
 def chunk_rows(k: int) -> int:
     """Rows per chunk: a (k, rows) block of about 256 Ki values (bigger blocks measured faster: fewer calls)."""
@@ -125,7 +128,9 @@ def _nearest_of(Dv, csq, i):  # pragma: no cover - compiled
 
 
 @numba.njit(nogil=True, cache=True, boundscheck=False)
-def _assign_block(X, CT, csq, labels, sums, counts):  # pragma: no cover - compiled; covered through lloyd_pass
+def _assign_block(
+    X, CT, csq, labels, sums, counts
+):  # pragma: no cover - compiled; covered through lloyd_pass
     """Nearest centre of each row of the block X (labels, in place), added to ``sums``/``counts``.
 
     ``CT`` is the centres transposed (n_features, k), ``csq`` their squared norms;
@@ -150,10 +155,20 @@ def _assign_block(X, CT, csq, labels, sums, counts):  # pragma: no cover - compi
         while i + 4 <= r:
             b0 = b1 = b2 = b3 = 0
             c0 = csq[0]
-            l0, l1, l2, l3 = c0 - 2 * Dv[i, 0], c0 - 2 * Dv[i + 1, 0], c0 - 2 * Dv[i + 2, 0], c0 - 2 * Dv[i + 3, 0]
+            l0, l1, l2, l3 = (
+                c0 - 2 * Dv[i, 0],
+                c0 - 2 * Dv[i + 1, 0],
+                c0 - 2 * Dv[i + 2, 0],
+                c0 - 2 * Dv[i + 3, 0],
+            )
             for j in range(1, k):
                 cj = csq[j]
-                v0, v1, v2, v3 = cj - 2 * Dv[i, j], cj - 2 * Dv[i + 1, j], cj - 2 * Dv[i + 2, j], cj - 2 * Dv[i + 3, j]
+                v0, v1, v2, v3 = (
+                    cj - 2 * Dv[i, j],
+                    cj - 2 * Dv[i + 1, j],
+                    cj - 2 * Dv[i + 2, j],
+                    cj - 2 * Dv[i + 3, j],
+                )
                 if v0 < l0:
                     l0, b0 = v0, j
                 if v1 < l1:
@@ -181,7 +196,9 @@ def _assign_block(X, CT, csq, labels, sums, counts):  # pragma: no cover - compi
 
 
 @numba.njit(nogil=True, cache=True, boundscheck=False, fastmath={"reassoc"})
-def _nearest_block(X, C, CT, csq, labels, sq):  # pragma: no cover - compiled; covered through nearest
+def _nearest_block(
+    X, C, CT, csq, labels, sq
+):  # pragma: no cover - compiled; covered through nearest
     """Nearest centre of each row of X (into ``labels``) and the exact ``||x - c||²`` to it (into ``sq``).
 
     The squared distance is summed in float64 from the differences (no cancellation);
@@ -204,7 +221,9 @@ def _nearest_block(X, C, CT, csq, labels, sq):  # pragma: no cover - compiled; c
 
 
 @numba.njit(nogil=True, cache=True)
-def _assign_chunks(X, CT, csq, labels, step, first, last, sums, counts, partial):  # pragma: no cover - compiled
+def _assign_chunks(
+    X, CT, csq, labels, step, first, last, sums, counts, partial
+):  # pragma: no cover - compiled
     """:func:`_assign_block` on chunks ``first..last-1`` of ``step`` rows, each into its own row of sums/counts/partial."""
     n = X.shape[0]
     for c in range(first, last):
@@ -214,10 +233,14 @@ def _assign_chunks(X, CT, csq, labels, step, first, last, sums, counts, partial)
 
 def _kernel_centers(centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """What the kernels take: the centres transposed (n_features, k), contiguous, and their squared norms."""
-    return np.ascontiguousarray(centers.T), np.einsum("ij,ij->i", centers, centers).astype(centers.dtype)
+    return np.ascontiguousarray(centers.T), np.einsum("ij,ij->i", centers, centers).astype(
+        centers.dtype
+    )
 
 
-def lloyd_pass(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+def lloyd_pass(
+    X: np.ndarray, centers: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
     """One assignment pass of Lloyd's algorithm.
 
     Parameters
@@ -243,7 +266,12 @@ def lloyd_pass(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> tuple[
     n_chunks = -(-len(X) // step)
     sums, counts, partial = np.zeros((n_chunks, k, d)), np.zeros((n_chunks, k)), np.zeros(n_chunks)
     # one compiled call per worker thread for its whole run of chunks: with a Python call per chunk the threads queued for the GIL
-    map_chunk_runs(lambda first, last: _assign_chunks(X, CT, csq, labels, step, first, last, sums, counts, partial), n_chunks)
+    map_chunk_runs(
+        lambda first, last: _assign_chunks(
+            X, CT, csq, labels, step, first, last, sums, counts, partial
+        ),
+        n_chunks,
+    )
     return sums.sum(axis=0), counts.sum(axis=0), math.fsum(partial)
 
 
@@ -260,8 +288,17 @@ def nearest(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     sq = np.empty(len(X))
     step = chunk_size(len(X), len(centers))
     C = np.ascontiguousarray(centers)
-    map_chunk_runs(lambda first, last: _nearest_block(X[first * step : last * step], C, CT, csq, labels[first * step : last * step],
-                                                      sq[first * step : last * step]), -(-len(X) // step))
+    map_chunk_runs(
+        lambda first, last: _nearest_block(
+            X[first * step : last * step],
+            C,
+            CT,
+            csq,
+            labels[first * step : last * step],
+            sq[first * step : last * step],
+        ),
+        -(-len(X) // step),
+    )
     return labels.astype(np.int64), sq
 
 
@@ -274,7 +311,9 @@ def sq_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
     return np.maximum(D, 0.0, out=D)
 
 
-def kmeans_plusplus(X: np.ndarray, k: int, rng: np.random.Generator, n_trials: int | None = None) -> np.ndarray:
+def kmeans_plusplus(
+    X: np.ndarray, k: int, rng: np.random.Generator, n_trials: int | None = None
+) -> np.ndarray:
     """Greedy k-means++ seeding (Arthur & Vassilvitskii 2007, the variant scikit-learn uses).
 
     Each new centre is the best of ``n_trials`` (default ``2 + ln k``) candidates drawn with
@@ -323,7 +362,6 @@ def random_init(X: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     return distinct[rng.choice(len(distinct), size=k, replace=False)].astype(X.dtype)
 
 
-
 # ---------------------------------------------------------------------------- Lloyd's iterations
 
 
@@ -337,7 +375,11 @@ def mean_variance(X: np.ndarray, xsq: float) -> float:
 
 
 def lloyd(
-    X: np.ndarray, centers: np.ndarray, max_iter: int, tol: float, xsq: float,
+    X: np.ndarray,
+    centers: np.ndarray,
+    max_iter: int,
+    tol: float,
+    xsq: float,
     on_iteration: Callable[[float], bool] | None = None,
 ) -> dict[str, Any]:
     """Lloyd iterations from ``centers`` until the centres move at most ``tol`` (summed squares).
@@ -365,10 +407,18 @@ def lloyd(
     if len(np.unique(centers, axis=0)) < k:  # only degenerate data lets two centres coincide
         raise ValueError(_too_few_distinct(None, k))
     final, sq = nearest(X, centers)
-    return {"centers": centers, "labels": final, "inertia": float(sq.sum()), "n_iter": n_iter, "history": history}
+    return {
+        "centers": centers,
+        "labels": final,
+        "inertia": float(sq.sum()),
+        "n_iter": n_iter,
+        "history": history,
+    }
 
 
-def _reseed_empty(X: np.ndarray, centers: np.ndarray, sums: np.ndarray, counts: np.ndarray, labels: np.ndarray) -> None:
+def _reseed_empty(
+    X: np.ndarray, centers: np.ndarray, sums: np.ndarray, counts: np.ndarray, labels: np.ndarray
+) -> None:
     """Move each empty cluster onto one of the rows farthest from their centres (all in place).
 
     A row is only taken from a cluster that keeps at least one other row.

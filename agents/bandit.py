@@ -46,10 +46,14 @@ def _argmax_random_ties(values: np.ndarray, rng: np.random.Generator) -> np.ndar
 def _budget(steps: Any, episodes: Any) -> tuple[int, bool]:
     """(budget, by_steps): exactly one of ``steps`` / ``episodes``, or neither for DEFAULT_STEPS steps."""
     if steps is not None and episodes is not None:
-        raise ValueError(f"pass one budget to fit, steps=N or episodes=N, not both; got steps={steps!r}, episodes={episodes!r}.")
+        raise ValueError(
+            f"pass one budget to fit, steps=N or episodes=N, not both; got steps={steps!r}, episodes={episodes!r}."
+        )
     if episodes is not None:
         return int(check_number("episodes", episodes, low=1, integer=True)), False
-    return int(check_number("steps", DEFAULT_STEPS if steps is None else steps, low=1, integer=True)), True
+    return int(
+        check_number("steps", DEFAULT_STEPS if steps is None else steps, low=1, integer=True)
+    ), True
 
 
 class _Episodes:
@@ -88,19 +92,30 @@ class _BanditAgent(Learner):
 
     @classmethod
     def env_support(cls, env: gym.Env) -> str | None:
-        reason = space_support(env, observation=(gym.spaces.Discrete,), action=(gym.spaces.Discrete,))
+        reason = space_support(
+            env, observation=(gym.spaces.Discrete,), action=(gym.spaces.Discrete,)
+        )
         if reason:
             return reason
         if env.observation_space.n != 1:
-            return (f"its observation space is {env.observation_space}; a bandit agent ignores observations, "
-                    "so it needs a single-state env (Discrete(1)); see LinUCB for contexts")
+            return (
+                f"its observation space is {env.observation_space}; a bandit agent ignores observations, "
+                "so it needs a single-state env (Discrete(1)); see LinUCB for contexts"
+            )
         return None
 
     def _validate(self) -> None:
         check_seed(self.seed)
 
-    def fit(self, env: Any, *, steps: int | None = None, episodes: int | None = None,
-            callback: Callable[[dict[str, Any]], Any] | None = None, progress: bool = False) -> _BanditAgent:
+    def fit(
+        self,
+        env: Any,
+        *,
+        steps: int | None = None,
+        episodes: int | None = None,
+        callback: Callable[[dict[str, Any]], Any] | None = None,
+        progress: bool = False,
+    ) -> _BanditAgent:
         """Pull arms for ``steps`` pulls per run or ``episodes`` env episodes (one of them;
         neither: :data:`DEFAULT_STEPS` pulls), learning online.
 
@@ -124,7 +139,9 @@ class _BanditAgent(Learner):
         self._rng = derive_rng(self.seed, "explore")
         testbed = hasattr(env, "pull") and hasattr(env, "runs")
         if testbed and not by_steps:
-            raise ValueError(f"episodes={episodes!r}: a Testbed has no episodes; pass steps=N (pulls per run).")
+            raise ValueError(
+                f"episodes={episodes!r}: a Testbed has no episodes; pass steps=N (pulls per run)."
+            )
         if testbed:
             k, runs, episodes_ = env.k, env.runs, None
         else:
@@ -138,8 +155,13 @@ class _BanditAgent(Learner):
         optimal: list[float] = []
         totals = np.zeros(runs)
         try:
-            with Reporter(callback, progress, desc=type(self).__name__, unit="steps" if by_steps else "episodes",
-                          total=budget) as report:
+            with Reporter(
+                callback,
+                progress,
+                desc=type(self).__name__,
+                unit="steps" if by_steps else "episodes",
+                total=budget,
+            ) as report:
                 t = 0
                 while (t if by_steps else len(episodes_.returns)) < budget:
                     self._progress = (t if by_steps else len(episodes_.returns)) / budget
@@ -149,7 +171,10 @@ class _BanditAgent(Learner):
                         check_finite_step(0, r, step=t + 1, env=type(env).__name__)
                     else:
                         reward, info, over = episodes_.step(int(actions[0]), t + 1)
-                        r, opt = np.array([reward]), np.array([info.get("was_optimal", np.nan)], dtype=float)
+                        r, opt = (
+                            np.array([reward]),
+                            np.array([info.get("was_optimal", np.nan)], dtype=float),
+                        )
                         if over:
                             episodes_.reset()
                     self._update(actions, r)
@@ -158,18 +183,28 @@ class _BanditAgent(Learner):
                     optimal.append(float(opt.mean()))
                     t += 1
                     done = t if by_steps else len(episodes_.returns)
-                    if (report.due(done) or done >= budget) and report.active and report(
-                            done=done, mean_reward=float(np.mean(rewards[-100:]))):
+                    if (
+                        (report.due(done) or done >= budget)
+                        and report.active
+                        and report(done=done, mean_reward=float(np.mean(rewards[-100:])))
+                    ):
                         break
         except Exception:
-            for name in (*self._state_names, "history_", "n_runs_"):  # no half-learned state left behind
+            for name in (
+                *self._state_names,
+                "history_",
+                "n_runs_",
+            ):  # no half-learned state left behind
                 self.__dict__.pop(name, None)
             raise
         ep_returns = totals.tolist() if testbed else episodes_.returns
         ep_lengths = [t] * runs if testbed else episodes_.lengths
-        self.history_ = {"reward": np.asarray(rewards), "optimal": np.asarray(optimal),
-                         "episode_returns": np.asarray(ep_returns, dtype=float),
-                         "episode_lengths": np.asarray(ep_lengths, dtype=np.int64)}
+        self.history_ = {
+            "reward": np.asarray(rewards),
+            "optimal": np.asarray(optimal),
+            "episode_returns": np.asarray(ep_returns, dtype=float),
+            "episode_lengths": np.asarray(ep_lengths, dtype=np.int64),
+        }
         self.n_runs_ = runs
         return self
 
@@ -190,24 +225,34 @@ class _BanditAgent(Learner):
             best = _argmax_random_ties(self._preferences(), derive_rng(self.seed, "greedy ties"))
         return int(best[0]) if self.n_runs_ == 1 else best
 
-    def evaluate(self, env: Any, *, episodes: int = 10, seed: int | None = 0,
-                 max_steps: int | None = None) -> dict[str, Any]:
+    def evaluate(
+        self, env: Any, *, episodes: int = 10, seed: int | None = 0, max_steps: int | None = None
+    ) -> dict[str, Any]:
         """Play the greedy arm for ``episodes`` episodes (see :func:`sandbox.rollout.evaluate`)."""
         arm = self.act()
         if not isinstance(arm, int):
-            raise ValueError("this agent was fitted on a Testbed of many runs; fit it on one env to evaluate it.")
-        return rollout_evaluate(lambda obs: arm, env, episodes=episodes, seed=seed, max_steps=max_steps)
+            raise ValueError(
+                "this agent was fitted on a Testbed of many runs; fit it on one env to evaluate it."
+            )
+        return rollout_evaluate(
+            lambda obs: arm, env, episodes=episodes, seed=seed, max_steps=max_steps
+        )
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         arrays = {k: getattr(self, k) for k in self._state_names}
-        return {"n_runs": self.n_runs_}, {**arrays, **{f"history.{k}": v for k, v in self.history_.items()}}
+        return {"n_runs": self.n_runs_}, {
+            **arrays,
+            **{f"history.{k}": v for k, v in self.history_.items()},
+        }
 
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.n_runs_ = int(state["n_runs"])
         for k in self._state_names:
             setattr(self, k, np.array(arrays[k]))
-        self.history_ = {k: np.array(arrays[f"history.{k}"])
-                         for k in ("reward", "optimal", "episode_returns", "episode_lengths")}
+        self.history_ = {
+            k: np.array(arrays[f"history.{k}"])
+            for k in ("reward", "optimal", "episode_returns", "episode_lengths")
+        }
 
 
 class _ValueBandit(_BanditAgent):
@@ -258,8 +303,16 @@ class EpsilonGreedy(_ValueBandit):
     n_ : pulls of each arm, shape (runs, k)
     """
 
-    def __init__(self, *, epsilon_start: float = 1.0, epsilon_end: float = 0.01, exploration_fraction: float = 0.1,
-                 learning_rate: float | None = None, initial: float = 0.0, seed: int | None = 0):
+    def __init__(
+        self,
+        *,
+        epsilon_start: float = 1.0,
+        epsilon_end: float = 0.01,
+        exploration_fraction: float = 0.1,
+        learning_rate: float | None = None,
+        initial: float = 0.0,
+        seed: int | None = 0,
+    ):
         self.epsilon_start = epsilon_start
         self.epsilon_end = epsilon_end
         self.exploration_fraction = exploration_fraction
@@ -273,7 +326,9 @@ class EpsilonGreedy(_ValueBandit):
 
     def _choose(self, t: int) -> np.ndarray:
         runs, k = self.q_.shape
-        eps = exploration(self.epsilon_start, self.epsilon_end, self.exploration_fraction, self._progress)
+        eps = exploration(
+            self.epsilon_start, self.epsilon_end, self.exploration_fraction, self._progress
+        )
         greedy = _argmax_random_ties(self.q_, self._rng)
         explore = self._rng.random(runs) < eps
         return np.where(explore, self._rng.integers(k, size=runs), greedy)
@@ -288,8 +343,14 @@ class UCB(_ValueBandit):
     learning_rate, initial, seed : as in :class:`EpsilonGreedy`
     """
 
-    def __init__(self, *, c: float = 2.0, learning_rate: float | None = None, initial: float = 0.0,
-                 seed: int | None = 0):
+    def __init__(
+        self,
+        *,
+        c: float = 2.0,
+        learning_rate: float | None = None,
+        initial: float = 0.0,
+        seed: int | None = 0,
+    ):
         self.c = c
         self.learning_rate = learning_rate
         self.initial = initial
@@ -400,8 +461,15 @@ class LinUCB(Learner):
             reason = f"its observation space is Box{env.observation_space.shape}; LinUCB needs a flat feature vector, Box(n,)"
         return reason
 
-    def fit(self, env: Any, *, steps: int | None = None, episodes: int | None = None,
-            callback: Callable[[dict[str, Any]], Any] | None = None, progress: bool = False) -> LinUCB:
+    def fit(
+        self,
+        env: Any,
+        *,
+        steps: int | None = None,
+        episodes: int | None = None,
+        callback: Callable[[dict[str, Any]], Any] | None = None,
+        progress: bool = False,
+    ) -> LinUCB:
         """Learn online: a context, an arm, a reward, for the budget (see the class docstring)."""
         check_number("c", self.c, low=0.0)
         check_number("ridge", self.ridge, low=0.0, low_open=True)
@@ -419,7 +487,13 @@ class LinUCB(Learner):
         play = _Episodes(env, self.seed)
         obs = play.reset()
         check_finite_step(obs, 0.0, step=0, env=env)
-        with Reporter(callback, progress, desc="LinUCB", unit="steps" if by_steps else "episodes", total=budget) as report:
+        with Reporter(
+            callback,
+            progress,
+            desc="LinUCB",
+            unit="steps" if by_steps else "episodes",
+            total=budget,
+        ) as report:
             while (len(rewards) if by_steps else len(play.returns)) < budget:
                 x = np.append(np.asarray(obs, dtype=float), 1.0)
                 scores = self._scores(x[None], explore=True)
@@ -430,11 +504,17 @@ class LinUCB(Learner):
                 rewards.append(r)
                 obs = play.reset() if over else play.obs
                 done = len(rewards) if by_steps else len(play.returns)
-                if (report.due(done) or done >= budget) and report.active and report(
-                        done=done, mean_reward=float(np.mean(rewards[-100:]))):
+                if (
+                    (report.due(done) or done >= budget)
+                    and report.active
+                    and report(done=done, mean_reward=float(np.mean(rewards[-100:])))
+                ):
                     break
-        self.history_ = {"reward": np.asarray(rewards), "episode_returns": np.asarray(play.returns),
-                         "episode_lengths": np.asarray(play.lengths, dtype=np.int64)}
+        self.history_ = {
+            "reward": np.asarray(rewards),
+            "episode_returns": np.asarray(play.returns),
+            "episode_lengths": np.asarray(play.lengths, dtype=np.int64),
+        }
         return self
 
     def _learn(self, a: int, x: np.ndarray, r: float) -> None:
@@ -465,23 +545,35 @@ class LinUCB(Learner):
         single = X.ndim == 1
         X = np.atleast_2d(X)
         if X.ndim != 2 or X.shape[1] != self.theta_.shape[1] - 1:
-            raise ValueError(f"obs has shape {np.shape(obs)}; this LinUCB was fitted on {self.theta_.shape[1] - 1} "
-                             "features (one vector, or a batch of shape (n, n_features)).")
+            raise ValueError(
+                f"obs has shape {np.shape(obs)}; this LinUCB was fitted on {self.theta_.shape[1] - 1} "
+                "features (one vector, or a batch of shape (n, n_features))."
+            )
         if not np.all(np.isfinite(X)):
-            raise ValueError("obs holds NaN or infinite values; LinUCB acts on finite feature vectors.")
+            raise ValueError(
+                "obs holds NaN or infinite values; LinUCB acts on finite feature vectors."
+            )
         best = self._scores(np.hstack([X, np.ones((len(X), 1))]), explore=explore).argmax(axis=1)
         return int(best[0]) if single else best
 
-    def evaluate(self, env: Any, *, episodes: int = 100, seed: int | None = 0,
-                 max_steps: int | None = None) -> dict[str, Any]:
+    def evaluate(
+        self, env: Any, *, episodes: int = 100, seed: int | None = 0, max_steps: int | None = None
+    ) -> dict[str, Any]:
         """Greedy play for ``episodes`` episodes (see :func:`sandbox.rollout.evaluate`)."""
         self._check_fitted("evaluate")
         return rollout_evaluate(self.act, env, episodes=episodes, seed=seed, max_steps=max_steps)
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        return {}, {"theta": self.theta_, "a_inv": self.a_inv_, "b": self._b,
-                    **{f"history.{k}": v for k, v in self.history_.items()}}
+        return {}, {
+            "theta": self.theta_,
+            "a_inv": self.a_inv_,
+            "b": self._b,
+            **{f"history.{k}": v for k, v in self.history_.items()},
+        }
 
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.theta_, self.a_inv_, self._b = (np.array(arrays[k]) for k in ("theta", "a_inv", "b"))
-        self.history_ = {k: np.array(arrays[f"history.{k}"]) for k in ("reward", "episode_returns", "episode_lengths")}
+        self.history_ = {
+            k: np.array(arrays[f"history.{k}"])
+            for k in ("reward", "episode_returns", "episode_lengths")
+        }

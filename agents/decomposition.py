@@ -38,7 +38,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Learner):
         self.whiten = whiten
         self.seed = seed
 
-    def fit(self, X: Any, y: Any = None, *, callback: Callback | None = None, progress: bool = False) -> PCA:
+    def fit(
+        self, X: Any, y: Any = None, *, callback: Callback | None = None, progress: bool = False
+    ) -> PCA:
         """Learn the directions from X of shape (n_samples, n_features); ``y`` is ignored. Returns self.
 
         One SVD, no iterations: ``callback`` (see :mod:`sandbox.progress`) is called once, when it is
@@ -65,7 +67,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Learner):
         var = s**2 / (n - 1)
         total = var.sum()
         self.explained_variance_ = var[: self.n_components]
-        self.explained_variance_ratio_ = self.explained_variance_ / total if total > 0 else np.zeros(self.n_components)
+        self.explained_variance_ratio_ = (
+            self.explained_variance_ / total if total > 0 else np.zeros(self.n_components)
+        )
         with Reporter(callback, progress, desc="PCA", unit="iterations", total=1) as report:
             report(done=1, explained_variance=float(self.explained_variance_ratio_.sum()))
         return self
@@ -107,13 +111,18 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Learner):
         }
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        arrays = {k: getattr(self, k + "_") for k in ("components", "explained_variance", "explained_variance_ratio", "mean")}
+        arrays = {
+            k: getattr(self, k + "_")
+            for k in ("components", "explained_variance", "explained_variance_ratio", "mean")
+        }
         return {"input_shape": list(self._input_shape)}, arrays
 
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self._input_shape = tuple(int(s) for s in state["input_shape"])
         self.n_features_in_ = int(np.prod(self._input_shape))
         if arrays["components"].shape != (self.n_components, self.n_features_in_):
-            raise ValueError(f"components has shape {arrays['components'].shape}, expected ({self.n_components}, {self.n_features_in_})")
+            raise ValueError(
+                f"components has shape {arrays['components'].shape}, expected ({self.n_components}, {self.n_features_in_})"
+            )
         for k, v in arrays.items():
             setattr(self, k + "_", v)

@@ -62,8 +62,12 @@ SOLVE_ON = ("greedy_eval", "training")
 
 
 def td_targets(
-    rewards: np.ndarray, next_q_online: np.ndarray | None, next_q_target: np.ndarray, terminated: np.ndarray,
-    gamma: float | np.ndarray, double: bool,
+    rewards: np.ndarray,
+    next_q_online: np.ndarray | None,
+    next_q_target: np.ndarray,
+    terminated: np.ndarray,
+    gamma: float | np.ndarray,
+    double: bool,
 ) -> np.ndarray:
     """r + gamma * (1 - terminated) * Q_target(s', a'), with a' = argmax Q_online (double) or argmax Q_target.
 
@@ -77,7 +81,9 @@ def td_targets(
     return rewards + gamma * (1.0 - terminated) * nxt
 
 
-def q_loss_grad(q: np.ndarray, y: np.ndarray, loss: str, weights: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+def q_loss_grad(
+    q: np.ndarray, y: np.ndarray, loss: str, weights: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
     """The mean Huber (smooth L1, beta 1, as torch's) or squared loss of Q(s, a) against the targets y,
     and its gradient with respect to each Q(s, a): the TD error clipped to [-1, 1] (Huber) or doubled (mse), over B.
     ``weights`` (B,) weigh each transition's loss (prioritized replay's importance weights)."""
@@ -226,7 +232,15 @@ class DQN(_DeepAgent):
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         if self.clip_norm is not None:
             check_number("clip_norm", self.clip_norm, low=0.0, low_open=True)
-        for name in ("n_step", "buffer_size", "batch_size", "train_freq", "gradient_steps", "target_update_interval", "n_envs"):
+        for name in (
+            "n_step",
+            "buffer_size",
+            "batch_size",
+            "train_freq",
+            "gradient_steps",
+            "target_update_interval",
+            "n_envs",
+        ):
             check_number(name, getattr(self, name), low=1, integer=True)
         check_number("learning_starts", self.learning_starts, low=0, integer=True)
         check_number("tau", self.tau, low=0.0, high=1.0, low_open=True)
@@ -242,7 +256,9 @@ class DQN(_DeepAgent):
         if self.eval_every is not None:
             check_number("eval_every", self.eval_every, low=1, integer=True)
         elif self.solve_on == "greedy_eval":
-            raise ValueError("solve_on='greedy_eval' needs eval_every (env steps between evaluations, an integer >= 1).")
+            raise ValueError(
+                "solve_on='greedy_eval' needs eval_every (env steps between evaluations, an integer >= 1)."
+            )
         check_number("eval_episodes", self.eval_episodes, low=1, integer=True)
         for name in ("double", "keep_best", "prioritized"):
             if not isinstance(getattr(self, name), bool):
@@ -280,49 +296,88 @@ class DQN(_DeepAgent):
 
     def epsilon(self, fraction: float) -> float:
         """Exploration rate once ``fraction`` of the budget is used (linear, then flat)."""
-        frac = 1.0 if self.exploration_fraction <= 0 else min(1.0, fraction / self.exploration_fraction)
+        frac = (
+            1.0
+            if self.exploration_fraction <= 0
+            else min(1.0, fraction / self.exploration_fraction)
+        )
         return self.epsilon_start + frac * (self.epsilon_end - self.epsilon_start)
 
     # ------------------------------------------------------------------- fit
 
     def fit(
-        self, env: Any, *, steps: int | None = None, episodes: int | None = None, callback: Any = None,
-        progress: bool = False, target_return: float | None = None, window: int = 100,
+        self,
+        env: Any,
+        *,
+        steps: int | None = None,
+        episodes: int | None = None,
+        callback: Any = None,
+        progress: bool = False,
+        target_return: float | None = None,
+        window: int = 100,
     ) -> DQN:
         """See :meth:`agents._deep._DeepAgent.fit`; stop early once solved (``solve_on``): the greedy
         evaluation's mean, or the mean of the last ``window`` training returns, reaches ``target_return``.
         Greedy evaluations play fresh envs, so they need an env id, entry point or factory."""
         instance = isinstance(env, (gym.Env, gym.vector.VectorEnv))
-        if instance and self.solve_on == "greedy_eval" and self.eval_every is not None and target_return is not None:
+        if (
+            instance
+            and self.solve_on == "greedy_eval"
+            and self.eval_every is not None
+            and target_return is not None
+        ):
             raise ValueError(
                 "solve_on='greedy_eval' plays evaluation episodes in fresh envs, so it needs an env id, "
                 "'package.module:Class' or a factory, not an Env or vector env instance (or use solve_on='training')."
             )
         self._eval_env = None if instance or self.eval_every is None else env
-        return super().fit(env, steps=steps, episodes=episodes, callback=callback, progress=progress,
-                           target_return=target_return, window=window)
+        return super().fit(
+            env,
+            steps=steps,
+            episodes=episodes,
+            callback=callback,
+            progress=progress,
+            target_return=target_return,
+            window=window,
+        )
 
     def _train(self, run: Training) -> None:
         target_net = self._net()
         copy_weights(target_net, self.q_net_)
-        opt = self._engine.optimizer([([self.q_net_], self.learning_rate)],
-                                     OptimConfig(self.optimizer, self.learning_rate, clip_norm=self.clip_norm))
-        if run.budget.unit == "steps":  # the schedule runs over the gradient steps the budget allows
-            rounds = max(1, math.ceil(max(0, run.budget.total - self.learning_starts) / self.train_freq))
+        opt = self._engine.optimizer(
+            [([self.q_net_], self.learning_rate)],
+            OptimConfig(self.optimizer, self.learning_rate, clip_norm=self.clip_norm),
+        )
+        if (
+            run.budget.unit == "steps"
+        ):  # the schedule runs over the gradient steps the budget allows
+            rounds = max(
+                1, math.ceil(max(0, run.budget.total - self.learning_starts) / self.train_freq)
+            )
             total = rounds * self.gradient_steps
             schedule_at = lambda k: k / total  # noqa: E731
         else:
             schedule_at = lambda k: run.fraction  # noqa: E731
         size = self._encoder.size
-        buffer = (PrioritizedReplayBuffer(self.buffer_size, size, self.gamma, alpha=self.priority_alpha) if self.prioritized
-                  else ReplayBuffer(self.buffer_size, size, self.gamma))
+        buffer = (
+            PrioritizedReplayBuffer(self.buffer_size, size, self.gamma, alpha=self.priority_alpha)
+            if self.prioritized
+            else ReplayBuffer(self.buffer_size, size, self.gamma)
+        )
         nstep = NStepAccumulator(self.n_step, self.gamma, run.n_envs) if self.n_step > 1 else None
         target = run.budget.target_return
         if self.solve_on == "greedy_eval":
             run.tracker.target = None  # solved by the evaluations, not by the training window
-        self._evals = _Evaluations(self, self._eval_env, target if self.solve_on == "greedy_eval" else None)
-        hist = self._history = {"loss": [], "epsilon": [], "update_steps": [],
-                                "eval_steps": self._evals.steps, "eval_mean_return": self._evals.means}
+        self._evals = _Evaluations(
+            self, self._eval_env, target if self.solve_on == "greedy_eval" else None
+        )
+        hist = self._history = {
+            "loss": [],
+            "epsilon": [],
+            "update_steps": [],
+            "eval_steps": self._evals.steps,
+            "eval_mean_return": self._evals.means,
+        }
         x = run.reset()
         grad_steps, since_train, since_target, since_eval = 0, 0, 0, 0
         while not run.over:
@@ -336,7 +391,9 @@ class DQN(_DeepAgent):
                 if ready is not None:
                     buffer.add(*ready)
             x = x_next
-            since_train, since_target, since_eval = (k + run.n_envs for k in (since_train, since_target, since_eval))
+            since_train, since_target, since_eval = (
+                k + run.n_envs for k in (since_train, since_target, since_eval)
+            )
             if since_target >= self.target_update_interval:
                 since_target = 0
                 copy_weights(target_net, self.q_net_, self.tau)
@@ -351,7 +408,11 @@ class DQN(_DeepAgent):
                 hist["loss"].append(total_loss / self.gradient_steps)
                 hist["epsilon"].append(eps)
                 hist["update_steps"].append(run.steps)
-            if self._evals.active and since_eval >= self.eval_every and run.steps >= self.learning_starts:
+            if (
+                self._evals.active
+                and since_eval >= self.eval_every
+                and run.steps >= self.learning_starts
+            ):
                 since_eval = 0
                 self._evals.run(run)
                 if self._evals.solved:
@@ -362,7 +423,9 @@ class DQN(_DeepAgent):
         random = self._rng.integers(0, self.n_actions_, len(x))
         return np.where(self._rng.random(len(x)) < eps, random, greedy)
 
-    def _gradient_step(self, opt: EngineOptimizer, target_net: Net, buffer: ReplayBuffer, beta: float) -> float:
+    def _gradient_step(
+        self, opt: EngineOptimizer, target_net: Net, buffer: ReplayBuffer, beta: float
+    ) -> float:
         """One update on a replayed batch against the (fixed) target network; its loss."""
         if isinstance(buffer, PrioritizedReplayBuffer):
             batch = buffer.sample(self.batch_size, self._rng, beta)
@@ -374,8 +437,9 @@ class DQN(_DeepAgent):
             opt.step(loss)
         return loss
 
-    def q_loss_grads(self, target_net: Net, batch: tuple[np.ndarray, ...], weights: np.ndarray | None = None
-                     ) -> tuple[float, np.ndarray]:
+    def q_loss_grads(
+        self, target_net: Net, batch: tuple[np.ndarray, ...], weights: np.ndarray | None = None
+    ) -> tuple[float, np.ndarray]:
         """The TD loss on a batch (s, a, r, s', terminated, discount) and the TD errors Q(s, a) - y; the
         Q-network's gradients are left in it (``backward``) for the optimizer. ``weights``: each
         transition's weight in the loss."""
@@ -396,16 +460,21 @@ class DQN(_DeepAgent):
         evals.restore_best(solved=run.tracker.solved or evals.solved)
         extra: dict[str, Any] = {} if self.solve_on == "training" else evals.summary()
         target = run.budget.target_return
-        return {**extra, "solve_criterion": self.solve_criterion(target, run.budget.window),
-                "best_eval_mean_return": evals.best}
+        return {
+            **extra,
+            "solve_criterion": self.solve_criterion(target, run.budget.window),
+            "best_eval_mean_return": evals.best,
+        }
 
     def solve_criterion(self, target: float | None, window: int = 100) -> str:
         """In words, what made (or would make) ``fit`` stop as solved."""
         t = "the target return" if target is None else f"{target:g}"
         if self.solve_on == "training":
             return f"mean return of the last {window} training episodes (epsilon-greedy) >= {t}"
-        return (f"mean return of {self.eval_episodes} greedy evaluation episodes, played every "
-                f"{self.eval_every:,} env steps, >= {t}; that policy is kept")
+        return (
+            f"mean return of {self.eval_episodes} greedy evaluation episodes, played every "
+            f"{self.eval_every:,} env steps, >= {t}; that policy is kept"
+        )
 
     # --------------------------------------------------------------- using it
 
@@ -448,16 +517,23 @@ class _Evaluations:
     def run(self, run: Training) -> None:
         """Evaluate the greedy policy now; remember the best weights; stop-worthy when the mean reaches the target."""
         agent, k = self.agent, len(self.steps)
-        mean = evaluate_batched(lambda o: agent._act(agent._encoder(o)[0], False), self.env,
-                                episodes=agent.eval_episodes, seed=derive_seed(agent.seed, "eval", k))["mean_return"]
+        mean = evaluate_batched(
+            lambda o: agent._act(agent._encoder(o)[0], False),
+            self.env,
+            episodes=agent.eval_episodes,
+            seed=derive_seed(agent.seed, "eval", k),
+        )["mean_return"]
         self.steps.append(run.steps)
         self.means.append(mean)
         if self.best is None or mean > self.best:
             self.best = mean
             self._best_state = agent._weights()
         if self.target is not None and mean >= self.target:
-            self._solved = {"solved_at_steps": run.steps, "solved_seconds": round(run.seconds(), 3),
-                            "solved_at_episode": len(run.tracker.returns)}
+            self._solved = {
+                "solved_at_steps": run.steps,
+                "solved_seconds": round(run.seconds(), 3),
+                "solved_at_episode": len(run.tracker.returns),
+            }
 
     def restore_best(self, solved: bool) -> None:
         """Keep the best evaluated weights (``keep_best``) unless the run ended ``solved`` on the current ones
@@ -466,4 +542,8 @@ class _Evaluations:
             self.agent._load_weights(self._best_state)
 
     def summary(self) -> dict[str, Any]:
-        return self._solved or {"solved_at_steps": None, "solved_seconds": None, "solved_at_episode": None}
+        return self._solved or {
+            "solved_at_steps": None,
+            "solved_seconds": None,
+            "solved_at_episode": None,
+        }

@@ -48,7 +48,9 @@ def check_kmeans_X(X: Any, k: int, name: str = "X") -> np.ndarray:
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64 if X.dtype.itemsize > 4 else np.float32)
     if k > len(X):
-        raise ValueError(f"k={k} is larger than the number of samples in {name} ({len(X)}); use k <= {len(X)}.")
+        raise ValueError(
+            f"k={k} is larger than the number of samples in {name} ({len(X)}); use k <= {len(X)}."
+        )
     return np.ascontiguousarray(X)
 
 
@@ -64,7 +66,9 @@ def check_init(init: Any, k: int, n_features: int, dtype: Any) -> str | np.ndarr
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
-def _seed_centers(X: np.ndarray, k: int, init: str | np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _seed_centers(
+    X: np.ndarray, k: int, init: str | np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     if isinstance(init, np.ndarray):
         return init.copy()
     return kmeans_plusplus(X, k, rng) if init == "k-means++" else random_init(X, k, rng)
@@ -86,7 +90,9 @@ class _Clusterer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin
         """X for fitting: finite, 2-D, float32 or float64, C-contiguous, with at least ``k`` rows."""
         X = self._check_X(X, fitting=True)
         if self.k > len(X):
-            raise ValueError(f"k={self.k} is larger than the number of samples in X (n_samples={len(X)}); use k <= {len(X)}.")
+            raise ValueError(
+                f"k={self.k} is larger than the number of samples in X (n_samples={len(X)}); use k <= {len(X)}."
+            )
         return np.ascontiguousarray(X)
 
     def _data(self, X: Any) -> np.ndarray:
@@ -180,7 +186,9 @@ class KMeans(_Clusterer):
         check_number("tol", self.tol, low=0.0)
         check_seed(self.seed)
 
-    def fit(self, X: Any, y: Any = None, *, callback: Callback | None = None, progress: bool = False) -> KMeans:
+    def fit(
+        self, X: Any, y: Any = None, *, callback: Callback | None = None, progress: bool = False
+    ) -> KMeans:
         """Cluster X of shape (n_samples, n_features); ``y`` is ignored. Returns self.
 
         ``callback`` gets ``{"unit": "iterations", "done", "total", "inertia"}`` after every
@@ -194,13 +202,19 @@ class KMeans(_Clusterer):
         init = check_init(self.init, self.k, X.shape[1], X.dtype)
         runs = self.n_init
         if isinstance(init, np.ndarray) and runs > 1:
-            warnings.warn("KMeans: an init array gives one start; n_init is ignored.", UserWarning, stacklevel=2)
+            warnings.warn(
+                "KMeans: an init array gives one start; n_init is ignored.",
+                UserWarning,
+                stacklevel=2,
+            )
             runs = 1
         rng = np.random.default_rng(self.seed)
         xsq = float(np.einsum("ij,ij->", X, X, dtype=np.float64))
         tol = self.tol * mean_variance(X, xsq) if self.tol > 0 else 0.0
         best = None
-        with Reporter(callback, progress, desc="KMeans", unit="iterations", total=self.max_iter * runs) as report:
+        with Reporter(
+            callback, progress, desc="KMeans", unit="iterations", total=self.max_iter * runs
+        ) as report:
             done = 0
 
             def on_iteration(inertia: float) -> bool:
@@ -221,15 +235,25 @@ class KMeans(_Clusterer):
         return self
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        state = {"inertia": self.inertia_, "n_iter": self.n_iter_, "input_shape": list(self._input_shape)}
-        arrays = {"centers": self.centers_, "labels": self.labels_, "history": np.asarray(self.history_["inertia"])}
+        state = {
+            "inertia": self.inertia_,
+            "n_iter": self.n_iter_,
+            "input_shape": list(self._input_shape),
+        }
+        arrays = {
+            "centers": self.centers_,
+            "labels": self.labels_,
+            "history": np.asarray(self.history_["inertia"]),
+        }
         return state, arrays
 
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self._input_shape = tuple(int(s) for s in state["input_shape"])
         self.n_features_in_ = int(np.prod(self._input_shape))
         if arrays["centers"].shape[1:] != self._input_shape:
-            raise ValueError(f"centers has shape {arrays['centers'].shape}, expected (k, {self.n_features_in_})")
+            raise ValueError(
+                f"centers has shape {arrays['centers'].shape}, expected (k, {self.n_features_in_})"
+            )
         self.centers_ = arrays["centers"]
         self.labels_ = arrays["labels"]
         self.inertia_ = float(state["inertia"])
@@ -309,7 +333,9 @@ class MiniBatchKMeans(_Clusterer):
 
     # ------------------------------------------------------------- fitting
 
-    def fit(self, X: Any, y: Any = None, *, callback: Callback | None = None, progress: bool = False) -> MiniBatchKMeans:
+    def fit(
+        self, X: Any, y: Any = None, *, callback: Callback | None = None, progress: bool = False
+    ) -> MiniBatchKMeans:
         """Fit on an array of shape (n_samples, n_features), or on an iterator of such batches.
 
         An array is visited ``epochs`` times in shuffled batches of ``batch_size``;
@@ -321,18 +347,31 @@ class MiniBatchKMeans(_Clusterer):
         Returns self.
         """
         self._validate()
-        for attr in ("centers_", "counts_", "n_steps_", "n_iter_", "history_", "labels_", "inertia_", "n_features_in_",
-                     "feature_names_in_"):
+        for attr in (
+            "centers_",
+            "counts_",
+            "n_steps_",
+            "n_iter_",
+            "history_",
+            "labels_",
+            "inertia_",
+            "n_features_in_",
+            "feature_names_in_",
+        ):
             self.__dict__.pop(attr, None)
         if isinstance(X, Iterator):
-            with Reporter(callback, progress, desc="MiniBatchKMeans", unit="batches", total=None) as report:
+            with Reporter(
+                callback, progress, desc="MiniBatchKMeans", unit="batches", total=None
+            ) as report:
                 return self._fit_stream(X, report)
         X = self._fit_data(X)
         rng = np.random.default_rng(self.seed)
         self._start(X[rng.permutation(len(X))[: self._init_rows()]], rng)
         tol = self.tol * float(np.mean(np.var(X, axis=0, dtype=np.float64)))
         self.n_iter_ = 0
-        with Reporter(callback, progress, desc="MiniBatchKMeans", unit="epochs", total=self.epochs) as report:
+        with Reporter(
+            callback, progress, desc="MiniBatchKMeans", unit="epochs", total=self.epochs
+        ) as report:
             for epoch in range(1, self.epochs + 1):
                 before = self.centers_.astype(np.float64)
                 order = rng.permutation(len(X))
@@ -367,7 +406,9 @@ class MiniBatchKMeans(_Clusterer):
             first = self.n_steps_
             for s in range(0, len(B), self.batch_size):
                 self.partial_fit(B[s : s + self.batch_size])
-            if report.active and report(done=i + 1, inertia=float(np.mean(self.history_["batch_inertia"][first:]))):
+            if report.active and report(
+                done=i + 1, inertia=float(np.mean(self.history_["batch_inertia"][first:]))
+            ):
                 break
         if pending:  # a short stream: seed from all of it
             B = check_kmeans_X(np.concatenate(pending), self.k, name="the batches together")
@@ -375,7 +416,9 @@ class MiniBatchKMeans(_Clusterer):
             for s in range(0, len(B), self.batch_size):
                 self.partial_fit(B[s : s + self.batch_size])
         if not hasattr(self, "centers_"):
-            raise ValueError("the iterator of batches was empty; give it at least one batch of shape (n, n_features).")
+            raise ValueError(
+                "the iterator of batches was empty; give it at least one batch of shape (n, n_features)."
+            )
         self.labels_, self.inertia_ = None, None
         return self
 
@@ -397,7 +440,9 @@ class MiniBatchKMeans(_Clusterer):
     def _start(self, X: np.ndarray, rng: np.random.Generator) -> None:
         """Seed the centres from X (rows of the data) and build the optimizer."""
         if len(X) < self.k:
-            raise ValueError(f"k={self.k} needs at least {self.k} rows to seed the centres; got {len(X)}.")
+            raise ValueError(
+                f"k={self.k} needs at least {self.k} rows to seed the centres; got {len(X)}."
+            )
         init = check_init(self.init, self.k, X.shape[1], np.float32)
         centers = _seed_centers(np.ascontiguousarray(X, dtype=np.float32), self.k, init, rng)
         if not hasattr(self, "n_features_in_"):  # a stream: the first batches set the feature count
@@ -430,9 +475,17 @@ class MiniBatchKMeans(_Clusterer):
     # ----------------------------------------------------------- checkpoints
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        state = {"n_steps": self.n_steps_, "inertia": self.inertia_, "input_shape": list(self._input_shape),
-                 "n_iter": getattr(self, "n_iter_", None)}
-        arrays = {"centers": self.centers_, "counts": self.counts_, "history": np.asarray(self.history_["batch_inertia"])}
+        state = {
+            "n_steps": self.n_steps_,
+            "inertia": self.inertia_,
+            "input_shape": list(self._input_shape),
+            "n_iter": getattr(self, "n_iter_", None),
+        }
+        arrays = {
+            "centers": self.centers_,
+            "counts": self.counts_,
+            "history": np.asarray(self.history_["batch_inertia"]),
+        }
         if self.labels_ is not None:
             arrays["labels"] = self.labels_
         return state, arrays
@@ -442,10 +495,14 @@ class MiniBatchKMeans(_Clusterer):
         self.n_features_in_ = int(np.prod(self._input_shape))
         centers = np.asarray(arrays["centers"], dtype=np.float32)
         if centers.shape != (self.k, self.n_features_in_):
-            raise ValueError(f"centers has shape {centers.shape}, expected ({self.k}, {self.n_features_in_})")
+            raise ValueError(
+                f"centers has shape {centers.shape}, expected ({self.k}, {self.n_features_in_})"
+            )
         # Rebuild the parameter and optimizer so partial_fit continues after load (sgd has no state).
         self._param = torch.nn.Parameter(torch.from_numpy(centers.copy()))
-        self._opt = Optimizer([self._param], OptimConfig(name=self.optimizer, lr=self.learning_rate))
+        self._opt = Optimizer(
+            [self._param], OptimConfig(name=self.optimizer, lr=self.learning_rate)
+        )
         self.counts_ = np.asarray(arrays["counts"], dtype=np.float64)
         self.n_steps_ = int(state["n_steps"])
         if state["n_iter"] is not None:

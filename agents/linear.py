@@ -89,24 +89,36 @@ class LinearRegressor(RegressorMixin, Learner):
         check_number("l2", self.l2, low=0.0)
         check_seed(self.seed)
 
-    def fit(self, X: Any, y: Any, *, callback: Callback | None = None, progress: bool = False) -> LinearRegressor:
+    def fit(
+        self, X: Any, y: Any, *, callback: Callback | None = None, progress: bool = False
+    ) -> LinearRegressor:
         """Fit on X of shape (n_samples, n_features) and y of shape (n_samples,) or (n_samples, n_outputs).
 
         ``callback`` gets ``{"unit": "iterations", "done", "total", "loss"}`` about every 1 % of
         ``max_iter`` (gd); returning False stops there. ``progress=True`` draws a bar. Returns self.
         """
         self._validate()
-        with Reporter(callback, progress, desc=type(self).__name__, unit="iterations",
-                      total=self.max_iter if self.solver == "gd" else 1) as report:
+        with Reporter(
+            callback,
+            progress,
+            desc=type(self).__name__,
+            unit="iterations",
+            total=self.max_iter if self.solver == "gd" else 1,
+        ) as report:
             X, y = self._check_Xy(X, y)
-            X, Y = X.astype(np.float64, copy=False), y.reshape(len(y), -1).astype(np.float64, copy=False)
+            X, Y = (
+                X.astype(np.float64, copy=False),
+                y.reshape(len(y), -1).astype(np.float64, copy=False),
+            )
             if self.solver == "closed-form":
                 W, b = self._closed_form(X, Y)
                 losses: list[float] = []
                 if report.active:
                     report(done=1, loss=float(np.mean((X @ W.T + b - Y) ** 2)))
             else:
-                W, b, losses = (self._gd_torch if self.backend == "torch" else self._gd_numpy)(X, Y, report)
+                W, b, losses = (self._gd_torch if self.backend == "torch" else self._gd_numpy)(
+                    X, Y, report
+                )
         self._y_ndim = y.ndim
         self.history_ = {"loss": losses}
         self.n_iter_ = max(1, len(losses))
@@ -153,12 +165,17 @@ class LinearRegressor(RegressorMixin, Learner):
     def _optim_config(self) -> OptimConfig:
         return OptimConfig(name=self.optimizer, lr=self.learning_rate, l2=self.l2)
 
-    def _gd_torch(self, X: np.ndarray, Y: np.ndarray, report: Reporter) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    def _gd_torch(
+        self, X: np.ndarray, Y: np.ndarray, report: Reporter
+    ) -> tuple[np.ndarray, np.ndarray, list[float]]:
         spec = NetSpec(X.shape[1], Y.shape[1])
         with torch_seed(self.seed):
             net = build_network(spec, seed=self.seed)
             opt = Optimizer(net.parameters(), self._optim_config())
-            Xt, Yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(Y, dtype=torch.float32)
+            Xt, Yt = (
+                torch.as_tensor(X, dtype=torch.float32),
+                torch.as_tensor(Y, dtype=torch.float32),
+            )
             losses = []
             batches = self._batches(len(X))
             for i in range(1, self.max_iter + 1):
@@ -171,14 +188,18 @@ class LinearRegressor(RegressorMixin, Learner):
         lin = net.dense_layers[0]
         return lin.weight.detach().double().numpy(), lin.bias.detach().double().numpy(), losses
 
-    def _gd_numpy(self, X: np.ndarray, Y: np.ndarray, report: Reporter) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    def _gd_numpy(
+        self, X: np.ndarray, Y: np.ndarray, report: Reporter
+    ) -> tuple[np.ndarray, np.ndarray, list[float]]:
         net = ScratchNet(NetSpec(X.shape[1], Y.shape[1]), seed=self.seed)
         opt = ScratchOptimizer(net.params, self._optim_config())
         losses = []
         batches = self._batches(len(X))
         for i in range(1, self.max_iter + 1):
             idx = next(batches)
-            with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below, by name
+            with np.errstate(
+                over="ignore", invalid="ignore"
+            ):  # divergence is caught below, by name
                 out = net.forward(X[idx], train=True)
                 loss, dout = mse_loss(out, Y[idx])
                 opt.step(net.backward(dout), loss=loss)
@@ -210,7 +231,11 @@ class LinearRegressor(RegressorMixin, Learner):
         return score_regression(self.act(X), y)
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        state = {"y_ndim": self._y_ndim, "input_shape": list(self._input_shape), "n_iter": self.n_iter_}
+        state = {
+            "y_ndim": self._y_ndim,
+            "input_shape": list(self._input_shape),
+            "n_iter": self.n_iter_,
+        }
         arrays = {
             "coef": np.asarray(self.coef_, dtype=np.float64),
             "intercept": np.atleast_1d(np.asarray(self.intercept_, dtype=np.float64)),
@@ -223,7 +248,9 @@ class LinearRegressor(RegressorMixin, Learner):
         self._input_shape = tuple(int(s) for s in state["input_shape"])
         self.n_features_in_ = int(np.prod(self._input_shape))
         coef, intercept = arrays["coef"], arrays["intercept"]
-        expect = (self.n_features_in_,) if self._y_ndim == 1 else (len(intercept), self.n_features_in_)
+        expect = (
+            (self.n_features_in_,) if self._y_ndim == 1 else (len(intercept), self.n_features_in_)
+        )
         if coef.shape != expect:
             raise ValueError(f"coef has shape {coef.shape}, expected {expect}")
         self._set_weights(np.atleast_2d(coef), intercept)

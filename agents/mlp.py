@@ -144,7 +144,9 @@ class _MLP(Learner):
         check_number("batch_size", self.batch_size, low=1, integer=True)
         check_number("epochs", self.epochs, low=1, integer=True)
         if self.validation_fraction is not None:
-            check_number("validation_fraction", self.validation_fraction, low=0.0, high=1.0, high_open=True)
+            check_number(
+                "validation_fraction", self.validation_fraction, low=0.0, high=1.0, high_open=True
+            )
         for name in ("early_stopping", "restore_best"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}={getattr(self, name)!r} must be True or False.")
@@ -208,9 +210,19 @@ class _MLP(Learner):
         stop = EarlyStopping(self.patience, self.min_delta, self.restore_best) if early else None
         with torch_seed(self.seed):
             try:
-                result = fit_loop(self._trainee, X, y, epochs=self.epochs, batch_size=self.batch_size,
-                                  rng=np.random.default_rng(self.seed), validation=validation,
-                                  early_stopping=stop, callback=callback, progress=progress, desc=type(self).__name__)
+                result = fit_loop(
+                    self._trainee,
+                    X,
+                    y,
+                    epochs=self.epochs,
+                    batch_size=self.batch_size,
+                    rng=np.random.default_rng(self.seed),
+                    validation=validation,
+                    early_stopping=stop,
+                    callback=callback,
+                    progress=progress,
+                    desc=type(self).__name__,
+                )
             except Exception as exc:
                 if hasattr(exc, "result"):
                     self._record(exc.result)
@@ -218,7 +230,9 @@ class _MLP(Learner):
         self._record(result)
         return self
 
-    def _prepare(self, X: Any, y: Any, validation_data: Any) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+    def _prepare(
+        self, X: Any, y: Any, validation_data: Any
+    ) -> tuple[np.ndarray, np.ndarray, tuple | None]:
         """Validated hyperparameters and data, the validation part, and a fresh network."""
         self._validate()
         X = self._check_X(X, fitting=True, ndim=(2, 3, 4))
@@ -231,11 +245,15 @@ class _MLP(Learner):
         elif self._val_fraction() > 0:
             X, y, validation = self._hold_out(X, y)
         if self.early_stopping and validation is None and self.validation_fraction is not None:
-            raise ValueError("early_stopping=True needs validation data: pass validation_data=(X_val, y_val) or set validation_fraction > 0.")
+            raise ValueError(
+                "early_stopping=True needs validation data: pass validation_data=(X_val, y_val) or set validation_fraction > 0."
+            )
         self._build(len(X))
         return X, y, validation
 
-    def _hold_out(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+    def _hold_out(
+        self, X: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, tuple | None]:
         """Split off the validation part (stratified for the classifier): (X_train, y_train, (X_val, y_val)).
 
         With the default ``validation_fraction=None`` the part holds at least one row per class,
@@ -251,11 +269,17 @@ class _MLP(Learner):
         except ValueError as exc:
             reason = str(exc).split(";")[0].replace("test part", "validation part")
             if self.validation_fraction is not None:
-                raise ValueError(f"validation_fraction={fraction:g}: {reason}; each class needs 2+ samples. "
-                                 "Use more data, or pass validation_data=(X_val, y_val).") from None
-            warnings.warn(f"{type(self).__name__}: {reason}, so early stopping is off for this fit: it trains all "
-                          f"{self.epochs} epochs. Pass validation_data=(X_val, y_val), or early_stopping=False to "
-                          "silence this.", UserWarning, stacklevel=4)
+                raise ValueError(
+                    f"validation_fraction={fraction:g}: {reason}; each class needs 2+ samples. "
+                    "Use more data, or pass validation_data=(X_val, y_val)."
+                ) from None
+            warnings.warn(
+                f"{type(self).__name__}: {reason}, so early stopping is off for this fit: it trains all "
+                f"{self.epochs} epochs. Pass validation_data=(X_val, y_val), or early_stopping=False to "
+                "silence this.",
+                UserWarning,
+                stacklevel=4,
+            )
             return X, y, None
         return X, y, (Xv, yv)
 
@@ -274,10 +298,19 @@ class _MLP(Learner):
         conv = None
         if len(shape) > 1:
             if self.backend == "numpy":
-                raise ValueError(f"image input of shape {shape} needs the conv front end, which backend='numpy' does not have; "
-                                 "use backend='torch' or flatten the images to (n_samples, n_features).")
+                raise ValueError(
+                    f"image input of shape {shape} needs the conv front end, which backend='numpy' does not have; "
+                    "use backend='torch' or flatten the images to (n_samples, n_features)."
+                )
             conv = ConvSpec(shape, tuple(self.conv_channels), self.kernel_size)
-        return NetSpec(self.n_features_in_, self._n_outputs(), tuple(self.hidden), self.activation, float(self.dropout), conv).validate()
+        return NetSpec(
+            self.n_features_in_,
+            self._n_outputs(),
+            tuple(self.hidden),
+            self.activation,
+            float(self.dropout),
+            conv,
+        ).validate()
 
     def _optim_config(self, n: int) -> OptimConfig:
         total = self.epochs * -(-n // self.batch_size)
@@ -288,8 +321,16 @@ class _MLP(Learner):
             extra["step_size"] = max(1, total // 3)
         # no per-step gradient norm: fit_loop catches the non-finite loss that follows a bad
         # update and restores finite weights itself, so the check would only cost time
-        return OptimConfig(name=self.optimizer, lr=self.learning_rate, l1=self.l1, l2=self.l2,
-                           clip_norm=self.clip_norm, schedule=self.learning_rate_schedule, grad_norm=False, **extra)
+        return OptimConfig(
+            name=self.optimizer,
+            lr=self.learning_rate,
+            l1=self.l1,
+            l2=self.l2,
+            clip_norm=self.clip_norm,
+            schedule=self.learning_rate_schedule,
+            grad_norm=False,
+            **extra,
+        )
 
     def _build(self, n_train: int | None) -> None:
         """Make ``net_`` (and, when training, its optimizer and trainee) from the current spec."""
@@ -302,9 +343,13 @@ class _MLP(Learner):
             return
         config = self._optim_config(n_train)
         if self.backend == "torch":
-            self._trainee = TorchTrainee(self.net_, Optimizer(self.net_.parameters(), config), self._loss)
+            self._trainee = TorchTrainee(
+                self.net_, Optimizer(self.net_.parameters(), config), self._loss
+            )
         else:
-            self._trainee = ScratchTrainee(self.net_, ScratchOptimizer(self.net_.params, config), self._loss)
+            self._trainee = ScratchTrainee(
+                self.net_, ScratchOptimizer(self.net_.params, config), self._loss
+            )
 
     def _record(self, result: FitResult) -> None:
         self.history_ = {k: list(v) for k, v in result.history.items()}
@@ -324,7 +369,9 @@ class _MLP(Learner):
         was_training = self.net_.training
         self.net_.eval()
         with torch.no_grad():
-            out = self.net_(torch.from_numpy(np.require(X, np.float32, "W"))).double().numpy()  # "W": a read-only X is copied
+            out = (
+                self.net_(torch.from_numpy(np.require(X, np.float32, "W"))).double().numpy()
+            )  # "W": a read-only X is copied
         self.net_.train(was_training)
         return out
 
@@ -343,7 +390,11 @@ class _MLP(Learner):
             "n_epochs": self.n_epochs_,
             **self._extra_state(),
         }
-        arrays = module_arrays("net", self.net_) if self.backend == "torch" else scratch_arrays("net", self.net_)
+        arrays = (
+            module_arrays("net", self.net_)
+            if self.backend == "torch"
+            else scratch_arrays("net", self.net_)
+        )
         return state, {**arrays, **self._extra_arrays()}
 
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
@@ -394,10 +445,16 @@ class MLPRegressor(RegressorMixin, _MLP):
 
     def _targets(self, y: Any, *, fitting: bool) -> np.ndarray:
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        y = check_array(y, ensure_2d=False, dtype=[np.float64, np.float32], input_name="y", estimator=self)
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        y = check_array(
+            y, ensure_2d=False, dtype=[np.float64, np.float32], input_name="y", estimator=self
+        )
         if y.ndim not in (1, 2):
-            raise ValueError(f"y has shape {y.shape}; expected (n_samples,) or (n_samples, n_outputs).")
+            raise ValueError(
+                f"y has shape {y.shape}; expected (n_samples,) or (n_samples, n_outputs)."
+            )
         Y = y.reshape(len(y), -1).astype(np.float64)
         if fitting:
             self._y_ndim = y.ndim
@@ -406,7 +463,9 @@ class MLPRegressor(RegressorMixin, _MLP):
             std = Y.std(axis=0)
             self._y_scale = np.where(std > 0, std, 1.0)
         elif Y.shape[1] != self.n_outputs_:
-            raise ValueError(f"y has {Y.shape[1]} outputs but the model was fitted on {self.n_outputs_}.")
+            raise ValueError(
+                f"y has {Y.shape[1]} outputs but the model was fitted on {self.n_outputs_}."
+            )
         return (Y - self._y_mean) / self._y_scale
 
     def _n_outputs(self) -> int:
@@ -456,19 +515,25 @@ class MLPClassifier(ClassifierMixin, _MLP):
 
     def _targets(self, y: Any, *, fitting: bool) -> np.ndarray:
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         y = column_or_1d(y, warn=True)
         y = check_array(y, ensure_2d=False, dtype=None, input_name="y", estimator=self)
         if fitting:
             check_classification_targets(y)
             classes, index = np.unique(y, return_inverse=True)
             if len(classes) < 2:
-                raise ValueError(f"y has one class ({classes.tolist()[0]!r}); a classifier needs at least two distinct labels.")
+                raise ValueError(
+                    f"y has one class ({classes.tolist()[0]!r}); a classifier needs at least two distinct labels."
+                )
             self.classes_ = classes
             return index.astype(np.int64)
         unknown = np.setdiff1d(y, self.classes_)
         if len(unknown):
-            raise ValueError(f"y has labels {unknown.tolist()[:5]} that were not seen in fit; known classes: {self.classes_.tolist()}.")
+            raise ValueError(
+                f"y has labels {unknown.tolist()[:5]} that were not seen in fit; known classes: {self.classes_.tolist()}."
+            )
         return np.searchsorted(self.classes_, y).astype(np.int64)
 
     def _n_outputs(self) -> int:

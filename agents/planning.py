@@ -54,15 +54,19 @@ class Model:
 
     def expected_reward(self) -> np.ndarray:
         """E[r | s, a], shape (n_states, n_actions)."""
-        return np.bincount(self.sa, self.prob * self.reward, minlength=self.n_states * self.n_actions).reshape(
-            self.n_states, self.n_actions
-        )
+        return np.bincount(
+            self.sa, self.prob * self.reward, minlength=self.n_states * self.n_actions
+        ).reshape(self.n_states, self.n_actions)
 
-    def backup(self, values: np.ndarray, gamma: float, reward: np.ndarray | None = None) -> np.ndarray:
+    def backup(
+        self, values: np.ndarray, gamma: float, reward: np.ndarray | None = None
+    ) -> np.ndarray:
         """Q(s, a) = E[r + gamma * (1 - done) * V(s')], shape (n_states, n_actions)."""
         r = self.expected_reward() if reward is None else reward
         future = self.prob * (~self.done) * values[self.next_state]
-        return r + gamma * np.bincount(self.sa, future, minlength=self.n_states * self.n_actions).reshape(r.shape)
+        return r + gamma * np.bincount(
+            self.sa, future, minlength=self.n_states * self.n_actions
+        ).reshape(r.shape)
 
 
 def transition_model(env: gym.Env | str, who: str = "the planner") -> Model:
@@ -81,7 +85,9 @@ def transition_model(env: gym.Env | str, who: str = "the planner") -> Model:
         for a in range(n_actions):
             try:
                 outcomes = P[s + obs_start][a + act_start]
-                parsed = [(float(p), int(s2) - obs_start, float(r), bool(d)) for p, s2, r, d in outcomes]
+                parsed = [
+                    (float(p), int(s2) - obs_start, float(r), bool(d)) for p, s2, r, d in outcomes
+                ]
             except (KeyError, IndexError, TypeError, ValueError):
                 raise ValueError(
                     f"{env_name(env)}'s P[{s + obs_start}][{a + act_start}] is missing or not a list of "
@@ -94,13 +100,25 @@ def transition_model(env: gym.Env | str, who: str = "the planner") -> Model:
                 )
             total = sum(p for p, *_ in parsed)
             if not parsed or abs(total - 1.0) > 1e-6 or any(p < 0 for p, *_ in parsed):
-                raise ValueError(f"{env_name(env)}'s P[{s + obs_start}][{a + act_start}] has probabilities summing to {total:g}; they must be >= 0 and sum to 1.")
+                raise ValueError(
+                    f"{env_name(env)}'s P[{s + obs_start}][{a + act_start}] has probabilities summing to {total:g}; they must be >= 0 and sum to 1."
+                )
             for p, s2, r, d in parsed:
                 if not 0 <= s2 < n_states:
-                    raise ValueError(f"{env_name(env)}'s P[{s + obs_start}][{a + act_start}] leads to state {s2 + obs_start}, outside the observation space.")
+                    raise ValueError(
+                        f"{env_name(env)}'s P[{s + obs_start}][{a + act_start}] leads to state {s2 + obs_start}, outside the observation space."
+                    )
                 rows.append((s * n_actions + a, p, s2, r, d))
     sa, prob, nxt, rew, done = zip(*rows)
-    return Model(n_states, n_actions, np.array(sa), np.array(prob), np.array(nxt), np.array(rew), np.array(done, dtype=bool))
+    return Model(
+        n_states,
+        n_actions,
+        np.array(sa),
+        np.array(prob),
+        np.array(nxt),
+        np.array(rew),
+        np.array(done, dtype=bool),
+    )
 
 
 def finite_horizon(model: Model, horizon: int) -> tuple[np.ndarray, np.ndarray]:
@@ -122,7 +140,9 @@ def finite_horizon(model: Model, horizon: int) -> tuple[np.ndarray, np.ndarray]:
     return values, policy
 
 
-def policy_value(model: Model, policy: np.ndarray, *, gamma: float = 1.0, horizon: int) -> np.ndarray:
+def policy_value(
+    model: Model, policy: np.ndarray, *, gamma: float = 1.0, horizon: int
+) -> np.ndarray:
     """Exact expected return of a stationary ``policy`` (shape (n_states,)) within ``horizon`` steps, per start state."""
     check_number("horizon", horizon, low=1, integer=True)
     policy = np.asarray(policy, dtype=np.int64)
@@ -166,12 +186,26 @@ class _Planner(QTablePolicy, Learner):
         model = transition_model(env, type(self).__name__)
         return model, discrete_spaces(env, type(self).__name__)
 
-    def _reporter(self, callback: Callable[[dict[str, Any]], Any] | None, progress: bool) -> Reporter:
-        return Reporter(callback, progress, desc=type(self).__name__, unit="iterations", total=int(self.max_iter),
-                        reports=int(self.max_iter))
+    def _reporter(
+        self, callback: Callable[[dict[str, Any]], Any] | None, progress: bool
+    ) -> Reporter:
+        return Reporter(
+            callback,
+            progress,
+            desc=type(self).__name__,
+            unit="iterations",
+            total=int(self.max_iter),
+            reports=int(self.max_iter),
+        )
 
-    def _finish(self, q: np.ndarray, spaces_: tuple[int, int, int, int], n_iter: int, converged: bool,
-                history: dict[str, list]) -> None:
+    def _finish(
+        self,
+        q: np.ndarray,
+        spaces_: tuple[int, int, int, int],
+        n_iter: int,
+        converged: bool,
+        history: dict[str, list],
+    ) -> None:
         n_states, obs_start, n_actions, act_start = spaces_
         self._set_table(q, n_states, obs_start, n_actions, act_start)
         self.values_ = self.q_table_.max(axis=1)
@@ -216,8 +250,13 @@ class ValueIteration(_Planner):
     n_iter_, converged_ : sweeps done, and whether the tolerance was met
     """
 
-    def fit(self, env: gym.Env | str, *, callback: Callable[[dict[str, Any]], Any] | None = None,
-            progress: bool = False) -> ValueIteration:
+    def fit(
+        self,
+        env: gym.Env | str,
+        *,
+        callback: Callable[[dict[str, Any]], Any] | None = None,
+        progress: bool = False,
+    ) -> ValueIteration:
         """Solve the env's transition table ``env.unwrapped.P`` (env: an env or an id)."""
         model, spaces_ = self._model(env)
         r, v, deltas = model.expected_reward(), np.zeros(model.n_states), []
@@ -232,7 +271,9 @@ class ValueIteration(_Planner):
                     converged = True
                 if converged or (report.active and report(done=i + 1, delta=deltas[-1])):
                     break
-        self._finish(model.backup(v, self.gamma, r), spaces_, len(deltas), converged, {"delta": deltas})
+        self._finish(
+            model.backup(v, self.gamma, r), spaces_, len(deltas), converged, {"delta": deltas}
+        )
         return self
 
 
@@ -258,8 +299,13 @@ class PolicyIteration(_Planner):
         super()._validate()
         check_number("gamma", self.gamma, low=0.0, high=1.0, high_open=True)
 
-    def fit(self, env: gym.Env | str, *, callback: Callable[[dict[str, Any]], Any] | None = None,
-            progress: bool = False) -> PolicyIteration:
+    def fit(
+        self,
+        env: gym.Env | str,
+        *,
+        callback: Callable[[dict[str, Any]], Any] | None = None,
+        progress: bool = False,
+    ) -> PolicyIteration:
         """Solve the env's transition table ``env.unwrapped.P`` (env: an env or an id)."""
         model, spaces_ = self._model(env)
         r, rows = model.expected_reward(), np.arange(model.n_states)
@@ -284,5 +330,9 @@ class PolicyIteration(_Planner):
         weight = self.gamma * model.prob[pick] * (~model.done[pick])
         n = model.n_states
         # Sparse and single-threaded: a dense BLAS solve is slower here and fights other processes for cores.
-        m = scipy.sparse.identity(n, format="csc") - scipy.sparse.csc_matrix((weight, (src, dst)), shape=(n, n))
-        return np.asarray(scipy.sparse.linalg.spsolve(m, r[np.arange(n), policy]), dtype=np.float64).reshape(n)
+        m = scipy.sparse.identity(n, format="csc") - scipy.sparse.csc_matrix(
+            (weight, (src, dst)), shape=(n, n)
+        )
+        return np.asarray(
+            scipy.sparse.linalg.spsolve(m, r[np.arange(n), policy]), dtype=np.float64
+        ).reshape(n)

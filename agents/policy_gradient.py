@@ -84,8 +84,13 @@ class Batch:
 
 
 def gae(
-    rewards: np.ndarray, values: np.ndarray, next_values: np.ndarray, terminated: np.ndarray, ended: np.ndarray,
-    gamma: float, lam: float,
+    rewards: np.ndarray,
+    values: np.ndarray,
+    next_values: np.ndarray,
+    terminated: np.ndarray,
+    ended: np.ndarray,
+    gamma: float,
+    lam: float,
 ) -> np.ndarray:
     """Generalised advantage estimates, all arrays of shape (T, n_envs).
 
@@ -213,7 +218,9 @@ class PolicyGradient(_DeepAgent):
         check_number("n_envs", self.n_envs, low=1, integer=True)
         check_number("n_steps", self.n_steps, low=1, integer=True)
         check_number("update_epochs", self.update_epochs, low=1, integer=True)
-        check_number("minibatches", self.minibatches, low=1, high=self.n_envs * self.n_steps, integer=True)
+        check_number(
+            "minibatches", self.minibatches, low=1, high=self.n_envs * self.n_steps, integer=True
+        )
         if self.clip_range is not None:
             check_number("clip_range", self.clip_range, low=0.0, low_open=True)
         check_number("learning_rate", self.learning_rate, low=0.0, low_open=True)
@@ -248,16 +255,22 @@ class PolicyGradient(_DeepAgent):
     def _build(self) -> dict[str, Part]:
         """Policy (and value) networks and a Gaussian policy's log-std; the same seed, the same starting weights."""
         engine, hidden = self._engine, tuple(self.hidden)
-        self.policy_ = engine.net(NetSpec(self._encoder.size, self._head.size, hidden, self.activation),
-                                  derive_seed(self.seed, "policy"))
+        self.policy_ = engine.net(
+            NetSpec(self._encoder.size, self._head.size, hidden, self.activation),
+            derive_seed(self.seed, "policy"),
+        )
         parts: dict[str, Part] = {"policy": self.policy_}
         self.value_net_ = None
         if self.baseline == "value":
-            self.value_net_ = parts["value"] = engine.net(NetSpec(self._encoder.size, 1, hidden, self.activation),
-                                                          derive_seed(self.seed, "value"))
+            self.value_net_ = parts["value"] = engine.net(
+                NetSpec(self._encoder.size, 1, hidden, self.activation),
+                derive_seed(self.seed, "value"),
+            )
         self.log_std_ = None
         if self._head.gaussian:
-            self.log_std_ = parts["log_std"] = engine.vector(np.full(self._head.size, float(self.log_std_init)))
+            self.log_std_ = parts["log_std"] = engine.vector(
+                np.full(self._head.size, float(self.log_std_init))
+            )
         return parts
 
     @property
@@ -276,10 +289,16 @@ class PolicyGradient(_DeepAgent):
     def _train(self, run: Training) -> None:
         actor = [self.policy_] + ([self.log_std_] if self.log_std_ is not None else [])
         vlr = self.learning_rate if self.value_learning_rate is None else self.value_learning_rate
-        groups = [(actor, self.learning_rate)] + ([([self.value_net_], vlr)] if self.value_net_ is not None else [])
-        opt = self._engine.optimizer(groups, OptimConfig(self.optimizer, self.learning_rate, clip_norm=self.clip_norm))
+        groups = [(actor, self.learning_rate)] + (
+            [([self.value_net_], vlr)] if self.value_net_ is not None else []
+        )
+        opt = self._engine.optimizer(
+            groups, OptimConfig(self.optimizer, self.learning_rate, clip_norm=self.clip_norm)
+        )
         steps_per_update = self.update_epochs * self.minibatches
-        if run.budget.unit == "steps":  # the schedule runs over the gradient steps the budget allows
+        if (
+            run.budget.unit == "steps"
+        ):  # the schedule runs over the gradient steps the budget allows
             total = math.ceil(run.budget.total / (run.n_envs * self.n_steps)) * steps_per_update
             self._schedule_at = lambda k: k / total
         else:
@@ -287,10 +306,14 @@ class PolicyGradient(_DeepAgent):
         self._grad_steps = 0
         self._carry: list[dict[str, np.ndarray] | None] = [None] * run.n_envs
         self._mean_return: float | None = None
-        hist = self._history = {k: [] for k in ("loss", "policy_loss", "value_loss", "entropy", "update_steps")}
+        hist = self._history = {
+            k: [] for k in ("loss", "policy_loss", "value_loss", "entropy", "update_steps")
+        }
         if self.minibatches > run.n_envs * self.n_steps:
-            raise ValueError(f"minibatches={self.minibatches} is more than the {run.n_envs * self.n_steps} transitions "
-                             f"of a batch ({run.n_envs} envs x n_steps={self.n_steps}); use at most that many.")
+            raise ValueError(
+                f"minibatches={self.minibatches} is more than the {run.n_envs * self.n_steps} transitions "
+                f"of a batch ({run.n_envs} envs x n_steps={self.n_steps}); use at most that many."
+            )
         x = run.reset()
         while not run.over:
             roll, x = self._collect(run, x)
@@ -316,7 +339,15 @@ class PolicyGradient(_DeepAgent):
             x, R[t], term[t], trunc[t], x_after = run.step(head.to_env(a))
             for i in np.flatnonzero(trunc[t] & ~term[t]):
                 final[(t, i)] = x_after[i]
-        return {"obs": X, "actions": A, "rewards": R, "terminated": term, "truncated": trunc, "final": final, "last": x}, x
+        return {
+            "obs": X,
+            "actions": A,
+            "rewards": R,
+            "terminated": term,
+            "truncated": trunc,
+            "final": final,
+            "last": x,
+        }, x
 
     def _make_batch(self, roll: dict[str, Any]) -> Batch | None:
         """Advantages and value targets for the rollout (the episodes that ended, for REINFORCE); None: none yet."""
@@ -331,25 +362,41 @@ class PolicyGradient(_DeepAgent):
             if self.baseline == "mean":
                 b = ret.mean() if self._mean_return is None else self._mean_return
                 adv = ret - b
-                self._mean_return = float(ret.mean()) if self._mean_return is None else 0.9 * self._mean_return + 0.1 * float(ret.mean())
+                self._mean_return = (
+                    float(ret.mean())
+                    if self._mean_return is None
+                    else 0.9 * self._mean_return + 0.1 * float(ret.mean())
+                )
             elif self.baseline == "value":
                 adv = ret - self._values(obs)
         if self.normalize and len(adv) > 1:
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
         dt = self._dtype
         batch = Batch(obs.astype(dt), actions, adv.astype(dt), ret.astype(dt))
-        if self.update_epochs * self.minibatches > 1:  # the batch is reused: keep log pi_old for the ratio
-            batch.old_log_probs = self._head.log_prob(self.policy_(batch.obs), self.log_std, actions).astype(dt)
+        if (
+            self.update_epochs * self.minibatches > 1
+        ):  # the batch is reused: keep log pi_old for the ratio
+            batch.old_log_probs = self._head.log_prob(
+                self.policy_(batch.obs), self.log_std, actions
+            ).astype(dt)
         return batch
 
     def _values(self, x: np.ndarray) -> np.ndarray:
         """V(x) in float64, for x of shape (..., n_features)."""
-        return self.value_net_(x.reshape(-1, x.shape[-1]))[:, 0].astype(np.float64).reshape(x.shape[:-1])
+        return (
+            self.value_net_(x.reshape(-1, x.shape[-1]))[:, 0]
+            .astype(np.float64)
+            .reshape(x.shape[:-1])
+        )
 
-    def _gae_batch(self, roll: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _gae_batch(
+        self, roll: dict[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         X = roll["obs"]
         T, N = X.shape[:2]
-        both = self._values(np.concatenate([X, roll["last"][None]]))  # one forward for the rollout and what follows it
+        both = self._values(
+            np.concatenate([X, roll["last"][None]])
+        )  # one forward for the rollout and what follows it
         values, next_values = both[:-1], both[1:].copy()
         if roll["final"]:
             keys = list(roll["final"])
@@ -357,18 +404,37 @@ class PolicyGradient(_DeepAgent):
             for (t, i), v in zip(keys, v_final):
                 next_values[t, i] = v
         ended = roll["terminated"] | roll["truncated"]
-        adv = gae(roll["rewards"], values, next_values, roll["terminated"].astype(float), ended.astype(float),
-                  self.gamma, self.gae_lambda)
+        adv = gae(
+            roll["rewards"],
+            values,
+            next_values,
+            roll["terminated"].astype(float),
+            ended.astype(float),
+            self.gamma,
+            self.gae_lambda,
+        )
         ret = adv + values
         flat = T * N
-        return X.reshape(flat, -1), roll["actions"].reshape(flat, *roll["actions"].shape[2:]), adv.reshape(flat), ret.reshape(flat)
+        return (
+            X.reshape(flat, -1),
+            roll["actions"].reshape(flat, *roll["actions"].shape[2:]),
+            adv.reshape(flat),
+            ret.reshape(flat),
+        )
 
-    def _complete_episodes(self, roll: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    def _complete_episodes(
+        self, roll: dict[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """Transitions of the episodes that ended, with their returns-to-go; the rest waits for the next batch."""
         ended = roll["terminated"] | roll["truncated"]
         parts = []
         for i, carried in enumerate(self._carry):
-            seg = {"obs": roll["obs"][:, i], "actions": roll["actions"][:, i], "rewards": roll["rewards"][:, i], "ended": ended[:, i]}
+            seg = {
+                "obs": roll["obs"][:, i],
+                "actions": roll["actions"][:, i],
+                "rewards": roll["rewards"][:, i],
+                "ended": ended[:, i],
+            }
             if carried is not None:
                 seg = {k: np.concatenate([carried[k], v]) for k, v in seg.items()}
             done_at = np.flatnonzero(seg["ended"])
@@ -385,7 +451,11 @@ class PolicyGradient(_DeepAgent):
         """``update_epochs`` passes of ``minibatches`` gradient steps; the losses of the last step."""
         n = len(batch.obs)
         for _ in range(self.update_epochs):
-            parts = np.array_split(self._rng.permutation(n), self.minibatches) if self.minibatches > 1 else [None]
+            parts = (
+                np.array_split(self._rng.permutation(n), self.minibatches)
+                if self.minibatches > 1
+                else [None]
+            )
             for part in parts:
                 opt.set_lr_factor(self._lr_factor(self._schedule_at(self._grad_steps)))
                 losses = self._loss_grads(batch if part is None else batch[part])
@@ -398,7 +468,14 @@ class PolicyGradient(_DeepAgent):
         gradients of every part computed (``backward``) for the optimizer's step."""
         out = self.policy_.forward(batch.obs)
         policy_loss, entropy, dout, dlog_std = self._head.loss_grads(
-            out, self.log_std, batch.actions, batch.advantages, batch.old_log_probs, self.clip_range, self.entropy_coef)
+            out,
+            self.log_std,
+            batch.actions,
+            batch.advantages,
+            batch.old_log_probs,
+            self.clip_range,
+            self.entropy_coef,
+        )
         self.policy_.backward(dout)
         if self.log_std_ is not None:
             self.log_std_.backward(dlog_std)
@@ -408,9 +485,16 @@ class PolicyGradient(_DeepAgent):
             value_loss = 0.5 * float(diff @ diff) / len(diff)
             total += self.value_coef * value_loss
             self.value_net_.backward((self.value_coef / len(diff)) * diff[:, None])
-        return {"loss": total, "policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy}
+        return {
+            "loss": total,
+            "policy_loss": policy_loss,
+            "value_loss": value_loss,
+            "entropy": entropy,
+        }
 
     # ------------------------------------------------------------------- act
 
     def _act(self, x: np.ndarray, explore: bool) -> np.ndarray:
-        return self._head.to_env(self._head.sample(self.policy_(x), self.log_std, self._rng, explore))
+        return self._head.to_env(
+            self._head.sample(self.policy_(x), self.log_std, self._rng, explore)
+        )

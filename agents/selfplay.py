@@ -107,12 +107,16 @@ class SelfPlayQLearning(Learner):
 
     @classmethod
     def env_support(cls, env: gym.Env) -> str | None:
-        reason = space_support(env, observation=(gym.spaces.Discrete,), action=(gym.spaces.Discrete,))
+        reason = space_support(
+            env, observation=(gym.spaces.Discrete,), action=(gym.spaces.Discrete,)
+        )
         if reason:
             return reason
         if not getattr(env.unwrapped, "self_play", False):
-            return ("it learns by playing both sides, so it needs a two-player env in self-play mode "
-                    "(env.unwrapped.self_play is True, e.g. sandbox/TicTacToe-v0 with opponent='self')")
+            return (
+                "it learns by playing both sides, so it needs a two-player env in self-play mode "
+                "(env.unwrapped.self_play is True, e.g. sandbox/TicTacToe-v0 with opponent='self')"
+            )
         return None
 
     def _validate(self) -> None:
@@ -123,8 +127,15 @@ class SelfPlayQLearning(Learner):
             raise ValueError(f"use_symmetries={self.use_symmetries!r} must be True or False.")
         check_seed(self.seed)
 
-    def fit(self, env: Any, *, steps: int | None = None, episodes: int | None = None,
-            callback: Callable[[dict[str, Any]], Any] | None = None, progress: bool = False) -> SelfPlayQLearning:
+    def fit(
+        self,
+        env: Any,
+        *,
+        steps: int | None = None,
+        episodes: int | None = None,
+        callback: Callable[[dict[str, Any]], Any] | None = None,
+        progress: bool = False,
+    ) -> SelfPlayQLearning:
         """Play against itself on ``env`` (an id, entry point or instance in self-play mode) for
         ``episodes`` games or ``steps`` moves (one of them; neither: :data:`DEFAULT_EPISODES` games).
         A budget of moves ends with the game that spends it.
@@ -142,40 +153,71 @@ class SelfPlayQLearning(Learner):
         q = np.zeros((int(env.observation_space.n), n_actions))
         visits = np.zeros(q.shape, dtype=np.int64)
         maps = getattr(env.unwrapped, "symmetries", None) if self.use_symmetries else None
-        state_maps, action_maps = maps() if callable(maps) else (np.arange(q.shape[0])[None], np.arange(n_actions)[None])
+        state_maps, action_maps = (
+            maps() if callable(maps) else (np.arange(q.shape[0])[None], np.arange(n_actions)[None])
+        )
         lengths: list[int] = []
         first_rewards: list[float] = []
         obs, info = env.reset(seed=derive_seed(self.seed, "env"))
         moves = 0
-        with Reporter(callback, progress, desc=type(self).__name__, unit="steps" if by_steps else "episodes",
-                      total=budget) as report:
+        with Reporter(
+            callback,
+            progress,
+            desc=type(self).__name__,
+            unit="steps" if by_steps else "episodes",
+            total=budget,
+        ) as report:
             while (moves if by_steps else len(lengths)) < budget:
                 if lengths:
                     obs, info = env.reset()
-                eps = exploration(self.epsilon_start, self.epsilon_end, self.exploration_fraction,
-                                  (moves if by_steps else len(lengths)) / budget)
+                eps = exploration(
+                    self.epsilon_start,
+                    self.epsilon_end,
+                    self.exploration_fraction,
+                    (moves if by_steps else len(lengths)) / budget,
+                )
                 game, first = self._play(env, q, obs, info, rng, n_actions, eps, moves)
                 # Last move first, so the result reaches the opening within one game.
                 for obs, a, r, next_obs, next_legal in reversed(game):
-                    target = r if next_obs is None else r - self.gamma * q[next_obs, next_legal].max()
-                    same_s, same_a = state_maps[:, obs], action_maps[:, a]  # (obs, a) and its symmetric copies
+                    target = (
+                        r if next_obs is None else r - self.gamma * q[next_obs, next_legal].max()
+                    )
+                    same_s, same_a = (
+                        state_maps[:, obs],
+                        action_maps[:, a],
+                    )  # (obs, a) and its symmetric copies
                     q[same_s, same_a] = q[obs, a] + self.learning_rate * (target - q[obs, a])
                     visits[same_s, same_a] += 1
                 lengths.append(len(game))
                 first_rewards.append(first)
                 moves += len(game)
                 done = moves if by_steps else len(lengths)
-                if (report.due(done) or done >= budget) and report.active and report(
-                        done=done, mean_return=float(np.mean(first_rewards[-100:]))):
+                if (
+                    (report.due(done) or done >= budget)
+                    and report.active
+                    and report(done=done, mean_return=float(np.mean(first_rewards[-100:])))
+                ):
                     break
         self.q_table_ = q
         self.visits_ = visits
-        self.history_ = {"episode_returns": np.asarray(first_rewards), "episode_lengths": np.asarray(lengths, dtype=np.int64)}
+        self.history_ = {
+            "episode_returns": np.asarray(first_rewards),
+            "episode_lengths": np.asarray(lengths, dtype=np.int64),
+        }
         self._rng = derive_rng(self.seed, "act")
         return self
 
-    def _play(self, env: gym.Env, q: np.ndarray, obs: int, info: dict, rng: np.random.Generator, n_actions: int,
-              epsilon: float, moves_before: int) -> tuple[list, float]:
+    def _play(
+        self,
+        env: gym.Env,
+        q: np.ndarray,
+        obs: int,
+        info: dict,
+        rng: np.random.Generator,
+        n_actions: int,
+        epsilon: float,
+        moves_before: int,
+    ) -> tuple[list, float]:
         """One epsilon-greedy game against itself (a non-finite reward stops it with the move's number).
 
         Returns the moves as (obs, action, reward, next_obs or None at the end,
@@ -206,9 +248,15 @@ class SelfPlayQLearning(Learner):
         explore : True plays a random legal move with the epsilon reached at the end of training
         """
         self._check_fitted("act")
-        if not (isinstance(obs, int | np.integer) and not isinstance(obs, bool) and 0 <= int(obs) < len(self.q_table_)):
-            raise ValueError(f"obs={obs!r} is not a state of this SelfPlayQLearning; expected an integer in "
-                             f"[0, {len(self.q_table_) - 1}].")
+        if not (
+            isinstance(obs, int | np.integer)
+            and not isinstance(obs, bool)
+            and 0 <= int(obs) < len(self.q_table_)
+        ):
+            raise ValueError(
+                f"obs={obs!r} is not a state of this SelfPlayQLearning; expected an integer in "
+                f"[0, {len(self.q_table_) - 1}]."
+            )
         legal = _legal(action_mask, self.q_table_.shape[1])
         if len(legal) == 0:
             raise ValueError("action_mask allows no move; the game is over.")
@@ -231,24 +279,46 @@ class SelfPlayQLearning(Learner):
         seed = check_seed(seed)
         env = make_env(env)
         if getattr(env.unwrapped, "self_play", False):
-            raise ValueError(f"{env_name(env)} is in self-play mode; evaluate against a built-in opponent (opponent='random' or 'minimax').")
+            raise ValueError(
+                f"{env_name(env)} is in self-play mode; evaluate against a built-in opponent (opponent='random' or 'minimax')."
+            )
         finals = np.zeros(episodes)
         for i in range(episodes):
             obs, info = env.reset(seed=None if seed is None else seed + i)
             done, r = False, 0.0
             while not done:
-                obs, r, terminated, truncated, info = env.step(self.act(obs, action_mask=info.get("action_mask")))
+                obs, r, terminated, truncated, info = env.step(
+                    self.act(obs, action_mask=info.get("action_mask"))
+                )
                 done = terminated or truncated
             finals[i] = r
-        wins, draws, losses = int((finals > 0).sum()), int((finals == 0).sum()), int((finals < 0).sum())
-        return {"win_rate": wins / episodes, "draw_rate": draws / episodes, "loss_rate": losses / episodes,
-                "wins": wins, "draws": draws, "losses": losses, "mean_return": float(finals.mean()), "episodes": episodes}
+        wins, draws, losses = (
+            int((finals > 0).sum()),
+            int((finals == 0).sum()),
+            int((finals < 0).sum()),
+        )
+        return {
+            "win_rate": wins / episodes,
+            "draw_rate": draws / episodes,
+            "loss_rate": losses / episodes,
+            "wins": wins,
+            "draws": draws,
+            "losses": losses,
+            "mean_return": float(finals.mean()),
+            "episodes": episodes,
+        }
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        return {}, {"q_table": self.q_table_, "visits": self.visits_, **{f"history.{k}": v for k, v in self.history_.items()}}
+        return {}, {
+            "q_table": self.q_table_,
+            "visits": self.visits_,
+            **{f"history.{k}": v for k, v in self.history_.items()},
+        }
 
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.q_table_ = np.array(arrays["q_table"])
         self.visits_ = np.array(arrays["visits"])
-        self.history_ = {k: np.array(arrays[f"history.{k}"]) for k in ("episode_returns", "episode_lengths")}
+        self.history_ = {
+            k: np.array(arrays[f"history.{k}"]) for k in ("episode_returns", "episode_lengths")
+        }
         self._rng = derive_rng(self.seed, "act")

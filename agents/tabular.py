@@ -83,12 +83,16 @@ def discrete_spaces(env: gym.Env, who: str) -> tuple[int, int, int, int]:
     name = env_name(env)
     if not isinstance(obs, spaces.Discrete):
         if discrete_parts(obs) is not None:
-            hint = ("Its parts are all Discrete: wrap the env in sandbox.wrappers.FlattenDiscrete(env) "
-                    "to index them as one Discrete state.")
+            hint = (
+                "Its parts are all Discrete: wrap the env in sandbox.wrappers.FlattenDiscrete(env) "
+                "to index them as one Discrete state."
+            )
         else:
-            hint = ("Wrap the env in sandbox.wrappers.Discretize(env, bins=..., low=..., high=...) to cut a Box "
-                    "observation space into a grid of Discrete states, or in sandbox.wrappers.FlattenDiscrete(env) "
-                    "for a Tuple or Dict of Discrete parts.")
+            hint = (
+                "Wrap the env in sandbox.wrappers.Discretize(env, bins=..., low=..., high=...) to cut a Box "
+                "observation space into a grid of Discrete states, or in sandbox.wrappers.FlattenDiscrete(env) "
+                "for a Tuple or Dict of Discrete parts."
+            )
         raise ValueError(
             f"{who} is tabular and needs a Discrete observation space, but {name} has "
             f"observation_space={describe_space(obs)}. {hint}"
@@ -150,9 +154,21 @@ def uniforms(rng: np.random.Generator, block: int = 4096) -> Iterator[float]:
         yield from rng.random(block).tolist()
 
 
-def _episode(step: Callable, q: list[list[float]], s: int, eps: float, alpha: float, limit: int,
-             gamma: float, rule: int, draw: Callable[[], float], n_actions: int, obs_start: int,
-             act_start: int, bad: Callable[[Any, Any, int], None]) -> tuple[float, int, bool, float, dict]:
+def _episode(
+    step: Callable,
+    q: list[list[float]],
+    s: int,
+    eps: float,
+    alpha: float,
+    limit: int,
+    gamma: float,
+    rule: int,
+    draw: Callable[[], float],
+    n_actions: int,
+    obs_start: int,
+    act_start: int,
+    bad: Callable[[Any, Any, int], None],
+) -> tuple[float, int, bool, float, dict]:
     """One training episode from state ``s``, the benchmarked hot path: plain locals, one
     uniform draw per step, and the next action chosen in one place for all three rules.
 
@@ -186,7 +202,9 @@ def _episode(step: Callable, q: list[list[float]], s: int, eps: float, alpha: fl
             if s2 == s:
                 best = max(row2)
         elif rule == 2:  # Expected SARSA: the epsilon-greedy expectation at s'
-            row[a] += alpha * (reward + gamma * ((1.0 - eps) * best + eps * sum(row2) / n_actions) - row[a])
+            row[a] += alpha * (
+                reward + gamma * ((1.0 - eps) * best + eps * sum(row2) / n_actions) - row[a]
+            )
             if s2 == s:
                 best = max(row2)
         u = draw()  # epsilon_greedy, inlined
@@ -216,7 +234,9 @@ def _tie(row: list[float], best: float, x: float) -> int:
 def budget_of(steps: Any, episodes: Any, default_episodes: int) -> tuple[int, bool]:
     """(budget, by_steps) from ``fit``'s ``steps``/``episodes``: exactly one, or neither for the default."""
     if steps is not None and episodes is not None:
-        raise ValueError(f"pass one budget to fit, steps=N or episodes=N, not both; got steps={steps!r}, episodes={episodes!r}.")
+        raise ValueError(
+            f"pass one budget to fit, steps=N or episodes=N, not both; got steps={steps!r}, episodes={episodes!r}."
+        )
     if steps is not None:
         return int(check_number("steps", steps, low=1, integer=True)), True
     if episodes is not None:
@@ -247,27 +267,46 @@ class QTablePolicy:
         wrapped = tabular_env(env)
         return wrapped, discrete_spaces(wrapped, type(self).__name__)
 
-    def _set_table(self, q: np.ndarray, n_states: int, obs_start: int, n_actions: int, act_start: int,
-                   obs_layout: FlattenDiscrete | list[list[int]] | None = None) -> None:
+    def _set_table(
+        self,
+        q: np.ndarray,
+        n_states: int,
+        obs_start: int,
+        n_actions: int,
+        act_start: int,
+        obs_layout: FlattenDiscrete | list[list[int]] | None = None,
+    ) -> None:
         self.q_table_ = np.asarray(q, dtype=np.float64).reshape(n_states, n_actions)
         self.n_states_, self.n_actions_ = n_states, n_actions
         self._obs_start, self._act_start = obs_start, act_start
         if isinstance(obs_layout, FlattenDiscrete):
             obs_layout = [list(pair) for pair in zip(obs_layout.sizes, obs_layout.starts)]
-        self._obs_layout = obs_layout  # [(n, start), ...] of a flattened Tuple/Dict observation, or None
-        self.policy_ = greedy_policy(self.q_table_, derive_rng(getattr(self, "seed", 0), "greedy ties"))
+        self._obs_layout = (
+            obs_layout  # [(n, start), ...] of a flattened Tuple/Dict observation, or None
+        )
+        self.policy_ = greedy_policy(
+            self.q_table_, derive_rng(getattr(self, "seed", 0), "greedy ties")
+        )
         self._greedy = (self.policy_ + act_start).tolist()
 
     def _flat_index(self, obs: Any) -> int:
         values = list(obs.values()) if isinstance(obs, dict) else list(obs)
         if len(values) != len(self._obs_layout):
-            raise ValueError(f"obs={obs!r} has {len(values)} parts; this {type(self).__name__} was fitted on "
-                             f"{len(self._obs_layout)} Discrete parts.")
+            raise ValueError(
+                f"obs={obs!r} has {len(values)} parts; this {type(self).__name__} was fitted on "
+                f"{len(self._obs_layout)} Discrete parts."
+            )
         out = 0
         for v, (n, start) in zip(values, self._obs_layout):
-            i = int(v) - start if isinstance(v, int | np.integer) and not isinstance(v, bool) else -1
+            i = (
+                int(v) - start
+                if isinstance(v, int | np.integer) and not isinstance(v, bool)
+                else -1
+            )
             if not 0 <= i < n:
-                raise ValueError(f"obs={obs!r}: the value {v!r} is outside its part's range [{start}, {start + n - 1}].")
+                raise ValueError(
+                    f"obs={obs!r}: the value {v!r} is outside its part's range [{start}, {start + n - 1}]."
+                )
             out = out * n + i
         return out
 
@@ -281,7 +320,9 @@ class QTablePolicy:
         else:
             arr = np.asarray(obs)
             if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-                raise ValueError(f"obs={obs!r} is not finite (NaN or inf); a {type(self).__name__} acts on integer states.")
+                raise ValueError(
+                    f"obs={obs!r} is not finite (NaN or inf); a {type(self).__name__} acts on integer states."
+                )
             if arr.dtype.kind in "iu" and arr.size:
                 idx = arr.astype(np.int64) - self._obs_start
                 if idx.min() >= 0 and idx.max() < self.n_states_:
@@ -307,10 +348,18 @@ class QTablePolicy:
         return self._explore(i)
 
     def _explore(self, i: Any) -> Any:
-        raise ValueError(f"{type(self).__name__} is a planner; act(obs, explore=True) is for the learning agents.")
+        raise ValueError(
+            f"{type(self).__name__} is a planner; act(obs, explore=True) is for the learning agents."
+        )
 
-    def evaluate(self, env: str | gym.Env, *, episodes: int = 100, seed: int | None = 0,
-                 max_steps: int | None = None) -> dict[str, Any]:
+    def evaluate(
+        self,
+        env: str | gym.Env,
+        *,
+        episodes: int = 100,
+        seed: int | None = 0,
+        max_steps: int | None = None,
+    ) -> dict[str, Any]:
         """Run the greedy policy for ``episodes`` episodes (episode i reset with seed ``seed + i``).
 
         Returns ``mean_return``, ``std_return``, ``success_rate``, ``mean_length``, ``episodes``,
@@ -324,21 +373,33 @@ class QTablePolicy:
                 f"was fitted on {self.n_states_} states and {self.n_actions_} actions."
             )
         greedy, first = self._greedy, found[1]
-        return evaluate(lambda s: greedy[s - first], env, episodes=episodes, seed=seed, max_steps=max_steps)
+        return evaluate(
+            lambda s: greedy[s - first], env, episodes=episodes, seed=seed, max_steps=max_steps
+        )
 
     # checkpoints: the table, the spaces' offsets, and whatever the subclass adds
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        state = {"obs_start": self._obs_start, "act_start": self._act_start, "obs_layout": self._obs_layout,
-                 **self._extra_state()}
+        state = {
+            "obs_start": self._obs_start,
+            "act_start": self._act_start,
+            "obs_layout": self._obs_layout,
+            **self._extra_state(),
+        }
         return state, {"q_table": self.q_table_, **self._extra_arrays()}
 
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         q = np.asarray(arrays["q_table"], dtype=np.float64)
         if q.ndim != 2:
             raise ValueError(f"q_table has shape {q.shape}; expected (n_states, n_actions)")
-        self._set_table(q, q.shape[0], int(state["obs_start"]), q.shape[1], int(state["act_start"]),
-                        state.get("obs_layout"))
+        self._set_table(
+            q,
+            q.shape[0],
+            int(state["obs_start"]),
+            q.shape[1],
+            int(state["act_start"]),
+            state.get("obs_layout"),
+        )
         self._load_extra(state, arrays)
 
     def _extra_state(self) -> dict[str, Any]:
@@ -427,8 +488,15 @@ class _TabularAgent(QTablePolicy, Learner):
         check_number("initial_q", self.initial_q)
         check_seed(self.seed)
 
-    def fit(self, env: str | gym.Env, *, steps: int | None = None, episodes: int | None = None,
-            callback: Callable[[dict[str, Any]], Any] | None = None, progress: bool = False) -> _TabularAgent:
+    def fit(
+        self,
+        env: str | gym.Env,
+        *,
+        steps: int | None = None,
+        episodes: int | None = None,
+        callback: Callable[[dict[str, Any]], Any] | None = None,
+        progress: bool = False,
+    ) -> _TabularAgent:
         """Learn from ``steps`` env steps or ``episodes`` episodes (one of them; neither:
         :data:`DEFAULT_EPISODES` episodes).
 
@@ -448,8 +516,13 @@ class _TabularAgent(QTablePolicy, Learner):
         try:
             require_env_support(self, env)
             wrapped, spaces_ = self._tabular_env(env)
-            with Reporter(callback, progress, desc=type(self).__name__, unit="steps" if by_steps else "episodes",
-                          total=budget) as report:
+            with Reporter(
+                callback,
+                progress,
+                desc=type(self).__name__,
+                unit="steps" if by_steps else "episodes",
+                total=budget,
+            ) as report:
                 q, history, n_steps = self._learn(wrapped, spaces_, budget, by_steps, report)
         finally:
             if owned:
@@ -460,8 +533,14 @@ class _TabularAgent(QTablePolicy, Learner):
         self._rng = derive_rng(self.seed, "act")
         return self
 
-    def _learn(self, env: gym.Env, spaces_: tuple[int, int, int, int], budget: int, by_steps: bool,
-               report: Reporter) -> tuple[list[list[float]], dict[str, list], int]:
+    def _learn(
+        self,
+        env: gym.Env,
+        spaces_: tuple[int, int, int, int],
+        budget: int,
+        by_steps: bool,
+        report: Reporter,
+    ) -> tuple[list[list[float]], dict[str, list], int]:
         """Episodes until the budget is spent; schedules and bookkeeping once per episode."""
         n_states, obs_start, n_actions, act_start = spaces_
         draw = uniforms(derive_rng(self.seed, "explore")).__next__
@@ -475,30 +554,54 @@ class _TabularAgent(QTablePolicy, Learner):
         def bad(obs: Any, reward: Any, length: int) -> None:
             check_finite_step(obs, reward, step=total_steps + length, env=name)
 
-        settings = (float(self.gamma), RULES.index(self.rule), draw, n_actions, obs_start, act_start, bad)
+        settings = (
+            float(self.gamma),
+            RULES.index(self.rule),
+            draw,
+            n_actions,
+            obs_start,
+            act_start,
+            bad,
+        )
         # An env without a time limit of its own is truncated as a TimeLimit would (bootstrapping, not
         # ending): a greedy path that bumps into a wall would otherwise make one episode last forever.
         cap = None if time_limit(env) is not None else DEFAULT_MAX_STEPS
         while (total_steps if by_steps else episode) < budget:
             progress = (total_steps if by_steps else episode) / budget
-            eps = exploration(self.epsilon_start, self.epsilon_end, self.exploration_fraction, progress)
-            alpha = schedule_value(self.learning_rate_schedule, self.learning_rate, self.learning_rate_end, progress)
+            eps = exploration(
+                self.epsilon_start, self.epsilon_end, self.exploration_fraction, progress
+            )
+            alpha = schedule_value(
+                self.learning_rate_schedule, self.learning_rate, self.learning_rate_end, progress
+            )
             obs, info = env.reset(seed=env_seed if episode == 0 else None)
             limit = budget - total_steps if by_steps else -1
             if cap is not None:
                 limit = cap if limit < 0 else min(limit, cap)
-            ret, length, terminated, reward, info = _episode(env.step, q, obs - obs_start, eps, alpha, limit, *settings)
+            ret, length, terminated, reward, info = _episode(
+                env.step, q, obs - obs_start, eps, alpha, limit, *settings
+            )
             total_steps += length
             episode += 1
             returns.append(float(ret))
             lengths.append(length)
-            successes.append(episode_success(terminated, float(reward), info, episode_return=float(ret), length=length))
+            successes.append(
+                episode_success(
+                    terminated, float(reward), info, episode_return=float(ret), length=length
+                )
+            )
             epsilons.append(eps)
             alphas.append(alpha)
             done = total_steps if by_steps else episode
-            if (report.due(done) or done >= budget) and report.active and report(
-                done=done, mean_return=float(np.mean(returns[-100:])), epsilon=eps,
-                policy=np.argmax(np.array(q), axis=1),
+            if (
+                (report.due(done) or done >= budget)
+                and report.active
+                and report(
+                    done=done,
+                    mean_return=float(np.mean(returns[-100:])),
+                    epsilon=eps,
+                    policy=np.argmax(np.array(q), axis=1),
+                )
             ):
                 break
         return q, history, total_steps
@@ -506,10 +609,18 @@ class _TabularAgent(QTablePolicy, Learner):
     def _explore(self, i: Any) -> Any:
         eps = self.history_["epsilon"][-1] if self.history_["epsilon"] else float(self.epsilon_end)
         if isinstance(i, int):
-            return epsilon_greedy(self.q_table_[i].tolist(), eps, float(self._rng.random()), self.n_actions_) + self._act_start
+            return (
+                epsilon_greedy(
+                    self.q_table_[i].tolist(), eps, float(self._rng.random()), self.n_actions_
+                )
+                + self._act_start
+            )
         flat = np.asarray(i).reshape(-1)
         u = self._rng.random(flat.size)
-        out = [epsilon_greedy(self.q_table_[s].tolist(), eps, float(x), self.n_actions_) for s, x in zip(flat, u)]
+        out = [
+            epsilon_greedy(self.q_table_[s].tolist(), eps, float(x), self.n_actions_)
+            for s, x in zip(flat, u)
+        ]
         return np.asarray(out, dtype=np.int64).reshape(np.shape(i)) + self._act_start
 
     def _extra_state(self) -> dict[str, Any]:
@@ -523,8 +634,13 @@ class _TabularAgent(QTablePolicy, Learner):
         self.history_ = {}
         for key in HISTORY:
             values = arrays[f"history.{key}"].tolist()
-            self.history_[key] = ([int(v) for v in values] if key == "episode_lengths"
-                                  else [bool(v) for v in values] if key == "episode_successes" else values)
+            self.history_[key] = (
+                [int(v) for v in values]
+                if key == "episode_lengths"
+                else [bool(v) for v in values]
+                if key == "episode_successes"
+                else values
+            )
         self._rng = derive_rng(self.seed, "act")
 
 

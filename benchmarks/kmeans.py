@@ -45,15 +45,27 @@ CASES = [  # name, n_samples, n_features, k
 
 
 def blas_kernels() -> str:
-    libs = [f"{i['internal_api']} {i.get('version')} {i.get('architecture', '')}".strip() for i in threadpool_info() if i["user_api"] == "blas"]
-    env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS") if k in os.environ}
+    libs = [
+        f"{i['internal_api']} {i.get('version')} {i.get('architecture', '')}".strip()
+        for i in threadpool_info()
+        if i["user_api"] == "blas"
+    ]
+    env = {
+        k: os.environ[k]
+        for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")
+        if k in os.environ
+    }
     return f"BLAS: {'; '.join(libs)}; env: {env or 'no OpenBLAS/OMP overrides'}"
 
 
-def time_sklearn(X: np.ndarray, C0: np.ndarray, iters: int, threads: int) -> tuple[float, float, int]:
+def time_sklearn(
+    X: np.ndarray, C0: np.ndarray, iters: int, threads: int
+) -> tuple[float, float, int]:
     with threadpool_limits(limits=threads):
         start = time.perf_counter()
-        model = SKKMeans(len(C0), init=C0, n_init=1, max_iter=iters, tol=0.0, algorithm="lloyd").fit(X)
+        model = SKKMeans(
+            len(C0), init=C0, n_init=1, max_iter=iters, tol=0.0, algorithm="lloyd"
+        ).fit(X)
         elapsed = time.perf_counter() - start
     return elapsed / model.n_iter_, float(model.inertia_), int(model.n_iter_)
 
@@ -70,7 +82,9 @@ def time_ours(X: np.ndarray, C0: np.ndarray, iters: int, threads: int) -> tuple[
     return elapsed / model.n_iter_, float(model.inertia_), int(model.n_iter_)
 
 
-def run_case(name: str, n: int, d: int, k: int, iters: int, threads: int, repeats: int, seed: int) -> dict:
+def run_case(
+    name: str, n: int, d: int, k: int, iters: int, threads: int, repeats: int, seed: int
+) -> dict:
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d), dtype=np.float32)
     C0 = X[rng.choice(n, size=k, replace=False)].copy()
@@ -81,18 +95,25 @@ def run_case(name: str, n: int, d: int, k: int, iters: int, threads: int, repeat
     for r in range(repeats):
         order = ("sklearn", "ours") if r % 2 == 0 else ("ours", "sklearn")
         for who in order:
-            per_iter, inertia, n_iter = (time_sklearn if who == "sklearn" else time_ours)(X, C0, iters, threads)
+            per_iter, inertia, n_iter = (time_sklearn if who == "sklearn" else time_ours)(
+                X, C0, iters, threads
+            )
             times[who].append(per_iter)
             result[who] = (inertia, n_iter)
     med = {w: statistics.median(t) for w, t in times.items()}
     best = {w: min(t) for w, t in times.items()}
     return {
         "case": name,
-        "sklearn_ms_median": 1e3 * med["sklearn"], "ours_ms_median": 1e3 * med["ours"],
-        "sklearn_ms_best": 1e3 * best["sklearn"], "ours_ms_best": 1e3 * best["ours"],
-        "time_ratio_median": med["ours"] / med["sklearn"], "time_ratio_best": best["ours"] / best["sklearn"],
+        "sklearn_ms_median": 1e3 * med["sklearn"],
+        "ours_ms_median": 1e3 * med["ours"],
+        "sklearn_ms_best": 1e3 * best["sklearn"],
+        "ours_ms_best": 1e3 * best["ours"],
+        "time_ratio_median": med["ours"] / med["sklearn"],
+        "time_ratio_best": best["ours"] / best["sklearn"],
         # each repeat's two runs are back to back, so their ratio shares the machine's load at that moment
-        "time_ratio_paired": statistics.median(o / s for o, s in zip(times["ours"], times["sklearn"])),
+        "time_ratio_paired": statistics.median(
+            o / s for o, s in zip(times["ours"], times["sklearn"])
+        ),
         "inertia_ratio": result["ours"][0] / result["sklearn"][0],
         "iters": f"{result['sklearn'][1]}/{result['ours'][1]}",
     }
@@ -104,14 +125,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--iters", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quick", action="store_true", help="a tenth of the rows, 10 iterations, 1 repeat")
+    p.add_argument(
+        "--quick", action="store_true", help="a tenth of the rows, 10 iterations, 1 repeat"
+    )
     args = p.parse_args(argv)
     cases = CASES
     if args.quick:
         args.iters, args.repeats = 10, 1
         cases = [(f"{n // 10:,} x {d}, k={k}", n // 10, d, k) for _, n, d, k in CASES]
     print(blas_kernels())
-    print(f"threads each: {args.threads}; Lloyd iterations: {args.iters}; repeats: {args.repeats}; cpu count {os.cpu_count()}")
+    print(
+        f"threads each: {args.threads}; Lloyd iterations: {args.iters}; repeats: {args.repeats}; cpu count {os.cpu_count()}"
+    )
     rows = []
     for name, n, d, k in cases:
         rows.append(run_case(name, n, d, k, args.iters, args.threads, args.repeats, args.seed))

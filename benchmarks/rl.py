@@ -63,13 +63,30 @@ def run_ppo(seed: int, budget: int) -> dict:
 
     start = time.perf_counter()
     env = sb3_vec_env(ENV, n_envs=8, seed=seed)
-    model = PPO("MlpPolicy", env, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0,
-                learning_rate=linear(1e-3), clip_range=linear(0.2), seed=seed, device="cpu", verbose=0)
+    model = PPO(
+        "MlpPolicy",
+        env,
+        n_steps=32,
+        batch_size=256,
+        gae_lambda=0.8,
+        gamma=0.98,
+        n_epochs=20,
+        ent_coef=0.0,
+        learning_rate=linear(1e-3),
+        clip_range=linear(0.2),
+        seed=seed,
+        device="cpu",
+        verbose=0,
+    )
     cb = StopWhenSolved()
     model.learn(total_timesteps=budget, callback=cb)
     seconds = time.perf_counter() - start
     env.close()
-    return {"solved_at_steps": cb.solved_at, "seconds": seconds if cb.solved_at else math.inf, "steps": model.num_timesteps}
+    return {
+        "solved_at_steps": cb.solved_at,
+        "seconds": seconds if cb.solved_at else math.inf,
+        "steps": model.num_timesteps,
+    }
 
 
 def run_pg(seed: int, budget: int) -> dict:
@@ -80,8 +97,13 @@ def run_pg(seed: int, budget: int) -> dict:
     seconds = time.perf_counter() - start
     tr = agent.training_
     solved = tr["solved_at_steps"] is not None
-    return {"solved_at_steps": tr["solved_at_steps"], "seconds": seconds if solved else math.inf, "steps": tr["steps"],
-            "fit_steps_per_second": tr["steps_per_second"], "n_envs": agent.n_envs}
+    return {
+        "solved_at_steps": tr["solved_at_steps"],
+        "seconds": seconds if solved else math.inf,
+        "steps": tr["steps"],
+        "fit_steps_per_second": tr["steps_per_second"],
+        "n_envs": agent.n_envs,
+    }
 
 
 def raw_rate(n_envs: int, steps: int, seed: int) -> float:
@@ -102,9 +124,21 @@ def raw_rate(n_envs: int, steps: int, seed: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (at least 3)")
-    p.add_argument("--budget", type=int, default=200_000, help="PPO's step budget (its schedules decay over it)")
-    p.add_argument("--pg-budget", type=int, default=150_000, help="PolicyGradient's step budget (its schedule decays over it)")
-    p.add_argument("--raw-steps", type=int, default=50_000, help="env steps for each raw-rate measurement")
+    p.add_argument(
+        "--budget",
+        type=int,
+        default=200_000,
+        help="PPO's step budget (its schedules decay over it)",
+    )
+    p.add_argument(
+        "--pg-budget",
+        type=int,
+        default=150_000,
+        help="PolicyGradient's step budget (its schedule decays over it)",
+    )
+    p.add_argument(
+        "--raw-steps", type=int, default=50_000, help="env steps for each raw-rate measurement"
+    )
     p.add_argument("--out", default=None, help="write the results as JSON here")
     args = p.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
@@ -113,25 +147,38 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import stable_baselines3  # noqa: F401
     except ImportError:
-        p.error('stable-baselines3 is not installed; install the benchmark extra: pip install -e ".[bench]"')
+        p.error(
+            'stable-baselines3 is not installed; install the benchmark extra: pip install -e ".[bench]"'
+        )
     torch.set_num_threads(1)
     rows = []
     for seed in seeds:
         ppo = run_ppo(seed, args.budget)
         pg = run_pg(seed, args.pg_budget)
         raw = raw_rate(pg["n_envs"], args.raw_steps, seed)
-        row = {"seed": seed, "ppo": ppo, "pg": pg, "raw_steps_per_second": raw,
-               "throughput_fraction": pg["fit_steps_per_second"] / raw}
+        row = {
+            "seed": seed,
+            "ppo": ppo,
+            "pg": pg,
+            "raw_steps_per_second": raw,
+            "throughput_fraction": pg["fit_steps_per_second"] / raw,
+        }
         rows.append(row)
-        print(f"seed {seed}: PPO solved at {ppo['solved_at_steps']} steps in {ppo['seconds']:.1f} s; "
-              f"PolicyGradient at {pg['solved_at_steps']} steps in {pg['seconds']:.1f} s "
-              f"({pg['fit_steps_per_second']:.0f} steps/s in fit vs {raw:.0f} raw: {row['throughput_fraction']:.2f})", flush=True)
+        print(
+            f"seed {seed}: PPO solved at {ppo['solved_at_steps']} steps in {ppo['seconds']:.1f} s; "
+            f"PolicyGradient at {pg['solved_at_steps']} steps in {pg['seconds']:.1f} s "
+            f"({pg['fit_steps_per_second']:.0f} steps/s in fit vs {raw:.0f} raw: {row['throughput_fraction']:.2f})",
+            flush=True,
+        )
     summary = summarize(rows)
     print_table(rows, summary)
     if args.out:
         from sandbox.files import atomic_write_json, to_jsonable
 
-        atomic_write_json(Path(args.out), to_jsonable({"rows": rows, "summary": summary, "goals": GOALS, "argv": sys.argv}))
+        atomic_write_json(
+            Path(args.out),
+            to_jsonable({"rows": rows, "summary": summary, "goals": GOALS, "argv": sys.argv}),
+        )
     return 0
 
 
@@ -147,9 +194,14 @@ def summarize(rows: list[dict]) -> dict:
     frac = _median([r["throughput_fraction"] for r in rows])
     ratio = pg_wall / ppo_wall if math.isfinite(ppo_wall) else math.nan
     return {
-        "ppo_median_seconds": ppo_wall, "pg_median_seconds": pg_wall, "wall_ratio": ratio,
-        "ppo_median_steps": ppo_steps, "pg_median_steps": pg_steps, "throughput_fraction": frac,
-        "wall_ratio_goal_met": ratio <= GOALS["wall_ratio"], "steps_goal_met": pg_steps <= GOALS["steps"],
+        "ppo_median_seconds": ppo_wall,
+        "pg_median_seconds": pg_wall,
+        "wall_ratio": ratio,
+        "ppo_median_steps": ppo_steps,
+        "pg_median_steps": pg_steps,
+        "throughput_fraction": frac,
+        "wall_ratio_goal_met": ratio <= GOALS["wall_ratio"],
+        "steps_goal_met": pg_steps <= GOALS["steps"],
         "throughput_goal_met": frac >= GOALS["throughput_fraction"],
     }
 
@@ -157,18 +209,38 @@ def summarize(rows: list[dict]) -> dict:
 def print_table(rows: list[dict], s: dict) -> None:
     from sandbox.experiment import format_table
 
-    table = [[r["seed"], r["ppo"]["solved_at_steps"], round(r["ppo"]["seconds"], 1), r["pg"]["solved_at_steps"],
-              round(r["pg"]["seconds"], 1), round(r["pg"]["seconds"] / r["ppo"]["seconds"], 3),
-              round(r["throughput_fraction"], 3)] for r in rows]
+    table = [
+        [
+            r["seed"],
+            r["ppo"]["solved_at_steps"],
+            round(r["ppo"]["seconds"], 1),
+            r["pg"]["solved_at_steps"],
+            round(r["pg"]["seconds"], 1),
+            round(r["pg"]["seconds"] / r["ppo"]["seconds"], 3),
+            round(r["throughput_fraction"], 3),
+        ]
+        for r in rows
+    ]
     print()
-    print(format_table(["seed", "PPO steps", "PPO s", "PG steps", "PG s", "PG/PPO wall", "PG fit / raw rate"], table))
+    print(
+        format_table(
+            ["seed", "PPO steps", "PPO s", "PG steps", "PG s", "PG/PPO wall", "PG fit / raw rate"],
+            table,
+        )
+    )
     ok = {True: "met", False: "NOT met"}
-    print(f"\nmedian wall seconds to a 100-episode mean of {TARGET:g}: PolicyGradient {s['pg_median_seconds']:.1f}, "
-          f"PPO {s['ppo_median_seconds']:.1f}; ratio {s['wall_ratio']:.3f} (goal <= {GOALS['wall_ratio']}: {ok[s['wall_ratio_goal_met']]})")
-    print(f"median env steps: PolicyGradient {s['pg_median_steps']:,.0f}, PPO {s['ppo_median_steps']:,.0f} "
-          f"(goal <= {GOALS['steps']:,}: {ok[s['steps_goal_met']]})")
-    print(f"training throughput / raw random-action rate of the same vector env: {s['throughput_fraction']:.3f} "
-          f"(goal >= {GOALS['throughput_fraction']}: {ok[s['throughput_goal_met']]})")
+    print(
+        f"\nmedian wall seconds to a 100-episode mean of {TARGET:g}: PolicyGradient {s['pg_median_seconds']:.1f}, "
+        f"PPO {s['ppo_median_seconds']:.1f}; ratio {s['wall_ratio']:.3f} (goal <= {GOALS['wall_ratio']}: {ok[s['wall_ratio_goal_met']]})"
+    )
+    print(
+        f"median env steps: PolicyGradient {s['pg_median_steps']:,.0f}, PPO {s['ppo_median_steps']:,.0f} "
+        f"(goal <= {GOALS['steps']:,}: {ok[s['steps_goal_met']]})"
+    )
+    print(
+        f"training throughput / raw random-action rate of the same vector env: {s['throughput_fraction']:.3f} "
+        f"(goal >= {GOALS['throughput_fraction']}: {ok[s['throughput_goal_met']]})"
+    )
 
 
 if __name__ == "__main__":

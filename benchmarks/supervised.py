@@ -56,7 +56,9 @@ def timed(fn) -> tuple[float, object]:
     return time.perf_counter() - start, out
 
 
-def hand_written_loop(X: np.ndarray, y: np.ndarray, hidden: tuple[int, ...], epochs: int, batch_size: int, lr: float) -> torch.nn.Module:
+def hand_written_loop(
+    X: np.ndarray, y: np.ndarray, hidden: tuple[int, ...], epochs: int, batch_size: int, lr: float
+) -> torch.nn.Module:
     net = build_network(NetSpec(X.shape[1], 10, hidden), seed=0)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     Xt, yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long)
@@ -78,8 +80,15 @@ def hand_written_loop(X: np.ndarray, y: np.ndarray, hidden: tuple[int, ...], epo
 
 def sandbox_classifier(args: argparse.Namespace, backend: str = "torch") -> MLPClassifier:
     """The sandbox classifier both sections time, with the benchmark's settings."""
-    return MLPClassifier(hidden=tuple(args.hidden), learning_rate=args.lr, batch_size=args.batch_size,
-                         epochs=args.epochs, early_stopping=False, backend=backend, seed=0)
+    return MLPClassifier(
+        hidden=tuple(args.hidden),
+        learning_rate=args.lr,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        early_stopping=False,
+        backend=backend,
+        seed=0,
+    )
 
 
 def peers(data: tuple[np.ndarray, ...], args: argparse.Namespace) -> None:
@@ -87,10 +96,18 @@ def peers(data: tuple[np.ndarray, ...], args: argparse.Namespace) -> None:
     hidden = tuple(args.hidden)
     fits = {
         "sandbox MLPClassifier": lambda: sandbox_classifier(args).fit(X_tr, y_tr),
-        "sandbox MLPClassifier, numpy engine": lambda: sandbox_classifier(args, backend="numpy").fit(X_tr, y_tr),
-        "scikit-learn MLPClassifier": lambda: SkMLP(hidden_layer_sizes=hidden, learning_rate_init=args.lr,
-                                                    batch_size=args.batch_size, max_iter=args.epochs, alpha=0.0,
-                                                    n_iter_no_change=args.epochs + 1, random_state=0).fit(X_tr, y_tr),
+        "sandbox MLPClassifier, numpy engine": lambda: sandbox_classifier(
+            args, backend="numpy"
+        ).fit(X_tr, y_tr),
+        "scikit-learn MLPClassifier": lambda: SkMLP(
+            hidden_layer_sizes=hidden,
+            learning_rate_init=args.lr,
+            batch_size=args.batch_size,
+            max_iter=args.epochs,
+            alpha=0.0,
+            n_iter_no_change=args.epochs + 1,
+            random_state=0,
+        ).fit(X_tr, y_tr),
         "scikit-learn SVC": lambda: SVC().fit(X_tr, y_tr),
     }
     best: dict[str, float] = {}
@@ -102,8 +119,10 @@ def peers(data: tuple[np.ndarray, ...], args: argparse.Namespace) -> None:
             acc[name] = float(np.mean(model.predict(X_te) == y_te))
     ref = best["sandbox MLPClassifier"]
     rows = [[n, f"{acc[n]:.4f}", f"{best[n]:.3f}", f"{best[n] / ref:.2f}"] for n in fits]
-    print(f"\n1. Digits, {len(y_tr)} train / {len(y_te)} test, hidden {hidden}, {args.epochs} epochs, batch {args.batch_size} "
-          f"(best of {args.repeats}):")
+    print(
+        f"\n1. Digits, {len(y_tr)} train / {len(y_te)} test, hidden {hidden}, {args.epochs} epochs, batch {args.batch_size} "
+        f"(best of {args.repeats}):"
+    )
     print(format_table(["classifier", "test accuracy", "fit seconds", "time / sandbox"], rows))
 
 
@@ -112,22 +131,35 @@ def loop(data: tuple[np.ndarray, ...], args: argparse.Namespace) -> float:
     hidden = tuple(args.hidden)
     runs = {
         "sandbox fit (fit_loop + Optimizer)": lambda: sandbox_classifier(args).fit(X_tr, y_tr),
-        "hand-written torch loop": lambda: hand_written_loop(X_tr, y_tr, hidden, args.epochs, args.batch_size, args.lr),
+        "hand-written torch loop": lambda: hand_written_loop(
+            X_tr, y_tr, hidden, args.epochs, args.batch_size, args.lr
+        ),
     }
     for fit in runs.values():  # warm-up: imports and first-step costs
         fit()
     best: dict[str, float] = {}
     names = list(runs)
-    repeats = 3 * args.repeats  # the ratio is the headline: more tries, so each side meets a quiet moment
+    repeats = (
+        3 * args.repeats
+    )  # the ratio is the headline: more tries, so each side meets a quiet moment
     for r in range(repeats):
         for name in names if r % 2 == 0 else names[::-1]:  # alternate who goes first
             best[name] = min(best.get(name, np.inf), timed(runs[name])[0])
     ratio = best[names[0]] / best[names[1]]
     steps = args.epochs * -(-len(X_tr) // args.batch_size)
-    print(f"\n2. The training loop: same network, data, Adam, batch {args.batch_size}, {args.epochs} epochs ({steps} updates), "
-          f"best of {repeats}:")
-    print(format_table(["loop", "seconds", "us / update"], [[n, f"{best[n]:.3f}", f"{1e6 * best[n] / steps:.0f}"] for n in names]))
-    print(f"sandbox / hand-written = {ratio:.3f} (goal <= {GOAL:.2f}: {'met' if ratio <= GOAL else 'NOT met'})")
+    print(
+        f"\n2. The training loop: same network, data, Adam, batch {args.batch_size}, {args.epochs} epochs ({steps} updates), "
+        f"best of {repeats}:"
+    )
+    print(
+        format_table(
+            ["loop", "seconds", "us / update"],
+            [[n, f"{best[n]:.3f}", f"{1e6 * best[n] / steps:.0f}"] for n in names],
+        )
+    )
+    print(
+        f"sandbox / hand-written = {ratio:.3f} (goal <= {GOAL:.2f}: {'met' if ratio <= GOAL else 'NOT met'})"
+    )
     return ratio
 
 
@@ -138,7 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--hidden", type=int, nargs="+", default=[128])
-    p.add_argument("--threads", type=int, default=1, help="torch threads (1: steadier timings on a shared machine)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (1: steadier timings on a shared machine)",
+    )
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)

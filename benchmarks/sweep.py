@@ -44,8 +44,13 @@ def main() -> int:
     p.add_argument("--experiment", default="taxi")
     p.add_argument("--seeds", type=int, default=8, help="runs: seeds 0..N-1 (default 8)")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
-                   help=f"settings of every run (default, for taxi: {' '.join(TAXI_10S)})")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+        help=f"settings of every run (default, for taxi: {' '.join(TAXI_10S)})",
+    )
     args = p.parse_args()
     sets = args.set if args.set is not None else (TAXI_10S if args.experiment == "taxi" else [])
     grid = {k: [v] for k, _, v in (s.partition("=") for s in sets)}
@@ -55,8 +60,15 @@ def main() -> int:
         for backend, workers in (("serial", 1), ("process", args.workers)):
             load = os.getloadavg()[0]
             start = time.perf_counter()
-            summary = sweep(args.experiment, grid, seeds, Path(tmp) / backend, backend=backend, workers=workers,
-                            quiet=True)
+            summary = sweep(
+                args.experiment,
+                grid,
+                seeds,
+                Path(tmp) / backend,
+                backend=backend,
+                workers=workers,
+                quiet=True,
+            )
             seconds = time.perf_counter() - start
             if summary["failed"]:
                 print(f"{backend}: {len(summary['failed'])} runs failed: {summary['failed'][0]}")
@@ -67,8 +79,10 @@ def main() -> int:
     speedup = rows[0][2] / rows[1][2]
     rows[0].append("1.00x")
     rows[1].append(f"{speedup:.2f}x")
-    print(f"{args.experiment}, {len(seeds)} runs ({' '.join(sets) or 'default settings'}), "
-          f"{os.cpu_count()} cores")
+    print(
+        f"{args.experiment}, {len(seeds)} runs ({' '.join(sets) or 'default settings'}), "
+        f"{os.cpu_count()} cores"
+    )
     print(format_table(["backend", "workers", "seconds", "load before", "speed-up"], rows))
     print(f"same results: {'yes' if same else 'NO'}")
     print(f"goal: process backend >= {GOAL}x serial: {'met' if speedup >= GOAL else 'not met'}")

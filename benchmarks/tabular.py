@@ -75,7 +75,11 @@ def q_learning(env_id: str, steps: int, seed: int) -> float:
     return steps / elapsed
 
 
-LOOPS = {"raw, precomputed actions": raw_precomputed, "raw, action_space.sample()": raw_sample, "Q-learning fit": q_learning}
+LOOPS = {
+    "raw, precomputed actions": raw_precomputed,
+    "raw, action_space.sample()": raw_sample,
+    "Q-learning fit": q_learning,
+}
 
 
 def measure(env_id: str, steps: int, repeats: int) -> dict[str, float]:
@@ -107,13 +111,25 @@ def blackjack(train_episodes: int, eval_episodes: int, seed: int = 0) -> dict[st
     """Q-learning's greedy mean return on Blackjack-v1 beside the basic strategy's, same evaluation seeds."""
     from sandbox.rollout import evaluate
 
-    agent = QLearning(gamma=1.0, learning_rate=0.05, learning_rate_schedule="linear", learning_rate_end=0.001,
-                      epsilon_start=1.0, epsilon_end=0.1, exploration_fraction=0.5, seed=seed)
+    agent = QLearning(
+        gamma=1.0,
+        learning_rate=0.05,
+        learning_rate_schedule="linear",
+        learning_rate_end=0.001,
+        epsilon_start=1.0,
+        epsilon_end=0.1,
+        exploration_fraction=0.5,
+        seed=seed,
+    )
     agent.fit("Blackjack-v1", episodes=train_episodes)
     q = agent.evaluate("Blackjack-v1", episodes=eval_episodes, seed=1_000_000)
     basic = evaluate(basic_strategy, "Blackjack-v1", episodes=eval_episodes, seed=1_000_000)
-    return {"q_learning": q["mean_return"], "basic_strategy": basic["mean_return"],
-            "q_learning_std": q["std_return"], "basic_std": basic["std_return"]}
+    return {
+        "q_learning": q["mean_return"],
+        "basic_strategy": basic["mean_return"],
+        "q_learning_std": q["std_return"],
+        "basic_std": basic["std_return"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,7 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=100_000)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--envs", default="FrozenLake8x8-v1,Taxi-v4")
-    p.add_argument("--blackjack", action="store_true", help="Q-learning on Blackjack-v1 against the basic strategy")
+    p.add_argument(
+        "--blackjack",
+        action="store_true",
+        help="Q-learning on Blackjack-v1 against the basic strategy",
+    )
     p.add_argument("--train-episodes", type=int, default=300_000)
     p.add_argument("--eval-episodes", type=int, default=100_000)
     args = p.parse_args(argv)
@@ -130,10 +150,21 @@ def main(argv: list[str] | None = None) -> int:
             p.error("--train-episodes and --eval-episodes must be >= 1")
         r = blackjack(args.train_episodes, args.eval_episodes)
         se = max(r["q_learning_std"], r["basic_std"]) / args.eval_episodes**0.5
-        print(f"Blackjack-v1, greedy mean return over {args.eval_episodes:,} episodes (1 s.e. about {se:.4f}):")
-        print(format_table(["policy", "mean return"], [[f"Q-learning ({args.train_episodes:,} training episodes)",
-                                                         round(r["q_learning"], 4)],
-                                                        ["basic strategy (hand-coded)", round(r["basic_strategy"], 4)]]))
+        print(
+            f"Blackjack-v1, greedy mean return over {args.eval_episodes:,} episodes (1 s.e. about {se:.4f}):"
+        )
+        print(
+            format_table(
+                ["policy", "mean return"],
+                [
+                    [
+                        f"Q-learning ({args.train_episodes:,} training episodes)",
+                        round(r["q_learning"], 4),
+                    ],
+                    ["basic strategy (hand-coded)", round(r["basic_strategy"], 4)],
+                ],
+            )
+        )
         return 0
     if args.steps < 1 or args.repeats < 1:
         p.error("--steps and --repeats must be >= 1")
@@ -144,9 +175,13 @@ def main(argv: list[str] | None = None) -> int:
         usual = rates["Q-learning fit"] / rates["raw, action_space.sample()"]
         ok &= strict >= GOAL
         rows.append([env_id, *(round(rates[n]) for n in LOOPS), round(strict, 3), round(usual, 3)])
-    print(f"env steps per CPU second, median of {args.repeats} interleaved repeats of {args.steps} steps each")
+    print(
+        f"env steps per CPU second, median of {args.repeats} interleaved repeats of {args.steps} steps each"
+    )
     print(format_table(["env", *LOOPS, "fit / raw precomputed", "fit / raw sample()"], rows))
-    print(f"goal: Q-learning fit >= {GOAL} x raw precomputed on every env: {'met' if ok else 'NOT met'}")
+    print(
+        f"goal: Q-learning fit >= {GOAL} x raw precomputed on every env: {'met' if ok else 'NOT met'}"
+    )
     return 0
 
 

@@ -60,10 +60,14 @@ def runs_under(folder: Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     for summary_path in sorted(folder.rglob("summary.json")):
         config_path = summary_path.with_name("config.json")
         if config_path.is_file():  # a sweep's own summary.json has no config.json beside it
-            found.append((json.loads(config_path.read_text()), json.loads(summary_path.read_text())))
+            found.append(
+                (json.loads(config_path.read_text()), json.loads(summary_path.read_text()))
+            )
     if not found:
-        raise FileNotFoundError(f"no finished runs under {folder} (a run folder has config.json and summary.json); "
-                                f"make them with --run.")
+        raise FileNotFoundError(
+            f"no finished runs under {folder} (a run folder has config.json and summary.json); "
+            f"make them with --run."
+        )
     return found
 
 
@@ -107,17 +111,26 @@ def tour_table(folder: Path) -> tuple[list[str], list[list[Any]]]:
 def linear_regression_table(folder: Path) -> tuple[list[str], list[list[Any]]]:
     summary = one_run(folder)
     ref = summary["converged"]["closed form"]
-    rows = [[method, fmt(r["w"]), fmt(r["b"]), fmt(r["mse"]), fmt(abs(r["w"] - ref["w"]), 2)]
-            for method, r in summary["article"].items()]
+    rows = [
+        [method, fmt(r["w"]), fmt(r["b"]), fmt(r["mse"]), fmt(abs(r["w"] - ref["w"]), 2)]
+        for method, r in summary["article"].items()
+    ]
     return ["method (300 iterations, learning rate 0.1)", "w", "b", "mse", "|w - w*|"], rows
 
 
 def bandit_table(folder: Path) -> tuple[list[str], list[list[Any]]]:
-    (config, summary), = runs_under(folder)
+    ((config, summary),) = runs_under(folder)
     tail = config["settings"]["tail"]
-    rows = [[agent, fmt(r["mean_reward"]), fmt(r["tail_reward"]), fmt(r["tail_optimal_pct"], 3)]
-            for agent, r in summary["results"].items()]
-    return ["agent", "average reward (all steps)", f"average reward (last {tail})", f"% optimal action (last {tail})"], rows
+    rows = [
+        [agent, fmt(r["mean_reward"]), fmt(r["tail_reward"]), fmt(r["tail_optimal_pct"], 3)]
+        for agent, r in summary["results"].items()
+    ]
+    return [
+        "agent",
+        "average reward (all steps)",
+        f"average reward (last {tail})",
+        f"% optimal action (last {tail})",
+    ], rows
 
 
 def grouped(folder: Path, key: str, metrics: tuple[str, ...]) -> tuple[list[str], list[list[Any]]]:
@@ -136,7 +149,9 @@ def grouped(folder: Path, key: str, metrics: tuple[str, ...]) -> tuple[list[str]
 
 
 def per_seed(folder: Path, metrics: tuple[str, ...]) -> tuple[list[str], list[list[Any]]]:
-    rows = sorted(([s["seed"], *(fmt(s.get(m, "")) for m in metrics)] for _, s in runs_under(folder)))
+    rows = sorted(
+        ([s["seed"], *(fmt(s.get(m, "")) for m in metrics)] for _, s in runs_under(folder))
+    )
     return ["seed", *metrics], rows
 
 
@@ -149,36 +164,56 @@ def dqn_screening_table(folder: Path) -> tuple[list[str], list[list[Any]]]:
     rows = []
     for (n_step, prioritized), summaries in sorted(groups.items()):
         solved = sorted(s["seed"] for s in summaries if s.get("solved_at_steps"))
-        rows.append([n_step, prioritized, f"{len(solved)}/{len(summaries)}", ", ".join(map(str, solved)) or "none"])
+        rows.append(
+            [
+                n_step,
+                prioritized,
+                f"{len(solved)}/{len(summaries)}",
+                ", ".join(map(str, solved)) or "none",
+            ]
+        )
     return ["n_step", "prioritized", "seeds solved", "which"], rows
 
 
 CARTPOLE = ("solved_at_steps", "solved_seconds", "eval_mean_return", "steps_per_second")
 
 TABLES: dict[str, Table] = {
-    "tour": Table(("run tour --seed 0 --out {out}",), tour_table,
-                  "every paradigm's short run, seed 0"),
-    "linear-regression": Table(("run linear-regression --seed 0 --out {out}",), linear_regression_table,
-                               "the article's line fitted four ways"),
-    "bandit": Table(("run bandit --seed 0 --out {out}",), bandit_table,
-                    "Sutton & Barto's 10-armed testbed, 2000 runs"),
+    "tour": Table(
+        ("run tour --seed 0 --out {out}",), tour_table, "every paradigm's short run, seed 0"
+    ),
+    "linear-regression": Table(
+        ("run linear-regression --seed 0 --out {out}",),
+        linear_regression_table,
+        "the article's line fitted four ways",
+    ),
+    "bandit": Table(
+        ("run bandit --seed 0 --out {out}",),
+        bandit_table,
+        "Sutton & Barto's 10-armed testbed, 2000 runs",
+    ),
     "learn-env-episodes": Table(
         ("sweep learn-env --grid episodes=100,300,1000 --seeds 0,1,2 --out {out}",),
         lambda folder: grouped(folder, "episodes", ("success_rate", "optimal_success_rate")),
-        "Q-learning on the slippery 5x5 GridWorld: success against training episodes"),
+        "Q-learning on the slippery 5x5 GridWorld: success against training episodes",
+    ),
     "cartpole-seeds": Table(
         tuple(f"run cartpole --seed {n} --out {{out}}/seed={n}" for n in range(5)),
         lambda folder: per_seed(folder, CARTPOLE),
-        "PolicyGradient on CartPole-v1, seeds 0-4 (minutes)"),
+        "PolicyGradient on CartPole-v1, seeds 0-4 (minutes)",
+    ),
     "dqn-cartpole-seeds": Table(
         tuple(f"run cartpole --seed {n} --set agent=dqn --out {{out}}/seed={n}" for n in range(5)),
         lambda folder: per_seed(folder, CARTPOLE),
-        "DQN on CartPole-v1, seeds 0-4 (several minutes)"),
+        "DQN on CartPole-v1, seeds 0-4 (several minutes)",
+    ),
     "dqn-screening": Table(
-        ("sweep cartpole --grid agent=dqn --grid n_step=1,3 --grid prioritized=false,true "
-         "--seeds 5,6,8,11,0,2 --backend process --out {out}",),
+        (
+            "sweep cartpole --grid agent=dqn --grid n_step=1,3 --grid prioritized=false,true "
+            "--seeds 5,6,8,11,0,2 --backend process --out {out}",
+        ),
         dqn_screening_table,
-        "DQN with and without n-step returns and prioritized replay (about half an hour on 2 cores)"),
+        "DQN with and without n-step returns and prioritized replay (about half an hour on 2 cores)",
+    ),
 }
 
 
@@ -202,31 +237,45 @@ def machine() -> dict[str, Any]:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             versions[pkg] = "not installed"
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(), **versions,
-            "date": time.strftime("%Y-%m-%d"), "load_average": round(os.getloadavg()[0], 1)}
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        **versions,
+        "date": time.strftime("%Y-%m-%d"),
+        "load_average": round(os.getloadavg()[0], 1),
+    }
 
 
 def stamp(name: str, folder: Path) -> str:
     """Where the runs ran and the commands that made them, from RUNS/NAME/machine.json."""
     path = folder / "machine.json"
     if not path.is_file():
-        return (f"<sub>Runs in {folder}, made without `--run`: the machine was not recorded. "
-                f"`python docs/tables.py --run {name}` makes them and records it.</sub>")
+        return (
+            f"<sub>Runs in {folder}, made without `--run`: the machine was not recorded. "
+            f"`python docs/tables.py --run {name}` makes them and records it.</sub>"
+        )
     made = json.loads(path.read_text())
     commands = "; ".join(f"`{c}`" for c in made["commands"][:2])
     if len(made["commands"]) > 2:
         commands += f" and {len(made['commands']) - 2} more like them"
-    load = f", load average {made['load_average']} when they ended" if "load_average" in made else ""
-    return (f"<sub>Runs: {commands}; on {made['cpu']} ({made['cores']} cores{load}), Python {made['python']}, "
-            f"torch {made['torch']}, numpy {made['numpy']}, {made['date']}. "
-            f"Table: `python docs/tables.py --run {name}`.</sub>")
+    load = (
+        f", load average {made['load_average']} when they ended" if "load_average" in made else ""
+    )
+    return (
+        f"<sub>Runs: {commands}; on {made['cpu']} ({made['cores']} cores{load}), Python {made['python']}, "
+        f"torch {made['torch']}, numpy {made['numpy']}, {made['date']}. "
+        f"Table: `python docs/tables.py --run {name}`.</sub>"
+    )
 
 
 def markdown(headers: list[str], rows: list[list[Any]]) -> str:
     def cells(row: list[Any]) -> str:
         return "| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |"
 
-    return "\n".join([cells(headers), "|" + "|".join(" --- " for _ in headers) + "|", *map(cells, rows)])
+    return "\n".join(
+        [cells(headers), "|" + "|".join(" --- " for _ in headers) + "|", *map(cells, rows)]
+    )
 
 
 def render(name: str, runs: Path) -> str:
@@ -243,7 +292,9 @@ def wanted_in_pages(pages: list[Path]) -> list[str]:
     for page in pages:
         for m in MARKER.finditer(page.read_text()):
             if m["name"] not in TABLES:
-                raise ValueError(f"{page}: marker for unknown table {m['name']!r}; known: {', '.join(TABLES)}.")
+                raise ValueError(
+                    f"{page}: marker for unknown table {m['name']!r}; known: {', '.join(TABLES)}."
+                )
             names.append(m["name"])
     return list(dict.fromkeys(names))
 
@@ -252,7 +303,9 @@ def run_table(name: str, runs: Path, sandbox: list[str]) -> None:
     """Make the table's runs into RUNS/NAME (a fresh folder); record the machine and the commands."""
     folder = runs / name
     if folder.exists() and any(folder.iterdir()):
-        raise FileExistsError(f"{folder} already holds runs; remove it, or write the table from it without --run.")
+        raise FileExistsError(
+            f"{folder} already holds runs; remove it, or write the table from it without --run."
+        )
     folder.mkdir(parents=True, exist_ok=True)
     typed = []
     for command in TABLES[name].commands:
@@ -260,7 +313,9 @@ def run_table(name: str, runs: Path, sandbox: list[str]) -> None:
         print("$ sandbox", shlex.join(args), flush=True)
         subprocess.run([*sandbox, *args], check=True)
         typed.append("sandbox " + shlex.join(args))
-    (folder / "machine.json").write_text(json.dumps({**machine(), "commands": typed}, indent=2) + "\n")
+    (folder / "machine.json").write_text(
+        json.dumps({**machine(), "commands": typed}, indent=2) + "\n"
+    )
 
 
 def write_pages(tables: dict[str, str], pages: list[Path]) -> list[Path]:
@@ -268,7 +323,9 @@ def write_pages(tables: dict[str, str], pages: list[Path]) -> list[Path]:
     changed = []
     for page in pages:
         text = page.read_text()
-        new = MARKER.sub(lambda m: m[1] + tables[m["name"]] + m[4] if m["name"] in tables else m[0], text)
+        new = MARKER.sub(
+            lambda m: m[1] + tables[m["name"]] + m[4] if m["name"] in tables else m[0], text
+        )
         if new != text:
             page.write_text(new)
             changed.append(page)
@@ -277,12 +334,28 @@ def write_pages(tables: dict[str, str], pages: list[Path]) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("names", nargs="*", help=f"tables to make (default: those the pages ask for). Known: {', '.join(TABLES)}")
+    p.add_argument(
+        "names",
+        nargs="*",
+        help=f"tables to make (default: those the pages ask for). Known: {', '.join(TABLES)}",
+    )
     p.add_argument("--run", action="store_true", help="run the experiments first, into RUNS/NAME")
-    p.add_argument("--runs", type=Path, default=Path("runs/docs"), help="the folder of run folders (default runs/docs)")
-    p.add_argument("--print", action="store_true", help="print the tables instead of writing them into the pages")
-    p.add_argument("--sandbox", default=f"{shlex.quote(sys.executable)} -m sandbox.cli",
-                   help="how to call the sandbox command (default: this Python's -m sandbox.cli)")
+    p.add_argument(
+        "--runs",
+        type=Path,
+        default=Path("runs/docs"),
+        help="the folder of run folders (default runs/docs)",
+    )
+    p.add_argument(
+        "--print",
+        action="store_true",
+        help="print the tables instead of writing them into the pages",
+    )
+    p.add_argument(
+        "--sandbox",
+        default=f"{shlex.quote(sys.executable)} -m sandbox.cli",
+        help="how to call the sandbox command (default: this Python's -m sandbox.cli)",
+    )
     args = p.parse_args(argv)
     unknown = [n for n in args.names if n not in TABLES]
     if unknown:
@@ -297,8 +370,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tables.py: error: {exc}", file=sys.stderr)
         return 2
     except subprocess.CalledProcessError as exc:
-        print(f"tables.py: error: {shlex.join(map(str, exc.cmd))} failed (exit {exc.returncode}); "
-              f"its folder is kept for a look.", file=sys.stderr)
+        print(
+            f"tables.py: error: {shlex.join(map(str, exc.cmd))} failed (exit {exc.returncode}); "
+            f"its folder is kept for a look.",
+            file=sys.stderr,
+        )
         return 1
     if args.print:
         for name, text in tables.items():

@@ -19,15 +19,28 @@ from envs.continuous import PointReach
 from envs.gridworld import MAPS, GridWorld
 from envs.tictactoe import TicTacToe
 
-__all__ = ["Bandit", "ContextualBandit", "GridWorld", "MAPS", "PointReach", "Testbed", "TicTacToe", "REGISTERED"]
+__all__ = [
+    "Bandit",
+    "ContextualBandit",
+    "GridWorld",
+    "MAPS",
+    "PointReach",
+    "Testbed",
+    "TicTacToe",
+    "REGISTERED",
+]
 
 REGISTERED: dict[str, dict] = {
     "sandbox/GridWorld-v0": dict(entry_point="envs.gridworld:GridWorld", max_episode_steps=100),
-    "sandbox/CliffGridWorld-v0": dict(entry_point="envs.gridworld:GridWorld", max_episode_steps=200,
-                                      kwargs={"map": "cliff", "rewards": {"G": 0.0, "C": -100.0}, "step_cost": 1.0}),
+    "sandbox/CliffGridWorld-v0": dict(
+        entry_point="envs.gridworld:GridWorld",
+        max_episode_steps=200,
+        kwargs={"map": "cliff", "rewards": {"G": 0.0, "C": -100.0}, "step_cost": 1.0},
+    ),
     "sandbox/Bandit-v0": dict(entry_point="envs.bandit:Bandit", max_episode_steps=1000),
-    "sandbox/DriftingBandit-v0": dict(entry_point="envs.bandit:Bandit", max_episode_steps=10_000,
-                                      kwargs={"drift": 0.01}),
+    "sandbox/DriftingBandit-v0": dict(
+        entry_point="envs.bandit:Bandit", max_episode_steps=10_000, kwargs={"drift": 0.01}
+    ),
     "sandbox/ContextualBandit-v0": dict(entry_point="envs.contextual_bandit:ContextualBandit"),
     "sandbox/TicTacToe-v0": dict(entry_point="envs.tictactoe:TicTacToe"),
     "sandbox/PointReach-v0": dict(entry_point="envs.continuous:PointReach", max_episode_steps=50),

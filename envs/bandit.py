@@ -40,12 +40,22 @@ class Testbed:
 
     __test__ = False  # its name starts with "Test"; tell pytest it is not a test class
 
-    def __init__(self, k: int = 10, runs: int = 1, *, drift: float = 0.0, mean: float = 0.0, rng: np.random.Generator | None = None):
+    def __init__(
+        self,
+        k: int = 10,
+        runs: int = 1,
+        *,
+        drift: float = 0.0,
+        mean: float = 0.0,
+        rng: np.random.Generator | None = None,
+    ):
         self.k = int(check_number("k", k, low=2, integer=True))
         self.runs = int(check_number("runs", runs, low=1, integer=True))
         self.drift = float(check_number("drift", drift, low=0.0))
         self.rng = rng if rng is not None else np.random.default_rng()
-        self.q_star = self.rng.normal(float(check_number("mean", mean)), 1.0, size=(self.runs, self.k))
+        self.q_star = self.rng.normal(
+            float(check_number("mean", mean)), 1.0, size=(self.runs, self.k)
+        )
 
     def optimal_action(self) -> np.ndarray:
         """Best arm of each problem right now, shape (runs,)."""
@@ -55,7 +65,9 @@ class Testbed:
         """Pull ``actions[i]`` in problem i; returns (rewards, was_optimal), both shape (runs,)."""
         actions = np.asarray(actions)
         if actions.shape != (self.runs,) or actions.min() < 0 or actions.max() >= self.k:
-            raise ValueError(f"actions must have shape ({self.runs},) with arms in [0, {self.k - 1}]; got shape {actions.shape}.")
+            raise ValueError(
+                f"actions must have shape ({self.runs},) with arms in [0, {self.k - 1}]; got shape {actions.shape}."
+            )
         rows = np.arange(self.runs)
         optimal = actions == self.optimal_action()
         rewards = self.rng.normal(self.q_star[rows, actions], 1.0)
@@ -76,19 +88,25 @@ class Bandit(gym.Env):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
-    def __init__(self, k: int = 10, *, drift: float = 0.0, mean: float = 0.0, render_mode: str | None = None):
+    def __init__(
+        self, k: int = 10, *, drift: float = 0.0, mean: float = 0.0, render_mode: str | None = None
+    ):
         self.k = int(check_number("k", k, low=2, integer=True))
         self.drift = float(check_number("drift", drift, low=0.0))
         self.mean = float(check_number("mean", mean))
         if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode={render_mode!r} is not supported; choose None or 'ansi'.")
+            raise ValueError(
+                f"render_mode={render_mode!r} is not supported; choose None or 'ansi'."
+            )
         self.render_mode = render_mode
         self.observation_space = spaces.Discrete(1)
         self.action_space = spaces.Discrete(self.k)
         self.testbed: Testbed | None = None
         self._last: tuple[int, float] | None = None
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[int, dict[str, Any]]:
         super().reset(seed=seed)
         self.testbed = Testbed(self.k, 1, drift=self.drift, mean=self.mean, rng=self.np_random)
         self._last = None
@@ -98,10 +116,15 @@ class Bandit(gym.Env):
         if self.testbed is None:
             raise RuntimeError("call reset() before step().")
         if not self.action_space.contains(action):
-            raise ValueError(f"action={action!r} is not an arm; choose an integer in [0, {self.k - 1}].")
+            raise ValueError(
+                f"action={action!r} is not an arm; choose an integer in [0, {self.k - 1}]."
+            )
         rewards, optimal = self.testbed.pull(np.array([int(action)]))
         self._last = (int(action), float(rewards[0]))
-        info = {"was_optimal": bool(optimal[0]), "optimal_action": int(self.testbed.optimal_action()[0])}
+        info = {
+            "was_optimal": bool(optimal[0]),
+            "optimal_action": int(self.testbed.optimal_action()[0]),
+        }
         return 0, float(rewards[0]), False, False, info
 
     def render(self) -> str | None:

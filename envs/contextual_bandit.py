@@ -54,7 +54,13 @@ class ContextualBandit(gym.Env):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
-    def __init__(self, dataset: str | tuple[Any, Any] = "iris", *, standardize: bool = True, render_mode: str | None = None):
+    def __init__(
+        self,
+        dataset: str | tuple[Any, Any] = "iris",
+        *,
+        standardize: bool = True,
+        render_mode: str | None = None,
+    ):
         if isinstance(dataset, str):
             X, y = load_classification(dataset)
         elif isinstance(dataset, tuple | list) and len(dataset) == 2:
@@ -64,23 +70,33 @@ class ContextualBandit(gym.Env):
         X = as_float_array("X", X, ndim=2)
         y = np.asarray(y)
         if y.ndim != 1:
-            raise ValueError(f"y has shape {y.shape}; expected one label per row, shape (n_samples,).")
+            raise ValueError(
+                f"y has shape {y.shape}; expected one label per row, shape (n_samples,)."
+            )
         check_same_length("X", X, "y", y)
         self.classes, self.y = np.unique(y, return_inverse=True)
         if len(self.classes) < 2:
-            raise ValueError(f"y has {len(self.classes)} class; a bandit needs at least 2 labels to choose from.")
+            raise ValueError(
+                f"y has {len(self.classes)} class; a bandit needs at least 2 labels to choose from."
+            )
         if standardize:
             std = X.std(axis=0)
             X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
         self.X = X.astype(np.float32)
         if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode={render_mode!r} is not supported; choose None or 'ansi'.")
+            raise ValueError(
+                f"render_mode={render_mode!r} is not supported; choose None or 'ansi'."
+            )
         self.render_mode = render_mode
-        self.observation_space = spaces.Box(self.X.min(axis=0), self.X.max(axis=0), dtype=np.float32)
+        self.observation_space = spaces.Box(
+            self.X.min(axis=0), self.X.max(axis=0), dtype=np.float32
+        )
         self.action_space = spaces.Discrete(len(self.classes))
         self.index: int | None = None
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         self.index = int(self.np_random.integers(len(self.X)))
         return self.X[self.index].copy(), {"index": self.index}
@@ -89,10 +105,18 @@ class ContextualBandit(gym.Env):
         if self.index is None:
             raise RuntimeError("call reset() before step().")
         if not self.action_space.contains(action):
-            raise ValueError(f"action={action!r} is not a label index; choose an integer in [0, {len(self.classes) - 1}].")
+            raise ValueError(
+                f"action={action!r} is not a label index; choose an integer in [0, {len(self.classes) - 1}]."
+            )
         label = int(self.y[self.index])
         correct = int(action) == label
-        return self.X[self.index].copy(), float(correct), True, False, {"label": label, "is_success": correct}
+        return (
+            self.X[self.index].copy(),
+            float(correct),
+            True,
+            False,
+            {"label": label, "is_success": correct},
+        )
 
     def render(self) -> str | None:
         if self.render_mode != "ansi" or self.index is None:

@@ -52,7 +52,9 @@ class PointReach(gym.Env):
     def _obs(self) -> np.ndarray:
         return np.concatenate([self._pos, self._target - self._pos]).astype(np.float32)
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
         self._pos = self.np_random.uniform(-1, 1, 2)
         self._target = self.np_random.uniform(-1, 1, 2)

@@ -62,8 +62,12 @@ MAPS: dict[str, list[str]] = {
 }
 
 _COLORS = {
-    "S": (200, 220, 255), "G": (90, 200, 90), ".": (235, 235, 235),
-    "#": (60, 60, 60), "H": (30, 30, 120), "C": (170, 60, 60),
+    "S": (200, 220, 255),
+    "G": (90, 200, 90),
+    ".": (235, 235, 235),
+    "#": (60, 60, 60),
+    "H": (30, 30, 120),
+    "C": (170, 60, 60),
 }
 
 
@@ -77,11 +81,15 @@ def parse_map(rows: Sequence[str]) -> np.ndarray:
         raise ValueError("map is empty; give one string per row, e.g. ['S..', '.#.', '..G'].")
     widths = {len(r) for r in grid}
     if len(widths) != 1:
-        raise ValueError(f"map rows have different lengths {sorted(widths)}; every row must have the same number of cells.")
+        raise ValueError(
+            f"map rows have different lengths {sorted(widths)}; every row must have the same number of cells."
+        )
     arr = np.array(grid)
     bad = sorted(set(arr.ravel()) - set(CELLS))
     if bad:
-        raise ValueError(f"map has unknown cells {bad}; allowed: S start, G goal, . floor, # wall, H hole, C cliff.")
+        raise ValueError(
+            f"map has unknown cells {bad}; allowed: S start, G goal, . floor, # wall, H hole, C cliff."
+        )
     n_start = int((arr == "S").sum())
     if n_start != 1:
         raise ValueError(f"map must have exactly one start 'S'; it has {n_start}.")
@@ -114,7 +122,9 @@ class GridWorld(gym.Env):
         if isinstance(map, str) and map in MAPS:
             rows = MAPS[map]
         elif isinstance(map, str) and "\n" not in map:
-            raise ValueError(f"map={map!r} is not a named map; choose one of {', '.join(map_ for map_ in MAPS)} or pass row strings.")
+            raise ValueError(
+                f"map={map!r} is not a named map; choose one of {', '.join(map_ for map_ in MAPS)} or pass row strings."
+            )
         else:
             rows = map
         self.desc = parse_map(rows)
@@ -123,11 +133,15 @@ class GridWorld(gym.Env):
         self.rewards = {**DEFAULT_REWARDS, **dict(rewards or {})}
         unknown = set(self.rewards) - set(CELLS)
         if unknown:
-            raise ValueError(f"rewards has keys {sorted(unknown)} that are not cell types; use some of {list(CELLS)}.")
+            raise ValueError(
+                f"rewards has keys {sorted(unknown)} that are not cell types; use some of {list(CELLS)}."
+            )
         for k, v in self.rewards.items():
             check_number(f"rewards[{k!r}]", v)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode={render_mode!r} is not supported; choose None, 'ansi' or 'rgb_array'.")
+            raise ValueError(
+                f"render_mode={render_mode!r} is not supported; choose None, 'ansi' or 'rgb_array'."
+            )
         self.render_mode = render_mode
         self.nrow, self.ncol = self.desc.shape
         self.start = int(np.flatnonzero(self.desc.ravel() == "S")[0])
@@ -175,7 +189,9 @@ class GridWorld(gym.Env):
 
     # ------------------------------------------------------------- Gymnasium API
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[int, dict[str, Any]]:
         super().reset(seed=seed)
         self.s = self.start
         self.lastaction = None
@@ -183,14 +199,26 @@ class GridWorld(gym.Env):
 
     def step(self, action: int) -> tuple[int, float, bool, bool, dict[str, Any]]:
         if not self.action_space.contains(action):
-            raise ValueError(f"action={action!r} is not in {self.action_space} (0 left, 1 down, 2 right, 3 up).")
+            raise ValueError(
+                f"action={action!r} is not in {self.action_space} (0 left, 1 down, 2 right, 3 up)."
+            )
         transitions = self.P[self.s][int(action)]
-        i = int(self.np_random.choice(len(transitions), p=[t[0] for t in transitions])) if len(transitions) > 1 else 0
+        i = (
+            int(self.np_random.choice(len(transitions), p=[t[0] for t in transitions]))
+            if len(transitions) > 1
+            else 0
+        )
         p, s2, r, terminated = transitions[i]
         self.s = s2
         self.lastaction = int(action)
         cell = self.desc.ravel()[s2]
-        return int(s2), float(r), bool(terminated), False, {"prob": float(p), "is_success": bool(terminated and cell == "G")}
+        return (
+            int(s2),
+            float(r),
+            bool(terminated),
+            False,
+            {"prob": float(p), "is_success": bool(terminated and cell == "G")},
+        )
 
     def render(self) -> str | np.ndarray | None:
         if self.render_mode == "ansi":
@@ -203,7 +231,11 @@ class GridWorld(gym.Env):
         rows = [list(r) for r in self.desc]
         r, c = divmod(self.s, self.ncol)
         rows[r][c] = "@"
-        head = f"  ({['Left', 'Down', 'Right', 'Up'][self.lastaction]})\n" if self.lastaction is not None else ""
+        head = (
+            f"  ({['Left', 'Down', 'Right', 'Up'][self.lastaction]})\n"
+            if self.lastaction is not None
+            else ""
+        )
         return head + "\n".join("".join(row) for row in rows) + "\n"
 
     def _rgb(self, cell: int = 32) -> np.ndarray:

@@ -43,7 +43,9 @@ from gymnasium import spaces
 from sandbox.checks import check_choice, check_number
 
 OPPONENTS = ("random", "minimax", "self")
-LINES = np.array([[0, 1, 2], [3, 4, 5], [6, 7, 8], [0, 3, 6], [1, 4, 7], [2, 5, 8], [0, 4, 8], [2, 4, 6]])
+LINES = np.array(
+    [[0, 1, 2], [3, 4, 5], [6, 7, 8], [0, 3, 6], [1, 4, 7], [2, 5, 8], [0, 4, 8], [2, 4, 6]]
+)
 POWERS = 3 ** np.arange(9)
 _POW = POWERS.tolist()
 _LINE_TUPLES = [tuple(line) for line in LINES.tolist()]
@@ -51,7 +53,9 @@ _LINE_TUPLES = [tuple(line) for line in LINES.tolist()]
 
 def winner(board: np.ndarray) -> int:
     """1 or 2 if that player has three in a row, else 0. ``board``: shape (9,), 0 empty, 1 X, 2 O."""
-    b = board.tolist()  # plain ints: eight lines checked in Python beat NumPy's per-call overhead here
+    b = (
+        board.tolist()
+    )  # plain ints: eight lines checked in Python beat NumPy's per-call overhead here
     for i, j, k in _LINE_TUPLES:
         if b[i] and b[i] == b[j] == b[k]:
             return b[i]
@@ -60,7 +64,9 @@ def winner(board: np.ndarray) -> int:
 
 def encode(board: np.ndarray, player: int) -> int:
     """The observation of ``board`` seen by ``player`` (1 or 2): own marks 1, the other's 2."""
-    return sum(_POW[i] * (0 if c == 0 else 1 if c == player else 2) for i, c in enumerate(board.tolist()))
+    return sum(
+        _POW[i] * (0 if c == 0 else 1 if c == player else 2) for i, c in enumerate(board.tolist())
+    )
 
 
 def decode(obs: int) -> np.ndarray:
@@ -109,7 +115,9 @@ def symmetry_maps() -> tuple[np.ndarray, np.ndarray]:
     lands, shape (8, 9). Symmetry 0 is the identity.
     """
     grid = np.arange(9).reshape(3, 3)
-    perms = [np.rot90(g, k).ravel() for g in (grid, grid.T) for k in range(4)]  # new[i] = old[perm[i]]
+    perms = [
+        np.rot90(g, k).ravel() for g in (grid, grid.T) for k in range(4)
+    ]  # new[i] = old[perm[i]]
     boards = (np.arange(3**9)[:, None] // POWERS) % 3
     states = np.stack([boards[:, p] @ POWERS for p in perms])
     actions = np.stack([np.argsort(p) for p in perms])
@@ -139,11 +147,15 @@ class TicTacToe(gym.Env):
     ):
         self.opponent = check_choice("opponent", opponent, OPPONENTS)
         if agent_first not in (True, False, None):
-            raise ValueError(f"agent_first={agent_first!r} must be True, False or None (a coin flip each episode).")
+            raise ValueError(
+                f"agent_first={agent_first!r} must be True, False or None (a coin flip each episode)."
+            )
         self.agent_first = agent_first
         self.illegal_reward = float(check_number("illegal_reward", illegal_reward, high=0.0))
         if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode={render_mode!r} is not supported; choose None or 'ansi'.")
+            raise ValueError(
+                f"render_mode={render_mode!r} is not supported; choose None or 'ansi'."
+            )
         self.render_mode = render_mode
         self.observation_space = spaces.Discrete(3**9)
         self.action_space = spaces.Discrete(9)
@@ -168,7 +180,9 @@ class TicTacToe(gym.Env):
         info.update(action_mask=self.action_mask(), to_move=self.to_move)
         return encode(self.board, self.to_move), info
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[int, dict[str, Any]]:
         super().reset(seed=seed)
         self.board[:] = 0
         self.to_move = 1
@@ -176,7 +190,9 @@ class TicTacToe(gym.Env):
         if self.self_play:
             self.agent = 1
             return self._obs_info()
-        first = self.agent_first if self.agent_first is not None else bool(self.np_random.integers(2))
+        first = (
+            self.agent_first if self.agent_first is not None else bool(self.np_random.integers(2))
+        )
         self.agent = 1 if first else 2
         if not first:
             self._place(self._opponent_move())
@@ -219,7 +235,11 @@ class TicTacToe(gym.Env):
         w = winner(self.board)
         self.over = bool(w) or bool((self.board != 0).all())
         if w:
-            return True, 1.0 if w == player else -1.0, {"outcome": "win" if w == player else "loss", "winner": w}
+            return (
+                True,
+                1.0 if w == player else -1.0,
+                {"outcome": "win" if w == player else "loss", "winner": w},
+            )
         if (self.board != 0).all():
             return True, 0.0, {"outcome": "draw", "winner": 0}
         return False, 0.0, {}

@@ -20,7 +20,9 @@ from sandbox.progress import Reporter
 # ---------------------------------------------------------------- choosing k
 
 
-def silhouette(X: Any, labels: Any, *, sample_size: int | None = 2000, seed: int | None = 0) -> float:
+def silhouette(
+    X: Any, labels: Any, *, sample_size: int | None = 2000, seed: int | None = 0
+) -> float:
     """Mean silhouette coefficient, (b - a) / max(a, b) per row, in [-1, 1]; higher is better.
 
     ``a`` is a row's mean distance to the other rows of its cluster, ``b`` the mean
@@ -31,14 +33,20 @@ def silhouette(X: Any, labels: Any, *, sample_size: int | None = 2000, seed: int
     X = check_kmeans_X(X, 1)
     labels = np.asarray(labels)
     if labels.shape != (len(X),):
-        raise ValueError(f"labels has shape {labels.shape}; expected ({len(X)},), one per row of X.")
+        raise ValueError(
+            f"labels has shape {labels.shape}; expected ({len(X)},), one per row of X."
+        )
     if sample_size is not None and sample_size < len(X):
         check_number("sample_size", sample_size, low=2, integer=True)
-        keep = np.random.default_rng(check_seed(seed)).choice(len(X), size=sample_size, replace=False)
+        keep = np.random.default_rng(check_seed(seed)).choice(
+            len(X), size=sample_size, replace=False
+        )
         X, labels = X[keep], labels[keep]
     ids, labels = np.unique(labels, return_inverse=True)
     if not 2 <= len(ids) <= len(X) - 1:
-        raise ValueError(f"the silhouette needs 2 <= number of clusters <= n_samples - 1; got {len(ids)} clusters for {len(X)} rows.")
+        raise ValueError(
+            f"the silhouette needs 2 <= number of clusters <= n_samples - 1; got {len(ids)} clusters for {len(X)} rows."
+        )
     X = X.astype(np.float64)
     dist = np.sqrt(sq_distances(X, X))
     np.fill_diagonal(dist, 0.0)  # the expansion leaves ~1e-13 where it should be exactly 0
@@ -55,7 +63,12 @@ def silhouette(X: Any, labels: Any, *, sample_size: int | None = 2000, seed: int
 
 
 def scan_k(
-    X: Any, ks: Sequence[int], *, n_init: int = 3, seed: int | None = 0, sample_size: int | None = 2000,
+    X: Any,
+    ks: Sequence[int],
+    *,
+    n_init: int = 3,
+    seed: int | None = 0,
+    sample_size: int | None = 2000,
     progress: bool = False,
 ) -> dict[str, list[float]]:
     """Fit KMeans for each k and return {"k", "inertia", "silhouette"} as lists (silhouette NaN for k=1).
@@ -68,7 +81,11 @@ def scan_k(
             model = KMeans(k=int(k), n_init=n_init, seed=seed).fit(X)
             out["k"].append(int(k))
             out["inertia"].append(model.inertia_)
-            out["silhouette"].append(silhouette(X, model.labels_, sample_size=sample_size, seed=seed) if k > 1 else float("nan"))
+            out["silhouette"].append(
+                silhouette(X, model.labels_, sample_size=sample_size, seed=seed)
+                if k > 1
+                else float("nan")
+            )
             report(done=len(out["k"]), k=int(k), inertia=model.inertia_)
     return out
 

@@ -38,7 +38,9 @@ class Config:
     def validate(self) -> None:
         check_number("n_samples", self.n_samples, low=1, integer=True)
         check_number("n_features", self.n_features, low=1, integer=True)
-        check_number("n_outputs", self.n_outputs, low=2 if self.loss == "cross_entropy" else 1, integer=True)
+        check_number(
+            "n_outputs", self.n_outputs, low=2 if self.loss == "cross_entropy" else 1, integer=True
+        )
         check_int_tuple("hidden", self.hidden)
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("loss", self.loss, ("mse", "cross_entropy"))
@@ -52,7 +54,11 @@ def _rel(a: np.ndarray, b: np.ndarray) -> float:
 def run(cfg: Config, run: Run) -> dict:
     rng = np.random.default_rng(cfg.seed)
     X = rng.normal(size=(cfg.n_samples, cfg.n_features))
-    y = rng.integers(0, cfg.n_outputs, cfg.n_samples) if cfg.loss == "cross_entropy" else rng.normal(size=(cfg.n_samples, cfg.n_outputs))
+    y = (
+        rng.integers(0, cfg.n_outputs, cfg.n_samples)
+        if cfg.loss == "cross_entropy"
+        else rng.normal(size=(cfg.n_samples, cfg.n_outputs))
+    )
     spec = NetSpec(cfg.n_features, cfg.n_outputs, cfg.hidden, cfg.activation)
     net = ScratchNet(spec, seed=cfg.seed)
     loss, grads = net.loss_and_grads(X, y, cfg.loss, train=False)
@@ -60,13 +66,22 @@ def run(cfg: Config, run: Run) -> dict:
     tnet = build_network(spec, seed=cfg.seed, dtype=torch.float64)
     out = tnet(torch.from_numpy(X))
     target = torch.from_numpy(y)
-    tloss = torch.nn.functional.cross_entropy(out, target) if cfg.loss == "cross_entropy" else torch.mean((out - target) ** 2)
+    tloss = (
+        torch.nn.functional.cross_entropy(out, target)
+        if cfg.loss == "cross_entropy"
+        else torch.mean((out - target) ** 2)
+    )
     tloss.backward()
     autograd = [p.grad.numpy() for lin in tnet.dense_layers for p in (lin.weight, lin.bias)]
 
     numeric, done = [], 0  # central differences: two losses per parameter, the long part
-    with Reporter(None, run.progress("numeric"), desc="numeric gradient", unit="parameters",
-                  total=sum(p.size for p in net.params)) as report:
+    with Reporter(
+        None,
+        run.progress("numeric"),
+        desc="numeric gradient",
+        unit="parameters",
+        total=sum(p.size for p in net.params),
+    ) as report:
         for p in net.params:
             g = np.zeros_like(p)
             for idx in np.ndindex(p.shape):
@@ -90,12 +105,27 @@ def run(cfg: Config, run: Run) -> dict:
         vs_numeric.append(_rel(g, n))
         rows.append([name, float(np.abs(g).max()), vs_autograd[-1], vs_numeric[-1]])
     run.say(f"loss ({cfg.loss}) = {loss:.6f}; torch: {float(tloss.detach()):.6f}")
-    run.table("gradients", ["parameter", "max |grad|", "rel. diff vs autograd", "rel. diff vs finite diff."], rows)
-    norms = {"hand-written backprop": [float(np.linalg.norm(g)) for g in grads],
-             "torch autograd": [float(np.linalg.norm(a)) for a in autograd]}
-    fig = plots.bars(norms, [r[0] for r in rows], ylabel="gradient norm", title="Gradient norm per parameter, two ways")
+    run.table(
+        "gradients",
+        ["parameter", "max |grad|", "rel. diff vs autograd", "rel. diff vs finite diff."],
+        rows,
+    )
+    norms = {
+        "hand-written backprop": [float(np.linalg.norm(g)) for g in grads],
+        "torch autograd": [float(np.linalg.norm(a)) for a in autograd],
+    }
+    fig = plots.bars(
+        norms,
+        [r[0] for r in rows],
+        ylabel="gradient norm",
+        title="Gradient norm per parameter, two ways",
+    )
     run.save_plot(fig, "gradient_norms")
-    return {"loss": loss, "max_rel_diff_autograd": max(vs_autograd), "max_rel_diff_finite_differences": max(vs_numeric)}
+    return {
+        "loss": loss,
+        "max_rel_diff_autograd": max(vs_autograd),
+        "max_rel_diff_finite_differences": max(vs_numeric),
+    }
 
 
 EXPERIMENT = Experiment(

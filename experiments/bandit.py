@@ -31,7 +31,11 @@ class Config:
     k: int = 10  # arms of the bandit
     steps: int = 1000  # pulls per run
     runs: int = 2000
-    epsilons: tuple[float, ...] = (0.0, 0.01, 0.1)  # the epsilon-greedy players compared, comma-separated
+    epsilons: tuple[float, ...] = (
+        0.0,
+        0.01,
+        0.1,
+    )  # the epsilon-greedy players compared, comma-separated
     learning_rate: float | None = None  # None: sample averages; a constant tracks drifting arms
     ucb_c: float | None = 2.0  # None leaves UCB out
     drift: float = 0.0  # random-walk std of every arm mean per step (0: stationary)
@@ -42,7 +46,9 @@ class Config:
         check_number("steps", self.steps, low=1, integer=True)
         check_number("runs", self.runs, low=1, integer=True)
         if not self.epsilons:
-            raise ValueError("epsilons is empty; give at least one, e.g. --set epsilons=0,0.01,0.1.")
+            raise ValueError(
+                "epsilons is empty; give at least one, e.g. --set epsilons=0,0.01,0.1."
+            )
         for e in self.epsilons:
             check_number("epsilons[i]", e, low=0.0, high=1.0)
         check_number("drift", self.drift, low=0.0)
@@ -50,10 +56,16 @@ class Config:
 
 
 def agents(cfg: Config) -> dict[str, object]:
-    out = {f"epsilon={e:g}": EpsilonGreedy(epsilon_start=e, epsilon_end=e, learning_rate=cfg.learning_rate, seed=cfg.seed)
-           for e in cfg.epsilons}
+    out = {
+        f"epsilon={e:g}": EpsilonGreedy(
+            epsilon_start=e, epsilon_end=e, learning_rate=cfg.learning_rate, seed=cfg.seed
+        )
+        for e in cfg.epsilons
+    }
     if cfg.ucb_c is not None:
-        out[f"UCB c={cfg.ucb_c:g}"] = UCB(c=cfg.ucb_c, learning_rate=cfg.learning_rate, seed=cfg.seed)
+        out[f"UCB c={cfg.ucb_c:g}"] = UCB(
+            c=cfg.ucb_c, learning_rate=cfg.learning_rate, seed=cfg.seed
+        )
     return out
 
 
@@ -61,8 +73,13 @@ def learn_all(cfg: Config, progress: bool = False) -> dict[str, dict[str, list[f
     curves = {}
     for name, agent in agents(cfg).items():
         testbed = Testbed(cfg.k, cfg.runs, drift=cfg.drift, rng=np.random.default_rng(cfg.seed))
-        agent.fit(testbed, steps=cfg.steps, progress=progress)  # all runs at once: one bar per agent
-        curves[name] = {"reward": agent.history_["reward"].tolist(), "optimal": agent.history_["optimal"].tolist()}
+        agent.fit(
+            testbed, steps=cfg.steps, progress=progress
+        )  # all runs at once: one bar per agent
+        curves[name] = {
+            "reward": agent.history_["reward"].tolist(),
+            "optimal": agent.history_["optimal"].tolist(),
+        }
     return curves
 
 
@@ -77,22 +94,54 @@ def run(cfg: Config, run: Run) -> dict:
             run.log(name, t + 1, average_reward=reward[t], optimal_pct=optimal[t])
         results[name] = {
             "mean_reward": float(reward.mean()),
-            "tail_reward": float(reward[-cfg.tail:].mean()),
-            "tail_optimal_pct": float(optimal[-cfg.tail:].mean()),
+            "tail_reward": float(reward[-cfg.tail :].mean()),
+            "tail_optimal_pct": float(optimal[-cfg.tail :].mean()),
             "final_optimal_pct": float(optimal[-1]),
         }
         r = results[name]
-        rows.append([name, round(r["mean_reward"], 4), round(r["tail_reward"], 4), round(r["tail_optimal_pct"], 2)])
+        rows.append(
+            [
+                name,
+                round(r["mean_reward"], 4),
+                round(r["tail_reward"], 4),
+                round(r["tail_optimal_pct"], 2),
+            ]
+        )
     run.say("")
-    run.table("bandit", ["agent", f"avg reward (steps 1-{cfg.steps})", f"avg reward (last {cfg.tail})",
-                         f"% optimal (last {cfg.tail})"], rows)
-    run.save_plot(plots.curves({n: c["reward"] for n, c in curves.items()}, xlabel="steps", ylabel="average reward",
-                               title=f"{cfg.k}-armed testbed, {cfg.runs} runs"), "average_reward")
-    run.save_plot(plots.curves({n: 100 * np.asarray(c["optimal"]) for n, c in curves.items()}, xlabel="steps",
-                               ylabel="% optimal action", title=f"{cfg.k}-armed testbed, {cfg.runs} runs"), "optimal_action")
+    run.table(
+        "bandit",
+        [
+            "agent",
+            f"avg reward (steps 1-{cfg.steps})",
+            f"avg reward (last {cfg.tail})",
+            f"% optimal (last {cfg.tail})",
+        ],
+        rows,
+    )
+    run.save_plot(
+        plots.curves(
+            {n: c["reward"] for n, c in curves.items()},
+            xlabel="steps",
+            ylabel="average reward",
+            title=f"{cfg.k}-armed testbed, {cfg.runs} runs",
+        ),
+        "average_reward",
+    )
+    run.save_plot(
+        plots.curves(
+            {n: 100 * np.asarray(c["optimal"]) for n, c in curves.items()},
+            xlabel="steps",
+            ylabel="% optimal action",
+            title=f"{cfg.k}-armed testbed, {cfg.runs} runs",
+        ),
+        "optimal_action",
+    )
     best = max(results, key=lambda n: results[n]["mean_reward"])
-    return {"results": results, "best_agent": best,
-            **{f"{n} % optimal": results[n]["tail_optimal_pct"] for n in results}}
+    return {
+        "results": results,
+        "best_agent": best,
+        **{f"{n} % optimal": results[n]["tail_optimal_pct"] for n in results},
+    }
 
 
 EXPERIMENT = Experiment(

@@ -44,7 +44,9 @@ class Config:
     window: int = 100
     eval_episodes: int = 100
     threads: int = 1  # torch threads; one is fastest for these small networks
-    backend: str = "numpy"  # the agent's: "numpy" (the default) or "torch"; compare their env steps/s
+    backend: str = (
+        "numpy"  # the agent's: "numpy" (the default) or "torch"; compare their env steps/s
+    )
     n_step: int = 3  # only with agent=dqn: DQN's n-step returns (1: one-step Q-learning targets)
     prioritized: bool = True  # only with agent=dqn: DQN's prioritized replay (false: uniform)
 
@@ -65,7 +67,9 @@ BUDGET = {"pg": 150_000, "dqn": 100_000}
 NAMES = {"pg": "PolicyGradient", "dqn": "DQN"}
 
 
-def make_agent(name: str, seed: int, backend: str = "numpy", **settings: Any) -> PolicyGradient | DQN:
+def make_agent(
+    name: str, seed: int, backend: str = "numpy", **settings: Any
+) -> PolicyGradient | DQN:
     """The agent with its defaults, which are tuned to solve CartPole-v1 (``settings``: those to change)."""
     return (PolicyGradient if name == "pg" else DQN)(seed=seed, backend=backend, **settings)
 
@@ -74,20 +78,35 @@ def train(cfg: Config, run: Run) -> dict:
     dqn = {"n_step": cfg.n_step, "prioritized": cfg.prioritized} if cfg.agent == "dqn" else {}
     agent = make_agent(cfg.agent, cfg.seed, cfg.backend, **learner_kwargs(cfg, "agent", **dqn))
     steps = cfg.steps or BUDGET[cfg.agent]
-    run.say(f"training {agent!r} on {ENV} for up to {steps:,} env steps (stop at a {cfg.window}-episode mean of {cfg.target_return:g})")
+    run.say(
+        f"training {agent!r} on {ENV} for up to {steps:,} env steps (stop at a {cfg.window}-episode mean of {cfg.target_return:g})"
+    )
     n = torch.get_num_threads()
     torch.set_num_threads(cfg.threads)
     try:
-        agent.fit(ENV, steps=steps, target_return=cfg.target_return, window=cfg.window, progress=run.progress("train"))
+        agent.fit(
+            ENV,
+            steps=steps,
+            target_return=cfg.target_return,
+            window=cfg.window,
+            progress=run.progress("train"),
+        )
     finally:
         torch.set_num_threads(n)
     agent.save(run.path("agent.npz"))
     ev = agent.evaluate(ENV, episodes=cfg.eval_episodes, seed=derive_seed(cfg.seed, "evaluation"))
     h = agent.history_
     criterion = agent.training_.get("solve_criterion") or (
-        f"mean return of the last {cfg.window} training episodes (sampled actions) >= {cfg.target_return:g}")
-    return {"training": {**agent.training_, "solve_criterion": criterion}, "eval": ev, "steps": h["episode_end_steps"],
-            "returns": h["episode_returns"], "eval_steps": h.get("eval_steps", []), "eval_means": h.get("eval_mean_return", [])}
+        f"mean return of the last {cfg.window} training episodes (sampled actions) >= {cfg.target_return:g}"
+    )
+    return {
+        "training": {**agent.training_, "solve_criterion": criterion},
+        "eval": ev,
+        "steps": h["episode_end_steps"],
+        "returns": h["episode_returns"],
+        "eval_steps": h.get("eval_steps", []),
+        "eval_means": h.get("eval_mean_return", []),
+    }
 
 
 def run(cfg: Config, run: Run) -> dict:
@@ -95,20 +114,31 @@ def run(cfg: Config, run: Run) -> dict:
     tr, ev = r["training"], r["eval"]
     for step, ret in zip(r["steps"], r["returns"]):
         run.log(f"{cfg.agent}/train", step, episode_return=ret)
-    for step, mean in zip(r.get("eval_steps", []), r.get("eval_means", [])):  # DQN's greedy evaluations
+    for step, mean in zip(
+        r.get("eval_steps", []), r.get("eval_means", [])
+    ):  # DQN's greedy evaluations
         run.log(f"{cfg.agent}/greedy_eval", step, mean_return=mean)
     solved = tr["solved_at_steps"] is not None
     run.say(f"solve criterion: {tr['solve_criterion']}")
     run.say(
         f"\n{cfg.agent}: {'solved' if solved else 'NOT solved'}"
-        + (f" at {tr['solved_at_steps']:,} env steps, {tr['solved_seconds']:.1f} s (episode {tr['solved_at_episode']})" if solved else
-           f" within {tr['steps']:,} env steps ({tr['seconds']:.1f} s)")
+        + (
+            f" at {tr['solved_at_steps']:,} env steps, {tr['solved_seconds']:.1f} s (episode {tr['solved_at_episode']})"
+            if solved
+            else f" within {tr['steps']:,} env steps ({tr['seconds']:.1f} s)"
+        )
         + f"; {tr['steps_per_second']:,.0f} env steps/s inside fit"
     )
-    run.say(f"deterministic evaluation over {ev['episodes']} episodes: mean {ev['mean_return']:.1f} +- {ev['std_return']:.1f}")
+    run.say(
+        f"deterministic evaluation over {ev['episodes']} episodes: mean {ev['mean_return']:.1f} +- {ev['std_return']:.1f}"
+    )
     run.save_plot(
-        plots.learning_curve({NAMES[cfg.agent]: (r["steps"], r["returns"])}, window=cfg.window, target=cfg.target_return,
-                             title=f"{ENV}: return per training episode while {NAMES[cfg.agent]} learns (seed {cfg.seed})"),
+        plots.learning_curve(
+            {NAMES[cfg.agent]: (r["steps"], r["returns"])},
+            window=cfg.window,
+            target=cfg.target_return,
+            title=f"{ENV}: return per training episode while {NAMES[cfg.agent]} learns (seed {cfg.seed})",
+        ),
         "learning_curve",
     )
     return {

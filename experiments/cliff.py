@@ -68,10 +68,17 @@ def greedy_path(agent: QLearning, max_steps: int = 100) -> tuple[list[int], floa
 
 def train(cfg: Config, name: str, progress: bool = False) -> dict:
     returns, greedy, paths = [], [], []
-    with Reporter(None, progress, desc=name, unit="runs", total=cfg.runs) as report:  # one bar for all the runs
+    with Reporter(
+        None, progress, desc=name, unit="runs", total=cfg.runs
+    ) as report:  # one bar for all the runs
         for i in range(cfg.runs):
-            agent = AGENTS[name](gamma=cfg.gamma, learning_rate=cfg.learning_rate, epsilon_start=cfg.epsilon,
-                                 epsilon_end=cfg.epsilon, seed=derive_seed(cfg.seed, "run", i))
+            agent = AGENTS[name](
+                gamma=cfg.gamma,
+                learning_rate=cfg.learning_rate,
+                epsilon_start=cfg.epsilon,
+                epsilon_end=cfg.epsilon,
+                seed=derive_seed(cfg.seed, "run", i),
+            )
             agent.fit(ENV_ID, episodes=cfg.episodes)
             returns.append(agent.history_["episode_returns"])
             path, total = greedy_path(agent)
@@ -79,40 +86,87 @@ def train(cfg: Config, name: str, progress: bool = False) -> dict:
             paths.append(path)
             report(done=i + 1)
     common, count = Counter(tuple(p) for p in paths).most_common(1)[0]
-    return {"online": np.mean(returns, axis=0).tolist(), "greedy": greedy, "path": list(common), "path_runs": count}
+    return {
+        "online": np.mean(returns, axis=0).tolist(),
+        "greedy": greedy,
+        "path": list(common),
+        "path_runs": count,
+    }
 
 
 def run(cfg: Config, run: Run) -> dict:
     names = [n for n in AGENTS if cfg.with_expected_sarsa or n != "Expected SARSA"]
-    results = {n: run.stage(n.lower().replace(" ", "_"), lambda n=n: train(cfg, n, run.progress(n.lower().replace(" ", "_")))) for n in names}
+    results = {
+        n: run.stage(
+            n.lower().replace(" ", "_"),
+            lambda n=n: train(cfg, n, run.progress(n.lower().replace(" ", "_"))),
+        )
+        for n in names
+    }
     rows, curves, paths = [], {}, {}
     for name, r in results.items():
         online = np.asarray(r["online"])
         for episode, value in enumerate(online, 1):
             run.log(name, episode, online_return=value)
         greedy = Counter(r["greedy"]).most_common(1)[0][0]
-        rows.append([name, float(online.mean()), float(online[-100:].mean()), greedy,
-                     f"{sum(g == greedy for g in r['greedy'])}/{cfg.runs}", len(r["path"]) - 1])
+        rows.append(
+            [
+                name,
+                float(online.mean()),
+                float(online[-100:].mean()),
+                greedy,
+                f"{sum(g == greedy for g in r['greedy'])}/{cfg.runs}",
+                len(r["path"]) - 1,
+            ]
+        )
         k = cfg.smooth
         points = online[: len(online) // k * k].reshape(-1, k).mean(axis=1)
         curves[name] = (np.arange(1, len(points) + 1) * k, points)
         paths[f"{name} (return {greedy:g})"] = [divmod(s, SHAPE[1]) for s in r["path"]]
-    run.say(f"\n{ENV_ID}, epsilon={cfg.epsilon}, learning rate {cfg.learning_rate}, {cfg.episodes} episodes, {cfg.runs} runs")
-    run.table("cliff", ["agent", "online return (all episodes)", "online return (last 100)",
-                        "greedy return (most runs)", "runs with it", "greedy path length"], rows)
-    run.save_plot(plots.xy_curves(curves, xlabel="episode", ylabel=f"sum of rewards during episode (mean of {cfg.runs} runs)",
-                                  title="Cliff walking: online performance (Sutton & Barto, Figure 6.4)", ylim=(-100, 0)),
-                  "online_return")
+    run.say(
+        f"\n{ENV_ID}, epsilon={cfg.epsilon}, learning rate {cfg.learning_rate}, {cfg.episodes} episodes, {cfg.runs} runs"
+    )
+    run.table(
+        "cliff",
+        [
+            "agent",
+            "online return (all episodes)",
+            "online return (last 100)",
+            "greedy return (most runs)",
+            "runs with it",
+            "greedy path length",
+        ],
+        rows,
+    )
+    run.save_plot(
+        plots.xy_curves(
+            curves,
+            xlabel="episode",
+            ylabel=f"sum of rewards during episode (mean of {cfg.runs} runs)",
+            title="Cliff walking: online performance (Sutton & Barto, Figure 6.4)",
+            ylim=(-100, 0),
+        ),
+        "online_return",
+    )
     cliff = [(3, c) for c in range(1, 11)]
-    run.save_plot(plots.grid_paths(SHAPE, paths, marked={"cliff": cliff, "start": [(3, 0)], "goal": [(3, 11)]},
-                                   title="Greedy paths after learning (the most common over runs)"), "paths")
+    run.save_plot(
+        plots.grid_paths(
+            SHAPE,
+            paths,
+            marked={"cliff": cliff, "start": [(3, 0)], "goal": [(3, 11)]},
+            title="Greedy paths after learning (the most common over runs)",
+        ),
+        "paths",
+    )
     summary = {}
     for name, row in zip(results, rows):
         key = name.lower().replace(" ", "_").replace("-", "_")
         summary[f"{key}_online_return"] = row[1]
         summary[f"{key}_online_return_last_100"] = row[2]
         summary[f"{key}_greedy_return"] = row[3]
-    summary["sarsa_above_q_learning"] = summary["sarsa_online_return"] > summary["q_learning_online_return"]
+    summary["sarsa_above_q_learning"] = (
+        summary["sarsa_online_return"] > summary["q_learning_online_return"]
+    )
     run.say(f"SARSA's online return above Q-learning's: {summary['sarsa_above_q_learning']}")
     return summary
 

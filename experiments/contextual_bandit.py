@@ -46,12 +46,16 @@ class Config:
 
 def one_dataset(cfg: Config, name: str, progress: bool = False) -> dict:
     X, y = load_classification(name)
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=cfg.test_size, random_state=cfg.seed, stratify=y)
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=cfg.test_size, random_state=cfg.seed, stratify=y
+    )
     mean, std = X_tr.mean(axis=0), X_tr.std(axis=0)
     std[std == 0] = 1.0
     X_tr, X_te = (X_tr - mean) / std, (X_te - mean) / std  # scaled by the train part only
     env = ContextualBandit((X_tr, y_tr), standardize=False)
-    agent = LinUCB(**learner_kwargs(cfg, "agent", c=cfg.c, seed=cfg.seed)).fit(env, steps=cfg.steps, progress=progress)
+    agent = LinUCB(**learner_kwargs(cfg, "agent", c=cfg.c, seed=cfg.seed)).fit(
+        env, steps=cfg.steps, progress=progress
+    )
     bandit_acc = float(np.mean(env.classes[agent.act(X_te)] == y_te))
     supervised = LogisticRegression(max_iter=5000).fit(X_tr, y_tr)
     return {
@@ -65,7 +69,10 @@ def one_dataset(cfg: Config, name: str, progress: bool = False) -> dict:
 
 
 def run(cfg: Config, run: Run) -> dict:
-    results = {name: run.stage(name, lambda name=name: one_dataset(cfg, name, run.progress(name))) for name in cfg.datasets}
+    results = {
+        name: run.stage(name, lambda name=name: one_dataset(cfg, name, run.progress(name)))
+        for name in cfg.datasets
+    }
     rows, curves = [], {}
     for name, r in results.items():
         online = np.asarray(r.pop("online_reward"))
@@ -73,13 +80,44 @@ def run(cfg: Config, run: Run) -> dict:
         curves[name] = np.convolve(online, np.ones(window) / window, mode="valid")
         for t in range(window - 1, len(online), max(1, len(online) // 200)):
             run.log(name, t + 1, online_accuracy=curves[name][t - window + 1])
-        rows.append([name, r["classes"], r["train_samples"], round(r["bandit_test_accuracy"], 4),
-                     round(r["supervised_test_accuracy"], 4), round(r["chance"], 4)])
-    run.say(f"\nLinUCB after {cfg.steps} rewards (never a label) vs a classifier given every label, on held-out data:")
-    run.table("accuracy", ["dataset", "classes", "train samples", "LinUCB (reward only)", "logistic regression (labels)", "chance"], rows)
-    run.save_plot(plots.curves(curves, xlabel="step (one sample, one guess)", ylabel="reward (moving average) = online accuracy",
-                               title="Learning to classify from reward alone (LinUCB)"), "online_accuracy")
-    return {"results": results, **{f"{n}_bandit_accuracy": r["bandit_test_accuracy"] for n, r in results.items()}}
+        rows.append(
+            [
+                name,
+                r["classes"],
+                r["train_samples"],
+                round(r["bandit_test_accuracy"], 4),
+                round(r["supervised_test_accuracy"], 4),
+                round(r["chance"], 4),
+            ]
+        )
+    run.say(
+        f"\nLinUCB after {cfg.steps} rewards (never a label) vs a classifier given every label, on held-out data:"
+    )
+    run.table(
+        "accuracy",
+        [
+            "dataset",
+            "classes",
+            "train samples",
+            "LinUCB (reward only)",
+            "logistic regression (labels)",
+            "chance",
+        ],
+        rows,
+    )
+    run.save_plot(
+        plots.curves(
+            curves,
+            xlabel="step (one sample, one guess)",
+            ylabel="reward (moving average) = online accuracy",
+            title="Learning to classify from reward alone (LinUCB)",
+        ),
+        "online_accuracy",
+    )
+    return {
+        "results": results,
+        **{f"{n}_bandit_accuracy": r["bandit_test_accuracy"] for n, r in results.items()},
+    }
 
 
 EXPERIMENT = Experiment(

@@ -48,14 +48,33 @@ class Config:
 
 
 def reach_agent(seed: int) -> PolicyGradient:
-    return PolicyGradient(hidden=(64,), activation="tanh", n_envs=16, n_steps=32, update_epochs=4, minibatches=1, gamma=0.95,
-                          learning_rate=1e-3, seed=seed)
+    return PolicyGradient(
+        hidden=(64,),
+        activation="tanh",
+        n_envs=16,
+        n_steps=32,
+        update_epochs=4,
+        minibatches=1,
+        gamma=0.95,
+        learning_rate=1e-3,
+        seed=seed,
+    )
 
 
 def pendulum_agent(seed: int) -> PolicyGradient:
     # Pendulum's settings follow RL Zoo's PPO entry: short horizon (gamma 0.9), long rollouts, 10 epochs.
-    return PolicyGradient(hidden=(64, 64), activation="tanh", n_envs=8, n_steps=128, update_epochs=10, minibatches=4, gamma=0.9,
-                          learning_rate=1e-3, value_learning_rate=1e-3, seed=seed)
+    return PolicyGradient(
+        hidden=(64, 64),
+        activation="tanh",
+        n_envs=8,
+        n_steps=128,
+        update_epochs=10,
+        minibatches=4,
+        gamma=0.9,
+        learning_rate=1e-3,
+        value_learning_rate=1e-3,
+        seed=seed,
+    )
 
 
 def random_policy(env_id: str, seed: int):
@@ -64,21 +83,31 @@ def random_policy(env_id: str, seed: int):
     return lambda obs: space.sample()
 
 
-def train_and_evaluate(cfg: Config, env_id: str, agent: PolicyGradient, steps: int, progress: bool = False) -> dict:
+def train_and_evaluate(
+    cfg: Config, env_id: str, agent: PolicyGradient, steps: int, progress: bool = False
+) -> dict:
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         seed = derive_seed(cfg.seed, "evaluation")
-        rand = evaluate(random_policy(env_id, cfg.seed), env_id, episodes=cfg.eval_episodes, seed=seed)
+        rand = evaluate(
+            random_policy(env_id, cfg.seed), env_id, episodes=cfg.eval_episodes, seed=seed
+        )
         agent.fit(env_id, steps=steps, progress=progress)
         after = agent.evaluate(env_id, episodes=cfg.eval_episodes, seed=seed)
     finally:
         torch.set_num_threads(n)
     h = agent.history_
     first = h["episode_returns"][: cfg.eval_episodes]
-    return {"random": rand, "trained": after, "first_train_mean": float(np.mean(first)) if first else None, "training": agent.training_,
-            "log_std": agent.log_std.tolist(),
-            "steps": h["episode_end_steps"], "returns": h["episode_returns"]}
+    return {
+        "random": rand,
+        "trained": after,
+        "first_train_mean": float(np.mean(first)) if first else None,
+        "training": agent.training_,
+        "log_std": agent.log_std.tolist(),
+        "steps": h["episode_end_steps"],
+        "returns": h["episode_returns"],
+    }
 
 
 def report(run: Run, name: str, r: dict) -> list:
@@ -87,15 +116,27 @@ def report(run: Run, name: str, r: dict) -> list:
     rows = []
     for who in ("random", "trained"):
         e = r[who]
-        rows.append([f"{name}: {who}", e["mean_return"], e["std_return"], e["success_rate"], e["mean_length"]])
+        rows.append(
+            [
+                f"{name}: {who}",
+                e["mean_return"],
+                e["std_return"],
+                e["success_rate"],
+                e["mean_length"],
+            ]
+        )
     return rows
 
 
 def run(cfg: Config, run: Run) -> dict:
     import envs.continuous  # noqa: F401  registers sandbox/PointReach-v0; imported here so `sandbox list` never depends on it
 
-    reach = run.stage("reach", lambda: train_and_evaluate(cfg, REACH, reach_agent(cfg.seed), cfg.reach_steps,
-                                                         run.progress("reach")))
+    reach = run.stage(
+        "reach",
+        lambda: train_and_evaluate(
+            cfg, REACH, reach_agent(cfg.seed), cfg.reach_steps, run.progress("reach")
+        ),
+    )
     rows = report(run, "PointReach", reach)
     summary = {
         "reach_success_rate": reach["trained"]["success_rate"],
@@ -107,24 +148,45 @@ def run(cfg: Config, run: Run) -> dict:
     }
     curves = {"PointReach": (reach["steps"], reach["returns"])}
     if cfg.pendulum_steps:
-        pend = run.stage("pendulum", lambda: train_and_evaluate(cfg, PENDULUM, pendulum_agent(cfg.seed), cfg.pendulum_steps,
-                                                            run.progress("pendulum")))
+        pend = run.stage(
+            "pendulum",
+            lambda: train_and_evaluate(
+                cfg,
+                PENDULUM,
+                pendulum_agent(cfg.seed),
+                cfg.pendulum_steps,
+                run.progress("pendulum"),
+            ),
+        )
         rows += report(run, "Pendulum-v1", pend)
-        summary.update({
-            "pendulum_mean_return": pend["trained"]["mean_return"],
-            "pendulum_first_episodes_mean_return": pend["first_train_mean"],
-            "pendulum_random_mean_return": pend["random"]["mean_return"],
-            "pendulum_train_steps": pend["training"]["steps"],
-            "pendulum_train_seconds": pend["training"]["seconds"],
-        })
-        run.save_plot(plots.learning_curve({"Pendulum-v1": (pend["steps"], pend["returns"])}, window=20,
-                                           title=f"Pendulum-v1: Gaussian PolicyGradient, {cfg.pendulum_steps:,} steps"), "pendulum_curve")
+        summary.update(
+            {
+                "pendulum_mean_return": pend["trained"]["mean_return"],
+                "pendulum_first_episodes_mean_return": pend["first_train_mean"],
+                "pendulum_random_mean_return": pend["random"]["mean_return"],
+                "pendulum_train_steps": pend["training"]["steps"],
+                "pendulum_train_seconds": pend["training"]["seconds"],
+            }
+        )
+        run.save_plot(
+            plots.learning_curve(
+                {"Pendulum-v1": (pend["steps"], pend["returns"])},
+                window=20,
+                title=f"Pendulum-v1: Gaussian PolicyGradient, {cfg.pendulum_steps:,} steps",
+            ),
+            "pendulum_curve",
+        )
     run.say(f"\nDeterministic evaluation over {cfg.eval_episodes} episodes:")
     run.table("evaluation", ["policy", "mean return", "std", "success rate", "mean length"], rows)
     ok = "solved" if summary["reach_solved"] else "NOT solved"
-    run.say(f"PointReach {ok}: success rate {summary['reach_success_rate']:.2f} (goal {cfg.success_goal:g}); "
-            f"final log-std {np.round(reach['log_std'], 2).tolist()}")
-    run.save_plot(plots.learning_curve(curves, window=100, title="PointReach: Gaussian PolicyGradient"), "reach_curve")
+    run.say(
+        f"PointReach {ok}: success rate {summary['reach_success_rate']:.2f} (goal {cfg.success_goal:g}); "
+        f"final log-std {np.round(reach['log_std'], 2).tolist()}"
+    )
+    run.save_plot(
+        plots.learning_curve(curves, window=100, title="PointReach: Gaussian PolicyGradient"),
+        "reach_curve",
+    )
     return summary
 
 

@@ -43,16 +43,31 @@ class Config:
 def run(cfg: Config, run: Run) -> dict:
     digits = load_digits()
     X, y = digits.data, digits.target
-    run.say(f"{len(X)} digit images of 8x8 pixels (values 0-16); clustering into k = {cfg.k} without labels")
+    run.say(
+        f"{len(X)} digit images of 8x8 pixels (values 0-16); clustering into k = {cfg.k} without labels"
+    )
 
-    model = KMeans(**learner_kwargs(cfg, "model", k=cfg.k, n_init=cfg.n_init, seed=cfg.seed)).fit(X, progress=run.progress("kmeans"))
-    mini = MiniBatchKMeans(k=cfg.k, batch_size=cfg.minibatch_size, epochs=cfg.minibatch_epochs,
-                           seed=cfg.seed).fit(X, progress=run.progress("minibatch_kmeans"))
+    model = KMeans(**learner_kwargs(cfg, "model", k=cfg.k, n_init=cfg.n_init, seed=cfg.seed)).fit(
+        X, progress=run.progress("kmeans")
+    )
+    mini = MiniBatchKMeans(
+        k=cfg.k, batch_size=cfg.minibatch_size, epochs=cfg.minibatch_epochs, seed=cfg.seed
+    ).fit(X, progress=run.progress("minibatch_kmeans"))
     sk = SKKMeans(cfg.k, n_init=cfg.n_init, random_state=cfg.seed).fit(X)
     rows = [
         ["KMeans (ours)", model.inertia_, adjusted_rand_score(y, model.labels_), model.n_iter_],
-        ["MiniBatchKMeans (ours)", mini.inertia_, adjusted_rand_score(y, mini.labels_), mini.n_steps_],
-        ["scikit-learn KMeans", float(sk.inertia_), adjusted_rand_score(y, sk.labels_), int(sk.n_iter_)],
+        [
+            "MiniBatchKMeans (ours)",
+            mini.inertia_,
+            adjusted_rand_score(y, mini.labels_),
+            mini.n_steps_,
+        ],
+        [
+            "scikit-learn KMeans",
+            float(sk.inertia_),
+            adjusted_rand_score(y, sk.labels_),
+            int(sk.n_iter_),
+        ],
     ]
     run.say(f"\nSame data, n_init = {cfg.n_init} (scikit-learn draws its own seeds):")
     run.table("methods", ["method", "inertia", "ARI vs true digits", "iterations / steps"], rows)
@@ -60,14 +75,31 @@ def run(cfg: Config, run: Run) -> dict:
         run.log("kmeans", step, inertia=value)
 
     majority = [_majority(y[model.labels_ == j]) for j in range(cfg.k)]
-    titles = [f"cluster {j}:\nmostly {d} ({s:.0%})" if d >= 0 else f"cluster {j}:\nempty" for j, (d, s) in enumerate(majority)]
+    titles = [
+        f"cluster {j}:\nmostly {d} ({s:.0%})" if d >= 0 else f"cluster {j}:\nempty"
+        for j, (d, s) in enumerate(majority)
+    ]
     order = np.argsort([d for d, _ in majority], kind="stable")
-    run.save_plot(plots.image_grid(model.centers_[order].reshape(-1, 8, 8), [titles[j] for j in order], columns=5,
-                                   title="k-means centres of the digits, as images"), "centres")
+    run.save_plot(
+        plots.image_grid(
+            model.centers_[order].reshape(-1, 8, 8),
+            [titles[j] for j in order],
+            columns=5,
+            title="k-means centres of the digits, as images",
+        ),
+        "centres",
+    )
     P = PCA(n_components=2).fit(X)
-    run.save_plot(plots.cluster_scatter(P.act(X), model.labels_, centers=P.act(model.centers_),
-                                        names=[t.split(":")[1].strip() for t in titles],
-                                        title="Digits in PCA space, coloured by k-means cluster"), "pca_clusters")
+    run.save_plot(
+        plots.cluster_scatter(
+            P.act(X),
+            model.labels_,
+            centers=P.act(model.centers_),
+            names=[t.split(":")[1].strip() for t in titles],
+            title="Digits in PCA space, coloured by k-means cluster",
+        ),
+        "pca_clusters",
+    )
     return {
         "ari": float(rows[0][2]),
         "inertia": model.inertia_,

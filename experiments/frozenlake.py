@@ -34,7 +34,9 @@ from sandbox.experiment import Experiment, Run, learner_kwargs
 
 MAPS = {"4x4": ("FrozenLake-v1", 100), "8x8": ("FrozenLake8x8-v1", 200)}
 GAMMA_SCAN = (0.9, 0.95, 0.98, 0.99, 0.992, 0.994, 0.995, 0.996, 0.998, 0.999, 0.9999, 1.0)
-ARROWS = np.array([(-1, 0), (0, 1), (1, 0), (0, -1)])  # FrozenLake's actions: left, down, right, up as (dx, dy)
+ARROWS = np.array(
+    [(-1, 0), (0, 1), (1, 0), (0, -1)]
+)  # FrozenLake's actions: left, down, right, up as (dx, dy)
 TARGET = {"4x4": 0.98, "8x8": 0.97}  # the share of the optimum Q-learning should reach
 
 
@@ -54,7 +56,9 @@ class Config:
     def validate(self) -> None:
         for name in (m.strip() for m in self.maps.split(",")):
             if name not in MAPS:
-                raise ValueError(f"maps={self.maps!r}: {name!r} is not a map; choose from {', '.join(MAPS)}.")
+                raise ValueError(
+                    f"maps={self.maps!r}: {name!r} is not a map; choose from {', '.join(MAPS)}."
+                )
         for key in ("episodes_4x4", "episodes_8x8", "eval_episodes", "curve_points"):
             check_number(key, getattr(self, key), low=1, integer=True)
         check_number("gamma", self.gamma, low=0.0, high=1.0)
@@ -85,14 +89,22 @@ def best_stationary(env_id: str, model: Model, horizon: int) -> dict:
                 v = float(policy_value(model, trial, horizon=horizon)[0])
                 if v > value + 1e-12:
                     value, policy, improved, improvements = v, trial, True, improvements + 1
-    return {"value": value, "gamma": gamma, "policy": policy.tolist(), "local_improvements": improvements,
-            "scan": {str(g): v for g, (v, _) in scan.items()}}
+    return {
+        "value": value,
+        "gamma": gamma,
+        "policy": policy.tolist(),
+        "local_improvements": improvements,
+        "scan": {str(g): v for g, (v, _) in scan.items()},
+    }
 
 
 def references(env_id: str, horizon: int) -> dict:
     model = transition_model(env_id)
     values, _ = finite_horizon(model, horizon)
-    return {"optimal": float(values[horizon][0]), "stationary": best_stationary(env_id, model, horizon)}
+    return {
+        "optimal": float(values[horizon][0]),
+        "stationary": best_stationary(env_id, model, horizon),
+    }
 
 
 def train(cfg: Config, name: str, progress: bool = False) -> dict:
@@ -105,12 +117,24 @@ def train(cfg: Config, name: str, progress: bool = False) -> dict:
 
     def score(info: dict) -> None:  # the greedy policy's exact value, about every `every` episodes
         if info["done"] >= (len(curve) + 1) * every:
-            curve.append((info["done"], float(policy_value(model, info["policy"], horizon=horizon)[0])))
+            curve.append(
+                (info["done"], float(policy_value(model, info["policy"], horizon=horizon)[0]))
+            )
 
-    agent = QLearning(**learner_kwargs(cfg, "agent", gamma=cfg.gamma, learning_rate=cfg.learning_rate,
-                                       learning_rate_schedule="linear", learning_rate_end=cfg.learning_rate_end,
-                                       epsilon_start=1.0, epsilon_end=cfg.epsilon_end, exploration_fraction=1.0,
-                                       seed=cfg.seed))
+    agent = QLearning(
+        **learner_kwargs(
+            cfg,
+            "agent",
+            gamma=cfg.gamma,
+            learning_rate=cfg.learning_rate,
+            learning_rate_schedule="linear",
+            learning_rate_end=cfg.learning_rate_end,
+            epsilon_start=1.0,
+            epsilon_end=cfg.epsilon_end,
+            exploration_fraction=1.0,
+            seed=cfg.seed,
+        )
+    )
     agent.fit(env_id, episodes=episodes, callback=score, progress=progress)
     result = agent.evaluate(env_id, episodes=cfg.eval_episodes, seed=cfg.seed)
     return {
@@ -127,20 +151,49 @@ def train(cfg: Config, name: str, progress: bool = False) -> dict:
 def report(run: Run, name: str, ref: dict, q: dict, cfg: Config) -> dict:
     opt, stat = ref["optimal"], ref["stationary"]["value"]
     se = float(np.sqrt(q["simulated"] * (1 - q["simulated"]) / cfg.eval_episodes))
-    run.say(f"\n{name} ({MAPS[name][0]}, {MAPS[name][1]}-step limit): success rate within the limit")
-    run.table(f"success_{name}", ["policy", "success rate", "share of optimum", "how"], [
-        ["optimum (time-dependent)", opt, 1.0, "finite-horizon DP on P"],
-        ["best stationary", stat, stat / opt, f"VI gamma={ref['stationary']['gamma']}, exact; {ref['stationary']['local_improvements']} single-state improvements"],
-        ["Q-learning greedy, exact", q["exact"], q["exact"] / opt, f"{q['steps']} training steps, scored on P"],
-        ["Q-learning greedy, simulated", q["simulated"], q["simulated"] / opt, f"{cfg.eval_episodes} episodes, +/- {se:.4f} (1 s.e.)"],
-    ])
+    run.say(
+        f"\n{name} ({MAPS[name][0]}, {MAPS[name][1]}-step limit): success rate within the limit"
+    )
+    run.table(
+        f"success_{name}",
+        ["policy", "success rate", "share of optimum", "how"],
+        [
+            ["optimum (time-dependent)", opt, 1.0, "finite-horizon DP on P"],
+            [
+                "best stationary",
+                stat,
+                stat / opt,
+                f"VI gamma={ref['stationary']['gamma']}, exact; {ref['stationary']['local_improvements']} single-state improvements",
+            ],
+            [
+                "Q-learning greedy, exact",
+                q["exact"],
+                q["exact"] / opt,
+                f"{q['steps']} training steps, scored on P",
+            ],
+            [
+                "Q-learning greedy, simulated",
+                q["simulated"],
+                q["simulated"] / opt,
+                f"{cfg.eval_episodes} episodes, +/- {se:.4f} (1 s.e.)",
+            ],
+        ],
+    )
     target = TARGET[name] * opt
     ok = q["simulated"] >= target
     run.say(f"target: >= {TARGET[name]} x optimum = {target:.4f}: {'met' if ok else 'NOT met'}")
-    return {"optimal_success_rate": opt, "stationary_success_rate": stat, "stationary_gamma": ref["stationary"]["gamma"],
-            "q_learning_success_rate": q["simulated"], "q_learning_exact_success_rate": q["exact"],
-            "q_learning_standard_error": se, "eval_episodes": cfg.eval_episodes, "target": target, "target_met": ok,
-            "training_steps": q["steps"]}
+    return {
+        "optimal_success_rate": opt,
+        "stationary_success_rate": stat,
+        "stationary_gamma": ref["stationary"]["gamma"],
+        "q_learning_success_rate": q["simulated"],
+        "q_learning_exact_success_rate": q["exact"],
+        "q_learning_standard_error": se,
+        "eval_episodes": cfg.eval_episodes,
+        "target": target,
+        "target_met": ok,
+        "training_steps": q["steps"],
+    }
 
 
 def draw(run: Run, name: str, ref: dict, q: dict) -> None:
@@ -149,12 +202,26 @@ def draw(run: Run, name: str, ref: dict, q: dict) -> None:
     success = np.asarray(q["training_success"], dtype=float)
     window = max(1, len(success) // 100)
     smooth = np.convolve(success, np.ones(window) / window, mode="valid")
-    run.save_plot(plots.xy_curves(
-        {"greedy policy (exact, from P)": (x, y),
-         f"training episodes (epsilon-greedy, mean of {window})": (np.arange(window, len(success) + 1), smooth)},
-        hlines={"optimum (time-dependent)": ref["optimal"], "best stationary": ref["stationary"]["value"]},
-        xlabel="training episode", ylabel=f"success rate within {horizon} steps",
-        title=f"Q-learning on FrozenLake {name}", ylim=(0, 1)), f"learning_curve_{name}")
+    run.save_plot(
+        plots.xy_curves(
+            {
+                "greedy policy (exact, from P)": (x, y),
+                f"training episodes (epsilon-greedy, mean of {window})": (
+                    np.arange(window, len(success) + 1),
+                    smooth,
+                ),
+            },
+            hlines={
+                "optimum (time-dependent)": ref["optimal"],
+                "best stationary": ref["stationary"]["value"],
+            },
+            xlabel="training episode",
+            ylabel=f"success rate within {horizon} steps",
+            title=f"Q-learning on FrozenLake {name}",
+            ylim=(0, 1),
+        ),
+        f"learning_curve_{name}",
+    )
     desc = make_env(env_id).unwrapped.desc.astype(str)
     table = np.asarray(q["q_table"])
     policy = table.argmax(axis=1).reshape(desc.shape)
@@ -162,22 +229,33 @@ def draw(run: Run, name: str, ref: dict, q: dict) -> None:
     best = np.asarray(ref["stationary"]["policy"]).reshape(desc.shape)
     free = np.isin(desc, ["S", "F"])
     same = int(np.sum((policy == best) & free))
-    run.save_plot(plots.grid_policy(
-        table.max(axis=1).reshape(desc.shape), arrows, desc, value_label="max_a Q(s, a)",
-        caption="S start, F frozen (safe), H hole (episode ends, reward 0), G goal (reward 1).\n"
-                "Arrow: the greedy action, argmax_a Q(s, a).\n"
-                "Colour: max_a Q(s, a), the return Q-learning expects from s.",
-        title=f"FrozenLake {name}: Q-learning's greedy policy and values\n"
-              f"({same} of {int(free.sum())} non-terminal states act as the best stationary policy)"),
-        f"policy_{name}")
+    run.save_plot(
+        plots.grid_policy(
+            table.max(axis=1).reshape(desc.shape),
+            arrows,
+            desc,
+            value_label="max_a Q(s, a)",
+            caption="S start, F frozen (safe), H hole (episode ends, reward 0), G goal (reward 1).\n"
+            "Arrow: the greedy action, argmax_a Q(s, a).\n"
+            "Colour: max_a Q(s, a), the return Q-learning expects from s.",
+            title=f"FrozenLake {name}: Q-learning's greedy policy and values\n"
+            f"({same} of {int(free.sum())} non-terminal states act as the best stationary policy)",
+        ),
+        f"policy_{name}",
+    )
 
 
 def run(cfg: Config, run: Run) -> dict:
     summary = {}
     for name in cfg.map_names():
         env_id, horizon = MAPS[name]
-        ref = run.stage(f"reference_{name}", lambda env_id=env_id, horizon=horizon: references(env_id, horizon))
-        q = run.stage(f"q_learning_{name}", lambda name=name: train(cfg, name, run.progress(f"q_learning_{name}")))
+        ref = run.stage(
+            f"reference_{name}", lambda env_id=env_id, horizon=horizon: references(env_id, horizon)
+        )
+        q = run.stage(
+            f"q_learning_{name}",
+            lambda name=name: train(cfg, name, run.progress(f"q_learning_{name}")),
+        )
         for done, value in q["curve"]:
             run.log(f"{name}/greedy_exact", done, success_rate=value)
         summary[name] = report(run, name, ref, q, cfg)

@@ -49,16 +49,29 @@ def fit_both(cfg: Config, progress: bool = False) -> dict:
     Z_tr, Z_te, t_tr = sx.transform(X_tr), sx.transform(X_te), sy.transform(y_tr[:, None])[:, 0]
     models = {
         "linear (least squares)": LinearRegressor(solver="closed-form", seed=cfg.seed),
-        f"MLP {cfg.hidden}": MLPRegressor(**learner_kwargs(
-            cfg, "mlp", hidden=cfg.hidden, epochs=cfg.epochs, learning_rate=cfg.learning_rate,
-            batch_size=cfg.batch_size, early_stopping=True, patience=20, seed=cfg.seed)),
+        f"MLP {cfg.hidden}": MLPRegressor(
+            **learner_kwargs(
+                cfg,
+                "mlp",
+                hidden=cfg.hidden,
+                epochs=cfg.epochs,
+                learning_rate=cfg.learning_rate,
+                batch_size=cfg.batch_size,
+                early_stopping=True,
+                patience=20,
+                seed=cfg.seed,
+            )
+        ),
     }
     out = {"y_test": y_te}
     for name, model in models.items():
         model.fit(Z_tr, t_tr, progress=progress)
         pred = sy.inverse_transform(model.act(Z_te)[:, None])[:, 0]
-        out[name] = {"pred": pred, "test": regression_metrics(y_te, pred),
-                     "history": getattr(model, "history_", {})}
+        out[name] = {
+            "pred": pred,
+            "test": regression_metrics(y_te, pred),
+            "history": getattr(model, "history_", {}),
+        }
     return out
 
 
@@ -71,15 +84,28 @@ def _run(cfg: Config, run: Run) -> dict:
     r = run.stage("fit", lambda: fit_both(cfg, run.progress("fit")))
     y_te = np.asarray(r.pop("y_test"))
     run.say(f"\n{cfg.n} houses, {len(y_te)} held out; price in thousands (noise sd {cfg.noise:g}):")
-    run.table("metrics", ["model", "R²", "RMSE", "MAE"],
-              [[n, m["test"]["r2"], float(np.sqrt(m["test"]["mse"])), m["test"]["mae"]] for n, m in r.items()])
+    run.table(
+        "metrics",
+        ["model", "R²", "RMSE", "MAE"],
+        [
+            [n, m["test"]["r2"], float(np.sqrt(m["test"]["mse"])), m["test"]["mae"]]
+            for n, m in r.items()
+        ],
+    )
     for name, m in r.items():
         for epoch, v in enumerate(m["history"].get("val_loss", []), 1):
             run.log(name, epoch, val_loss=v)
-    run.save_plot(plots.predicted_vs_true({n: (y_te, np.asarray(m["pred"])) for n, m in r.items()}, unit="price (k)",
-                                          title="House prices on the test set"), "predicted_vs_true")
-    return {f"r2_{'linear' if n.startswith('linear') else 'mlp'}": m["test"]["r2"] for n, m in r.items()} | {
-        "rmse": {n: float(np.sqrt(m["test"]["mse"])) for n, m in r.items()}}
+    run.save_plot(
+        plots.predicted_vs_true(
+            {n: (y_te, np.asarray(m["pred"])) for n, m in r.items()},
+            unit="price (k)",
+            title="House prices on the test set",
+        ),
+        "predicted_vs_true",
+    )
+    return {
+        f"r2_{'linear' if n.startswith('linear') else 'mlp'}": m["test"]["r2"] for n, m in r.items()
+    } | {"rmse": {n: float(np.sqrt(m["test"]["mse"])) for n, m in r.items()}}
 
 
 EXPERIMENT = Experiment(

@@ -43,10 +43,14 @@ DEFAULT_ENV_KWARGS = "map='5x5', slip=0.2, step_cost=0.01"
 class Config:
     seed: int = 0
     env: str = DEFAULT_ENV  # a registered env id, or module:Class
-    env_kwargs: str | None = None  # keyword arguments for the env; None: DEFAULT_ENV_KWARGS for the default env, else none
+    env_kwargs: str | None = (
+        None  # keyword arguments for the env; None: DEFAULT_ENV_KWARGS for the default env, else none
+    )
     agent: str = "QLearning"  # the learner's class name, as `sandbox check-env` lists them
     agent_kwargs: str = ""  # hyperparameters, e.g. "gamma=0.9, learning_rate=0.5"
-    budget: int | None = None  # episodes or env steps, as the agent counts by default; None: its default budget
+    budget: int | None = (
+        None  # episodes or env steps, as the agent counts by default; None: its default budget
+    )
     eval_episodes: int = 1000
     gamma: float = 0.99  # the reference value iteration's discount
 
@@ -75,8 +79,10 @@ def parse_kwargs(name: str, text: str) -> dict[str, Any]:
             raise SyntaxError("positional values")
         return {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
     except (SyntaxError, ValueError) as exc:
-        raise ValueError(f"--set {name}={text!r} must be keyword=literal pairs separated by commas, "
-                         f"e.g. \"gamma=0.9, map='5x5'\" ({exc}).") from None
+        raise ValueError(
+            f"--set {name}={text!r} must be keyword=literal pairs separated by commas, "
+            f"e.g. \"gamma=0.9, map='5x5'\" ({exc})."
+        ) from None
 
 
 def agent_class(name: str) -> type[Learner]:
@@ -94,13 +100,21 @@ def training_kwargs(cls: type[Learner], cfg: Config) -> dict[str, Any]:
         self_play = make_env(cfg.env, **kwargs, opponent="self")
     except (TypeError, ValueError):
         return kwargs  # no self-play mode: fit refuses with the learner's own reason
-    return {**kwargs, "opponent": "self"} if getattr(self_play.unwrapped, "self_play", False) else kwargs
+    return (
+        {**kwargs, "opponent": "self"}
+        if getattr(self_play.unwrapped, "self_play", False)
+        else kwargs
+    )
 
 
 def train(cfg: Config, run: Run) -> dict:
     cls = agent_class(cfg.agent)
     env = make_env(cfg.env, **env_kwargs(cfg))
-    kwargs = training_kwargs(cls, cfg) if cls.paradigm in ("reinforcement", "planning") else env_kwargs(cfg)
+    kwargs = (
+        training_kwargs(cls, cfg)
+        if cls.paradigm in ("reinforcement", "planning")
+        else env_kwargs(cfg)
+    )
     require_env_support(cls, make_env(cfg.env, **kwargs))
     # A factory, not an instance: agents that run several env copies make their own.
     train_env = functools.partial(make_env, cfg.env, **kwargs)
@@ -110,8 +124,10 @@ def train(cfg: Config, run: Run) -> dict:
         if key not in known:
             hint = close_matches(key, known)
             did = f" Did you mean {' or '.join(map(repr, hint))}?" if hint else ""
-            raise ValueError(f"agent_kwargs: {cls.__name__} takes no parameter {key!r}.{did} "
-                             f"Its parameters: {', '.join(known)}.")
+            raise ValueError(
+                f"agent_kwargs: {cls.__name__} takes no parameter {key!r}.{did} "
+                f"Its parameters: {', '.join(known)}."
+            )
     if "seed" in known:
         params.setdefault("seed", cfg.seed)
     agent = cls(**params)
@@ -121,9 +137,13 @@ def train(cfg: Config, run: Run) -> dict:
     else:
         agent.fit(train_env, progress=run.progress("train"), **{unit: cfg.budget})
     result = agent.evaluate(env, episodes=cfg.eval_episodes, seed=cfg.seed)
-    out = {"agent": cls.__name__, "env": env_name(env), "budget": None if cls.paradigm == "planning" else cfg.budget,
-           "budget_unit": None if cls.paradigm == "planning" else unit,
-           **{k: result.get(k) for k in ("mean_return", "success_rate", "mean_length")}}
+    out = {
+        "agent": cls.__name__,
+        "env": env_name(env),
+        "budget": None if cls.paradigm == "planning" else cfg.budget,
+        "budget_unit": None if cls.paradigm == "planning" else unit,
+        **{k: result.get(k) for k in ("mean_return", "success_rate", "mean_length")},
+    }
     returns = np.asarray(getattr(agent, "history_", {}).get("episode_returns", []), dtype=float)
     for i, r in enumerate(returns):
         run.log("training", i + 1, episode_return=r)
@@ -138,21 +158,52 @@ def train(cfg: Config, run: Run) -> dict:
 
 def run(cfg: Config, run: Run) -> dict:
     result = run.stage("train", lambda: train(cfg, run))
-    shown = ["-" if result[k] is None else result[k] for k in ("mean_return", "success_rate", "mean_length")]
+    shown = [
+        "-" if result[k] is None else result[k]
+        for k in ("mean_return", "success_rate", "mean_length")
+    ]
     rows = [[result["agent"], *shown]]
     if "optimal" in result:
         o = result["optimal"]
-        rows.append([f"value iteration (gamma {cfg.gamma:g}, exact)", o["mean_return"], o["success_rate"], o["mean_length"]])
+        rows.append(
+            [
+                f"value iteration (gamma {cfg.gamma:g}, exact)",
+                o["mean_return"],
+                o["success_rate"],
+                o["mean_length"],
+            ]
+        )
     run.say(f"\n{result['env']}: greedy policies over {cfg.eval_episodes} episodes")
     run.table("evaluation", ["policy", "mean return", "success rate", "mean length"], rows)
     returns = np.asarray(result.pop("training_returns"))
     if len(returns):
         window = max(1, len(returns) // 50)
         smooth = np.convolve(returns, np.ones(window) / window, mode="valid")
-        hlines = {"value iteration": result["optimal"]["mean_return"]} if "optimal" in result else None
-        run.save_plot(plots.curves({result["agent"]: smooth}, xlabel="training episode", ylabel=f"return ({window}-episode mean)",
-                                   title=f"{result['agent']} on {result['env']}", hlines=hlines), "learning_curve")
-    summary = {k: result[k] for k in ("agent", "env", "budget", "budget_unit", "mean_return", "success_rate", "mean_length")}
+        hlines = (
+            {"value iteration": result["optimal"]["mean_return"]} if "optimal" in result else None
+        )
+        run.save_plot(
+            plots.curves(
+                {result["agent"]: smooth},
+                xlabel="training episode",
+                ylabel=f"return ({window}-episode mean)",
+                title=f"{result['agent']} on {result['env']}",
+                hlines=hlines,
+            ),
+            "learning_curve",
+        )
+    summary = {
+        k: result[k]
+        for k in (
+            "agent",
+            "env",
+            "budget",
+            "budget_unit",
+            "mean_return",
+            "success_rate",
+            "mean_length",
+        )
+    }
     if "optimal" in result:
         summary["optimal_mean_return"] = result["optimal"]["mean_return"]
         summary["optimal_success_rate"] = result["optimal"]["success_rate"]

@@ -79,20 +79,32 @@ LAKE_LEARNERS = {  # name -> (paradigm, summary key of its final greedy success 
 class Config:
     seed: int = 0
     n_seeds: int = 3  # each learner runs with seeds seed, seed + 1, ..., for the bands
-    parts: str = "digits,frozenlake"  # which lessons to run: digits, frozenlake or both, comma-separated
-    label_budgets: tuple[int, ...] = (10, 30, 100, 300, 1000)  # labels (or rewards) seen, the x axis
+    parts: str = (
+        "digits,frozenlake"  # which lessons to run: digits, frozenlake or both, comma-separated
+    )
+    label_budgets: tuple[int, ...] = (
+        10,
+        30,
+        100,
+        300,
+        1000,
+    )  # labels (or rewards) seen, the x axis
     updates: int = 200  # gradient steps of each supervised fit, whatever the number of labels
     clusters: int = 10  # k of the k-means learner (each cluster named by the labels seen)
     bandit_c: float = 1.0  # LinUCB's exploration weight (width of its confidence bonus)
     tabular_steps: int = 200_000  # env steps for Q-learning and SARSA
-    deep_steps: int = 10_000  # env steps for PolicyGradient and DQN (each step costs a network pass)
+    deep_steps: int = (
+        10_000  # env steps for PolicyGradient and DQN (each step costs a network pass)
+    )
     curve_points: int = 40
 
     def validate(self) -> None:
         check_number("n_seeds", self.n_seeds, low=1, integer=True)
         unknown = set(self.part_names()) - {"digits", "frozenlake"}
         if unknown or not self.part_names():
-            raise ValueError(f"parts={self.parts!r}: choose digits, frozenlake or both (comma-separated).")
+            raise ValueError(
+                f"parts={self.parts!r}: choose digits, frozenlake or both (comma-separated)."
+            )
         check_int_tuple("label_budgets", self.label_budgets)
         if list(self.label_budgets) != sorted(set(self.label_budgets)):
             raise ValueError(f"label_budgets={self.label_budgets!r} must increase, each once.")
@@ -116,19 +128,32 @@ def digits_split(seed: int) -> dict[str, np.ndarray]:
     which to reveal labels: one of each digit first (round robin over the shuffled classes)."""
     data = load_digits()
     images, y = data.images / 16.0, data.target
-    idx_tr, idx_te = train_test_split(np.arange(len(y)), test_size=0.3, random_state=seed, stratify=y)
+    idx_tr, idx_te = train_test_split(
+        np.arange(len(y)), test_size=0.3, random_state=seed, stratify=y
+    )
     rng = derive_rng(seed, "label order")
     per_class = [rng.permutation(idx_tr[y[idx_tr] == c]).tolist() for c in range(10)]
-    order = [lists[i] for i in range(max(map(len, per_class))) for lists in per_class if i < len(lists)]
+    order = [
+        lists[i] for i in range(max(map(len, per_class))) for lists in per_class if i < len(lists)
+    ]
     position = {v: i for i, v in enumerate(idx_tr)}
-    return {"train_images": images[idx_tr], "train_y": y[idx_tr], "test_images": images[idx_te], "test_y": y[idx_te],
-            "order": np.array([position[i] for i in order])}
+    return {
+        "train_images": images[idx_tr],
+        "train_y": y[idx_tr],
+        "test_images": images[idx_te],
+        "test_y": y[idx_te],
+        "order": np.array([position[i] for i in order]),
+    }
 
 
-def supervised(name: str, images: np.ndarray, labels: np.ndarray, cfg: Config, seed: int) -> MLPClassifier:
+def supervised(
+    name: str, images: np.ndarray, labels: np.ndarray, cfg: Config, seed: int
+) -> MLPClassifier:
     """Fit one supervised learner on these labelled images for ``cfg.updates`` gradient steps."""
     batch = min(32, len(labels))
-    epochs = max(1, -(-cfg.updates // -(-len(labels) // batch)))  # updates / batches per epoch, rounded up
+    epochs = max(
+        1, -(-cfg.updates // -(-len(labels) // batch))
+    )  # updates / batches per epoch, rounded up
     common = {"batch_size": batch, "epochs": epochs, "learning_rate": 3e-3, "seed": seed}
     if name == "conv net":
         return MLPClassifier(hidden=(64,), conv_channels=(8, 16), **common).fit(images, labels)
@@ -139,13 +164,20 @@ def supervised(name: str, images: np.ndarray, labels: np.ndarray, cfg: Config, s
 def digits_seed(cfg: Config, seed: int, progress: bool = False) -> dict:
     """Test accuracy of every digit learner at every label budget, and the seconds each took."""
     d = digits_split(seed)
-    X_tr, X_te = d["train_images"].reshape(len(d["train_y"]), -1), d["test_images"].reshape(len(d["test_y"]), -1)
+    X_tr, X_te = (
+        d["train_images"].reshape(len(d["train_y"]), -1),
+        d["test_images"].reshape(len(d["test_y"]), -1),
+    )
     y_tr, y_te, order = d["train_y"], d["test_y"], d["order"]
     if cfg.label_budgets[-1] > len(y_tr):
-        raise ValueError(f"label_budgets goes up to {cfg.label_budgets[-1]}, but there are only {len(y_tr)} training digits.")
+        raise ValueError(
+            f"label_budgets goes up to {cfg.label_budgets[-1]}, but there are only {len(y_tr)} training digits."
+        )
     acc: dict[str, list[float]] = {name: [] for name in DIGIT_LEARNERS}
     seconds = dict.fromkeys(DIGIT_LEARNERS, 0.0)
-    fits = 4 * len(cfg.label_budgets) + 1  # many short fits: one bar over them all, the fits themselves quiet
+    fits = (
+        4 * len(cfg.label_budgets) + 1
+    )  # many short fits: one bar over them all, the fits themselves quiet
     with Reporter(None, progress, desc=f"digits, seed {seed}", unit="fits", total=fits) as report:
         for name in ("softmax regression", "MLP", "conv net"):
             for n in cfg.label_budgets:
@@ -171,7 +203,9 @@ def digits_seed(cfg: Config, seed: int, progress: bool = False) -> dict:
             start = time.perf_counter()
             env = ContextualBandit(((X_tr - mean) / std, y_tr), standardize=False)
             agent = LinUCB(c=cfg.bandit_c, seed=seed).fit(env, steps=n)
-            acc["LinUCB"].append(float(np.mean(env.classes[agent.act((X_te - mean) / std)] == y_te)))
+            acc["LinUCB"].append(
+                float(np.mean(env.classes[agent.act((X_te - mean) / std)] == y_te))
+            )
             seconds["LinUCB"] += time.perf_counter() - start
             report(done=3 * len(cfg.label_budgets) + 1 + len(acc["LinUCB"]))
     return {"accuracy": acc, "seconds": seconds, "train": int(len(y_tr)), "test": int(len(y_te))}
@@ -194,9 +228,19 @@ def name_clusters(clusters: np.ndarray, labels: np.ndarray, k: int) -> np.ndarra
 
 def lake_agent(name: str, seed: int) -> QLearning | SARSA | PolicyGradient | DQN:
     """A fresh learner of the lake; hyperparameters in the shared vocabulary (docs/vocabulary.md)."""
-    if name in ("Q-learning", "SARSA"):  # explore for the first half of the budget, then mostly exploit
+    if name in (
+        "Q-learning",
+        "SARSA",
+    ):  # explore for the first half of the budget, then mostly exploit
         cls = QLearning if name == "Q-learning" else SARSA
-        return cls(learning_rate=0.1, gamma=0.99, epsilon_start=1.0, epsilon_end=0.05, exploration_fraction=0.5, seed=seed)
+        return cls(
+            learning_rate=0.1,
+            gamma=0.99,
+            epsilon_start=1.0,
+            epsilon_end=0.05,
+            exploration_fraction=0.5,
+            seed=seed,
+        )
     if name == "PolicyGradient":
         return PolicyGradient(hidden=(64,), gamma=0.99, seed=seed)
     return DQN(hidden=(64,), gamma=0.99, seed=seed)
@@ -210,18 +254,25 @@ def lake_seed(cfg: Config, seed: int, progress: bool = False) -> dict:
     for name in LAKE_LEARNERS:
         steps = cfg.tabular_steps if name in ("Q-learning", "SARSA") else cfg.deep_steps
         start = time.perf_counter()
-        agent = lake_agent(name, seed).fit(LAKE, steps=steps, progress=progress)  # few long fits: a bar each
+        agent = lake_agent(name, seed).fit(
+            LAKE, steps=steps, progress=progress
+        )  # few long fits: a bar each
         seconds = time.perf_counter() - start
         greedy = np.asarray(agent.act(states)).reshape(-1)  # the greedy action in every state
         returns = np.asarray(agent.history_["episode_returns"], dtype=float)
         lengths = np.asarray(agent.history_["episode_lengths"], dtype=float)
-        out[name] = {"curve": training_curve(returns, lengths, steps, cfg.curve_points), "seconds": seconds,
-                     "greedy_success": float(policy_value(model, greedy, horizon=HORIZON)[0]), "steps": steps}
+        out[name] = {
+            "curve": training_curve(returns, lengths, steps, cfg.curve_points),
+            "seconds": seconds,
+            "greedy_success": float(policy_value(model, greedy, horizon=HORIZON)[0]),
+            "steps": steps,
+        }
     return out
 
 
-def training_curve(returns: np.ndarray, lengths: np.ndarray, budget: int, points: int,
-                   window: int = 100) -> list[list[float]]:
+def training_curve(
+    returns: np.ndarray, lengths: np.ndarray, budget: int, points: int, window: int = 100
+) -> list[list[float]]:
     """Success rate of the last ``window`` training episodes finished by each of ``points`` step
     counts up to ``budget`` (on FrozenLake an episode's return is 1 exactly when it reached the goal);
     0 before the first episode ends. Pairs [steps, success rate]."""
@@ -229,7 +280,9 @@ def training_curve(returns: np.ndarray, lengths: np.ndarray, budget: int, points
     curve = []
     for x in np.linspace(budget / points, budget, points):
         done = int(np.searchsorted(ends, x, side="right"))
-        curve.append([float(x), float(np.mean(returns[max(0, done - window):done] > 0)) if done else 0.0])
+        curve.append(
+            [float(x), float(np.mean(returns[max(0, done - window) : done] > 0)) if done else 0.0]
+        )
     return curve
 
 
@@ -238,8 +291,11 @@ def planning() -> dict:
     start = time.perf_counter()
     plan = ValueIteration(gamma=0.999).fit(LAKE)
     model = transition_model(LAKE)
-    return {"success": float(policy_value(model, plan.policy_, horizon=HORIZON)[0]),
-            "seconds": time.perf_counter() - start, "sweeps": int(plan.n_iter_)}
+    return {
+        "success": float(policy_value(model, plan.policy_, horizon=HORIZON)[0]),
+        "seconds": time.perf_counter() - start,
+        "sweeps": int(plan.n_iter_),
+    }
 
 
 # ------------------------------------------------------------------ run
@@ -252,10 +308,12 @@ def run(cfg: Config, run: Run) -> dict:
 
 def _run(cfg: Config, run: Run) -> dict:
     report = Report("Paradigms side by side")
-    report.text("The same work, learned four ways: from labels (supervised), from no labels at all (unsupervised), "
-                "from a reward signal (reinforcement learning), and from the rules of the world (planning). "
-                f"Every learner ran with {cfg.n_seeds} seed(s) ({', '.join(map(str, cfg.seeds()))}); a line is the "
-                "mean over seeds and the shaded band its 95 % confidence interval (Student t).")
+    report.text(
+        "The same work, learned four ways: from labels (supervised), from no labels at all (unsupervised), "
+        "from a reward signal (reinforcement learning), and from the rules of the world (planning). "
+        f"Every learner ran with {cfg.n_seeds} seed(s) ({', '.join(map(str, cfg.seeds()))}); a line is the "
+        "mean over seeds and the shaded band its 95 % confidence interval (Student t)."
+    )
     summary: dict = {"seeds": cfg.seeds()}
     needs: list[list] = []
     if "digits" in cfg.part_names():
@@ -263,15 +321,27 @@ def _run(cfg: Config, run: Run) -> dict:
     if "frozenlake" in cfg.part_names():
         summary.update(lake_part(cfg, run, report, needs))
     report.heading("What each paradigm needed")
-    headers = ["task", "learner", "paradigm", "labels", "rewards", "model of the world", "env steps", "seconds (mean)",
-               "result (mean over seeds)"]
+    headers = [
+        "task",
+        "learner",
+        "paradigm",
+        "labels",
+        "rewards",
+        "model of the world",
+        "env steps",
+        "seconds (mean)",
+        "result (mean over seeds)",
+    ]
     run.say("\nWhat each paradigm needed:")
     run.table("needs", headers, needs)
     report.table(headers, needs)
-    report.text("Labels: examples with the right answer attached. Rewards: a number saying how good an action was "
-                "(here 1 for a right guess or for reaching the goal, 0 otherwise), never the right answer itself. "
-                "A model: the rules of the world (where each move can lead, with what probability). "
-                "Seconds are wall-clock on this machine, all label budgets or the whole training included.", note=True)
+    report.text(
+        "Labels: examples with the right answer attached. Rewards: a number saying how good an action was "
+        "(here 1 for a right guess or for reaching the goal, 0 otherwise), never the right answer itself. "
+        "A model: the rules of the world (where each move can lead, with what probability). "
+        "Seconds are wall-clock on this machine, all label budgets or the whole training included.",
+        note=True,
+    )
     md, page = report.write(run.dir)
     run.say(f"  report: {page}")
     summary["report"] = str(page)
@@ -279,7 +349,12 @@ def _run(cfg: Config, run: Run) -> dict:
 
 
 def digits_part(cfg: Config, run: Run, report: Report, needs: list[list]) -> dict:
-    per_seed = [run.stage(f"digits_seed{s}", lambda s=s: digits_seed(cfg, s, run.progress(f"digits_seed{s}"))) for s in cfg.seeds()]
+    per_seed = [
+        run.stage(
+            f"digits_seed{s}", lambda s=s: digits_seed(cfg, s, run.progress(f"digits_seed{s}"))
+        )
+        for s in cfg.seeds()
+    ]
     budgets = list(cfg.label_budgets)
     curves = {}
     for name in DIGIT_LEARNERS:
@@ -287,28 +362,62 @@ def digits_part(cfg: Config, run: Run, report: Report, needs: list[list]) -> dic
         for i, n in enumerate(budgets):
             run.log(f"digits/{name}", n, test_accuracy=float(curves[name]["mean"][i]))
     legend = {f"{name}: {DIGIT_LEARNERS[name][0]}": curves[name] for name in DIGIT_LEARNERS}
-    fig = plots.bands(legend, count_in_legend=False, xlabel="labels (or right/wrong rewards) the learner was given, log scale",
-                      ylabel="accuracy on digits it never saw", logx=True, ylim=(0, 1), hlines={"guessing (1 in 10)": 0.1},
-                      title="Reading handwritten digits: how much feedback does each paradigm need?",
-                      note=f"Mean of {cfg.n_seeds} seed(s); shaded: 95 % interval. {per_seed[0]['train']} training and "
-                           f"{per_seed[0]['test']} test digits (8x8 pixels).\n"
-                           "k-means sees every training digit but uses labels only to name its clusters.")
+    fig = plots.bands(
+        legend,
+        count_in_legend=False,
+        xlabel="labels (or right/wrong rewards) the learner was given, log scale",
+        ylabel="accuracy on digits it never saw",
+        logx=True,
+        ylim=(0, 1),
+        hlines={"guessing (1 in 10)": 0.1},
+        title="Reading handwritten digits: how much feedback does each paradigm need?",
+        note=f"Mean of {cfg.n_seeds} seed(s); shaded: 95 % interval. {per_seed[0]['train']} training and "
+        f"{per_seed[0]['test']} test digits (8x8 pixels).\n"
+        "k-means sees every training digit but uses labels only to name its clusters.",
+    )
     path = run.save_plot(fig, "digits")
     report.heading("Reading handwritten digits")
-    report.text("Each learner gets the first N training digits with their labels (supervised), or all training digits "
-                "without labels plus N labels to name its clusters (k-means), or N guesses each answered only with "
-                "right or wrong (LinUCB, a contextual bandit). Accuracy is measured on test digits none of them saw.")
-    report.figure(path.read_bytes(), "digits", "Test accuracy against the labels or rewards given; bands: 95 % interval over seeds.")
+    report.text(
+        "Each learner gets the first N training digits with their labels (supervised), or all training digits "
+        "without labels plus N labels to name its clusters (k-means), or N guesses each answered only with "
+        "right or wrong (LinUCB, a contextual bandit). Accuracy is measured on test digits none of them saw."
+    )
+    report.figure(
+        path.read_bytes(),
+        "digits",
+        "Test accuracy against the labels or rewards given; bands: 95 % interval over seeds.",
+    )
     rows, summary = [], {}
     for name, (paradigm, key) in DIGIT_LEARNERS.items():
         final = stats.describe([r["accuracy"][name][-1] for r in per_seed])
         secs = float(np.mean([r["seconds"][name] for r in per_seed]))
         summary[key] = final["mean"]
-        labels = "none" if name == "LinUCB" else (f"0 to learn, {budgets[-1]} to name" if name.startswith("k-") else budgets[-1])
+        labels = (
+            "none"
+            if name == "LinUCB"
+            else (f"0 to learn, {budgets[-1]} to name" if name.startswith("k-") else budgets[-1])
+        )
         rewards = budgets[-1] if name == "LinUCB" else "none"
-        needs.append(["digits", name, paradigm, labels, rewards, "no", "-", round(secs, 2),
-                      f"test accuracy {stats.fmt(final, 3)}"])
-        rows.append([name, paradigm, *[round(float(curves[name]["mean"][i]), 3) for i in range(len(budgets))]])
+        needs.append(
+            [
+                "digits",
+                name,
+                paradigm,
+                labels,
+                rewards,
+                "no",
+                "-",
+                round(secs, 2),
+                f"test accuracy {stats.fmt(final, 3)}",
+            ]
+        )
+        rows.append(
+            [
+                name,
+                paradigm,
+                *[round(float(curves[name]["mean"][i]), 3) for i in range(len(budgets))],
+            ]
+        )
     run.say(f"\nDigits: test accuracy (mean over {cfg.n_seeds} seeds) after N labels or rewards:")
     run.table("digits", ["learner", "paradigm", *[f"N={n}" for n in budgets]], rows)
     report.table(["learner", "paradigm", *[f"N={n}" for n in budgets]], rows)
@@ -317,38 +426,82 @@ def digits_part(cfg: Config, run: Run, report: Report, needs: list[list]) -> dic
 
 def lake_part(cfg: Config, run: Run, report: Report, needs: list[list]) -> dict:
     plan = run.stage("value_iteration", planning)
-    per_seed = [run.stage(f"frozenlake_seed{s}", lambda s=s: lake_seed(cfg, s, run.progress(f"frozenlake_seed{s}"))) for s in cfg.seeds()]
+    per_seed = [
+        run.stage(
+            f"frozenlake_seed{s}",
+            lambda s=s: lake_seed(cfg, s, run.progress(f"frozenlake_seed{s}")),
+        )
+        for s in cfg.seeds()
+    ]
     curves = {}
     for name in LAKE_LEARNERS:
         curves[name] = stats.band([tuple(zip(*r[name]["curve"])) for r in per_seed])
         for x, m in zip(curves[name]["x"], curves[name]["mean"]):
             run.log(f"frozenlake/{name}", float(x), training_success=float(m))
     legend = {f"{name}: {LAKE_LEARNERS[name][0]}": curves[name] for name in curves}
-    fig = plots.bands(legend, count_in_legend=False, logx=True, legend_loc="upper left",
-                      xlabel="environment steps taken while learning, log scale", ylabel="share of episodes reaching the goal",
-                      hlines={"value iteration: the best possible policy (planning, 0 steps)": plan["success"]}, ylim=(0, 1),
-                      title="Crossing slippery FrozenLake 8x8: planning vs learning from experience",
-                      note=f"Mean of {cfg.n_seeds} seed(s); shaded: 95 % interval. Curves: the last 100 training "
-                           "episodes, exploration included.\nThe dashed line is exact, computed from the rules without playing.")
+    fig = plots.bands(
+        legend,
+        count_in_legend=False,
+        logx=True,
+        legend_loc="upper left",
+        xlabel="environment steps taken while learning, log scale",
+        ylabel="share of episodes reaching the goal",
+        hlines={"value iteration: the best possible policy (planning, 0 steps)": plan["success"]},
+        ylim=(0, 1),
+        title="Crossing slippery FrozenLake 8x8: planning vs learning from experience",
+        note=f"Mean of {cfg.n_seeds} seed(s); shaded: 95 % interval. Curves: the last 100 training "
+        "episodes, exploration included.\nThe dashed line is exact, computed from the rules without playing.",
+    )
     path = run.save_plot(fig, "frozenlake")
     report.heading("Crossing FrozenLake 8x8")
-    report.text("The agent starts in one corner of an 8x8 frozen lake and must reach the other within 200 steps; "
-                "the ice is slippery (a move goes sideways two times in three) and holes end the episode. "
-                "Value iteration knows these rules and plans; the other learners only play and learn from the "
-                "reward at the goal.")
-    report.figure(path.read_bytes(), "frozenlake", "Success rate of the training episodes against environment steps; "
-                  "bands: 95 % interval over seeds.")
+    report.text(
+        "The agent starts in one corner of an 8x8 frozen lake and must reach the other within 200 steps; "
+        "the ice is slippery (a move goes sideways two times in three) and holes end the episode. "
+        "Value iteration knows these rules and plans; the other learners only play and learn from the "
+        "reward at the goal."
+    )
+    report.figure(
+        path.read_bytes(),
+        "frozenlake",
+        "Success rate of the training episodes against environment steps; "
+        "bands: 95 % interval over seeds.",
+    )
     summary = {"value_iteration_success": plan["success"]}
-    needs.append(["FrozenLake 8x8", "value iteration", "planning", "none", "read from the model", "yes (transition table)",
-                  0, round(plan["seconds"], 2), f"success {plan['success']:.3f} (exact)"])
+    needs.append(
+        [
+            "FrozenLake 8x8",
+            "value iteration",
+            "planning",
+            "none",
+            "read from the model",
+            "yes (transition table)",
+            0,
+            round(plan["seconds"], 2),
+            f"success {plan['success']:.3f} (exact)",
+        ]
+    )
     for name, (paradigm, key) in LAKE_LEARNERS.items():
         final = stats.describe([r[name]["greedy_success"] for r in per_seed])
         secs = float(np.mean([r[name]["seconds"] for r in per_seed]))
         summary[key] = final["mean"]
-        needs.append(["FrozenLake 8x8", name, paradigm, "none", "one per step", "no",
-                      per_seed[0][name]["steps"], round(secs, 2), f"greedy success {stats.fmt(final, 3)}"])
-    report.text("Result column for the learners: the success rate of the final greedy policy (no exploration), "
-                "computed exactly from the transition table; value iteration's is the best any policy reaches.", note=True)
+        needs.append(
+            [
+                "FrozenLake 8x8",
+                name,
+                paradigm,
+                "none",
+                "one per step",
+                "no",
+                per_seed[0][name]["steps"],
+                round(secs, 2),
+                f"greedy success {stats.fmt(final, 3)}",
+            ]
+        )
+    report.text(
+        "Result column for the learners: the success rate of the final greedy policy (no exploration), "
+        "computed exactly from the transition table; value iteration's is the best any policy reaches.",
+        note=True,
+    )
     return summary
 
 
@@ -357,12 +510,24 @@ EXPERIMENT = Experiment(
     "paradigms side by side: digits with labels, without labels and from reward; FrozenLake by planning, tabular and deep RL",
     Config,
     run,
-    tour={"n_seeds": 2, "label_budgets": (10, 100, 500), "updates": 150, "tabular_steps": 50_000, "deep_steps": 3000,
-          "curve_points": 10},
+    tour={
+        "n_seeds": 2,
+        "label_budgets": (10, 100, 500),
+        "updates": 150,
+        "tabular_steps": 50_000,
+        "deep_steps": 3000,
+        "curve_points": 10,
+    },
     tour_order=5,
     paradigm="all, side by side",
-    headline=("digits_softmax_accuracy", "digits_conv_accuracy", "digits_kmeans_accuracy", "digits_linucb_accuracy",
-              "q_learning_success", "value_iteration_success"),
+    headline=(
+        "digits_softmax_accuracy",
+        "digits_conv_accuracy",
+        "digits_kmeans_accuracy",
+        "digits_linucb_accuracy",
+        "q_learning_success",
+        "value_iteration_success",
+    ),
 )
 
 if __name__ == "__main__":

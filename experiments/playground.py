@@ -77,10 +77,23 @@ def train_set(cfg: Config, name: str, progress: bool = False) -> dict:
         if info["done"] in wanted:
             pictures[info["done"]] = model.predict_proba(points)[:, 1].reshape(xx.shape).tolist()
 
-    model = MLPClassifier(**learner_kwargs(cfg, "model", hidden=cfg.hidden, activation=cfg.activation, l1=cfg.l1,
-                                           l2=cfg.l2, dropout=cfg.dropout, learning_rate=cfg.learning_rate,
-                                           batch_size=cfg.batch_size, epochs=cfg.epochs, early_stopping=False,
-                                           backend=cfg.backend, seed=cfg.seed))
+    model = MLPClassifier(
+        **learner_kwargs(
+            cfg,
+            "model",
+            hidden=cfg.hidden,
+            activation=cfg.activation,
+            l1=cfg.l1,
+            l2=cfg.l2,
+            dropout=cfg.dropout,
+            learning_rate=cfg.learning_rate,
+            batch_size=cfg.batch_size,
+            epochs=cfg.epochs,
+            early_stopping=False,
+            backend=cfg.backend,
+            seed=cfg.seed,
+        )
+    )
     model.fit(X_tr, y_tr, validation_data=(X_te, y_te), callback=snapshot, progress=progress)
     pictures[model.n_epochs_] = model.predict_proba(points)[:, 1].reshape(xx.shape).tolist()
     return {
@@ -108,12 +121,22 @@ def _run(cfg: Config, run: Run) -> dict:
             run.log(name, epoch, loss=tl, test_loss=vl)
         d = {k: np.asarray(v) for k, v in r["data"].items()}
         panels = [(f"epoch {e}", np.asarray(p)) for e, p in r["pictures"].items()]
-        fig = plots.decision_boundaries(panels, (xx, yy), (d["X_train"], d["y_train"]), (d["X_test"], d["y_test"]),
-                                        title=f"{name}: hidden {cfg.hidden}, {cfg.activation}, test accuracy {r['test_accuracy']:.3f}")
+        fig = plots.decision_boundaries(
+            panels,
+            (xx, yy),
+            (d["X_train"], d["y_train"]),
+            (d["X_test"], d["y_test"]),
+            title=f"{name}: hidden {cfg.hidden}, {cfg.activation}, test accuracy {r['test_accuracy']:.3f}",
+        )
         run.save_plot(fig, f"boundary_{name}")
-    run.say(f"\nNetwork {cfg.hidden} {cfg.activation}, l1={cfg.l1:g}, l2={cfg.l2:g}, dropout={cfg.dropout:g}, noise={cfg.noise:g}:")
-    run.table("accuracy", ["dataset", "train accuracy", "test accuracy", "test log-loss"],
-              [[n, r["train_accuracy"], r["test_accuracy"], r["test_loss"]] for n, r in results.items()])
+    run.say(
+        f"\nNetwork {cfg.hidden} {cfg.activation}, l1={cfg.l1:g}, l2={cfg.l2:g}, dropout={cfg.dropout:g}, noise={cfg.noise:g}:"
+    )
+    run.table(
+        "accuracy",
+        ["dataset", "train accuracy", "test accuracy", "test log-loss"],
+        [[n, r["train_accuracy"], r["test_accuracy"], r["test_loss"]] for n, r in results.items()],
+    )
     return {
         "test_accuracy": {n: r["test_accuracy"] for n, r in results.items()},
         "mean_test_accuracy": float(np.mean([r["test_accuracy"] for r in results.values()])),

@@ -51,7 +51,14 @@ class Config:
         check_number("k_max", self.k_max, low=self.k_min + 2, integer=True)
         check_number("n_init", self.n_init, low=1, integer=True)
         check_number("silhouette_sample", self.silhouette_sample, low=10, integer=True)
-        check_number("anomaly_quantile", self.anomaly_quantile, low=0.0, high=1.0, low_open=True, high_open=True)
+        check_number(
+            "anomaly_quantile",
+            self.anomaly_quantile,
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            high_open=True,
+        )
         check_number("top_anomalies", self.top_anomalies, low=0, integer=True)
 
 
@@ -65,40 +72,87 @@ def run(cfg: Config, run: Run) -> dict:
     data = customer_table(cfg.n, seed=cfg.seed, outlier_fraction=cfg.outlier_fraction)
     X, columns = data["X"], list(data["columns"])
     Z = standardise(X)
-    run.say(f"{len(X)} customers, columns {', '.join(columns)}; {int(data['is_outlier'].sum())} planted oddities")
+    run.say(
+        f"{len(X)} customers, columns {', '.join(columns)}; {int(data['is_outlier'].sum())} planted oddities"
+    )
 
     ks = list(range(cfg.k_min, cfg.k_max + 1))
-    scan = run.stage("scan_k", lambda: scan_k(Z, ks, n_init=cfg.n_init, seed=cfg.seed, sample_size=cfg.silhouette_sample,
-                                          progress=run.progress("scan_k")))
+    scan = run.stage(
+        "scan_k",
+        lambda: scan_k(
+            Z,
+            ks,
+            n_init=cfg.n_init,
+            seed=cfg.seed,
+            sample_size=cfg.silhouette_sample,
+            progress=run.progress("scan_k"),
+        ),
+    )
     chosen = best_silhouette_k(scan["k"], scan["silhouette"])
     elbow = elbow_k(scan["k"], scan["inertia"])
     for k, inertia, sil in zip(scan["k"], scan["inertia"], scan["silhouette"]):
         run.log("choose_k", k, inertia=inertia, silhouette=sil)
     run.say("\nChoosing k:")
-    run.table("choose_k", ["k", "inertia", "silhouette"], [[k, i, s] for k, i, s in zip(scan["k"], scan["inertia"], scan["silhouette"])])
+    run.table(
+        "choose_k",
+        ["k", "inertia", "silhouette"],
+        [[k, i, s] for k, i, s in zip(scan["k"], scan["inertia"], scan["silhouette"])],
+    )
     run.say(f"best silhouette at k = {chosen}; elbow of the inertia at k = {elbow}")
-    run.save_plot(plots.choose_k(scan["k"], scan["inertia"], scan["silhouette"], chosen=chosen, elbow=elbow,
-                                 title="Customer segments: choosing k"), "choose_k")
+    run.save_plot(
+        plots.choose_k(
+            scan["k"],
+            scan["inertia"],
+            scan["silhouette"],
+            chosen=chosen,
+            elbow=elbow,
+            title="Customer segments: choosing k",
+        ),
+        "choose_k",
+    )
 
-    model = KMeans(k=chosen, n_init=cfg.n_init, seed=cfg.seed).fit(Z, progress=run.progress("kmeans"))
+    model = KMeans(k=chosen, n_init=cfg.n_init, seed=cfg.seed).fit(
+        Z, progress=run.progress("kmeans")
+    )
     labels = model.labels_
     profile_rows = segment_profiles(X, labels, data)
     run.say(f"\nSegments found (k = {chosen}), medians of the raw columns:")
-    run.table("segments", ["segment", "customers", *columns, "most common true segment", "share of it"], profile_rows)
+    run.table(
+        "segments",
+        ["segment", "customers", *columns, "most common true segment", "share of it"],
+        profile_rows,
+    )
 
     pca = PCA(n_components=2).fit(Z)
     P = pca.act(Z)
     scores = anomaly_scores(model, Z)
     threshold, flagged = anomaly_threshold(scores, cfg.anomaly_quantile)
     ratio = pca.explained_variance_ratio_
-    run.save_plot(plots.cluster_scatter(P, labels, centers=pca.act(model.centers_), flagged=flagged, kind="segment",
-                                        title=f"Customers in PCA space (k = {chosen}); red rings: anomaly score above the {cfg.anomaly_quantile:g} quantile",
-                                        axis_labels=(f"PC 1 ({ratio[0]:.0%} of variance)", f"PC 2 ({ratio[1]:.0%})")), "pca_segments")
+    run.save_plot(
+        plots.cluster_scatter(
+            P,
+            labels,
+            centers=pca.act(model.centers_),
+            flagged=flagged,
+            kind="segment",
+            title=f"Customers in PCA space (k = {chosen}); red rings: anomaly score above the {cfg.anomaly_quantile:g} quantile",
+            axis_labels=(f"PC 1 ({ratio[0]:.0%} of variance)", f"PC 2 ({ratio[1]:.0%})"),
+        ),
+        "pca_segments",
+    )
 
     top = np.argsort(-scores)[: cfg.top_anomalies]
-    run.say(f"\nThe {len(top)} most anomalous customers (distance to the nearest centre, standardised units; threshold {threshold:.3f}):")
-    run.table("anomalies", ["row", "score", *columns, "planted oddity"],
-              [[int(i), float(scores[i]), *(float(v) for v in X[i]), bool(data["is_outlier"][i])] for i in top])
+    run.say(
+        f"\nThe {len(top)} most anomalous customers (distance to the nearest centre, standardised units; threshold {threshold:.3f}):"
+    )
+    run.table(
+        "anomalies",
+        ["row", "score", *columns, "planted oddity"],
+        [
+            [int(i), float(scores[i]), *(float(v) for v in X[i]), bool(data["is_outlier"][i])]
+            for i in top
+        ],
+    )
     planted = data["is_outlier"]
     known = data["segment"] >= 0
     return {
@@ -125,7 +179,9 @@ def segment_profiles(X: np.ndarray, labels: np.ndarray, data: dict) -> list[list
         truth = data["segment"][m]
         truth = truth[truth >= 0]
         common, share = ("(planted oddities)", 1.0) if len(truth) == 0 else _mode(truth, names)
-        rows.append([int(j), int(m.sum()), *(float(v) for v in np.median(X[m], axis=0)), common, share])
+        rows.append(
+            [int(j), int(m.sum()), *(float(v) for v in np.median(X[m], axis=0)), common, share]
+        )
     return rows
 
 

@@ -55,29 +55,50 @@ def solve(cfg: Config) -> dict:
     model, start = transition_model(env), start_distribution(env)
     plan = ValueIteration(gamma=cfg.gamma).fit(env)
     result = plan.evaluate(ENV_ID, episodes=cfg.eval_episodes, seed=cfg.seed)
-    return {"exact": exact_mean_return(model, start, plan.policy_), "simulated": result["mean_return"],
-            "sweeps": plan.n_iter_}
+    return {
+        "exact": exact_mean_return(model, start, plan.policy_),
+        "simulated": result["mean_return"],
+        "sweeps": plan.n_iter_,
+    }
 
 
 def learn(cfg: Config, progress: bool = False) -> dict:
     env = make_env(ENV_ID)
     model, start = transition_model(env), start_distribution(env)
     curve: list[tuple[int, float]] = []
-    agent = QLearning(**learner_kwargs(cfg, "agent", gamma=cfg.gamma, learning_rate=cfg.learning_rate,
-                                       learning_rate_schedule="linear", learning_rate_end=cfg.learning_rate_end,
-                                       epsilon_start=1.0, epsilon_end=cfg.epsilon_end, exploration_fraction=0.5,
-                                       seed=cfg.seed))
+    agent = QLearning(
+        **learner_kwargs(
+            cfg,
+            "agent",
+            gamma=cfg.gamma,
+            learning_rate=cfg.learning_rate,
+            learning_rate_schedule="linear",
+            learning_rate_end=cfg.learning_rate_end,
+            epsilon_start=1.0,
+            epsilon_end=cfg.epsilon_end,
+            exploration_fraction=0.5,
+            seed=cfg.seed,
+        )
+    )
     every = max(1, cfg.episodes // cfg.curve_points)
 
-    def score(info: dict) -> None:  # the greedy policy's exact mean return, about every `every` episodes
+    def score(
+        info: dict,
+    ) -> None:  # the greedy policy's exact mean return, about every `every` episodes
         if info["done"] >= (len(curve) + 1) * every:
             curve.append((info["done"], exact_mean_return(model, start, info["policy"])))
 
     agent.fit(env, episodes=cfg.episodes, callback=score, progress=progress)
     result = agent.evaluate(ENV_ID, episodes=cfg.eval_episodes, seed=cfg.seed)
-    return {"exact": exact_mean_return(model, start, agent.policy_), "simulated": result["mean_return"],
-            "std": result["std_return"], "success": result["success_rate"], "steps": agent.n_steps_,
-            "curve": curve, "training_returns": agent.history_["episode_returns"]}
+    return {
+        "exact": exact_mean_return(model, start, agent.policy_),
+        "simulated": result["mean_return"],
+        "std": result["std_return"],
+        "success": result["success_rate"],
+        "steps": agent.n_steps_,
+        "curve": curve,
+        "training_returns": agent.history_["episode_returns"],
+    }
 
 
 def run(cfg: Config, run: Run) -> dict:
@@ -86,23 +107,56 @@ def run(cfg: Config, run: Run) -> dict:
     for done, value in q["curve"]:
         run.log("q_learning/greedy_exact", done, mean_return=value)
     run.say(f"\n{ENV_ID}: mean return of the greedy policy ({LIMIT}-step limit)")
-    run.table("returns", ["policy", "exact", f"simulated ({cfg.eval_episodes} episodes)", "how"], [
-        ["value iteration", opt["exact"], opt["simulated"], f"gamma={cfg.gamma}, {opt['sweeps']} sweeps"],
-        ["Q-learning", q["exact"], q["simulated"], f"{cfg.episodes} episodes, {q['steps']} steps"],
-    ])
+    run.table(
+        "returns",
+        ["policy", "exact", f"simulated ({cfg.eval_episodes} episodes)", "how"],
+        [
+            [
+                "value iteration",
+                opt["exact"],
+                opt["simulated"],
+                f"gamma={cfg.gamma}, {opt['sweeps']} sweeps",
+            ],
+            [
+                "Q-learning",
+                q["exact"],
+                q["simulated"],
+                f"{cfg.episodes} episodes, {q['steps']} steps",
+            ],
+        ],
+    )
     ok = q["simulated"] >= 7.8
     run.say(f"target: Q-learning >= 7.8: {'met' if ok else 'NOT met'}")
     x, y = zip(*q["curve"])
     returns = np.asarray(q["training_returns"])
     window = max(1, len(returns) // 100)
     smooth = np.convolve(returns, np.ones(window) / window, mode="valid")
-    run.save_plot(plots.xy_curves(
-        {"greedy policy (exact)": (x, y), f"training episodes (epsilon-greedy, mean of {window})": (np.arange(window, len(returns) + 1), smooth)},
-        hlines={"value iteration (exact)": opt["exact"]}, xlabel="training episode", ylabel="return per episode",
-        title="Q-learning on Taxi-v4", ylim=(-200, 15)), "learning_curve")
-    return {"q_learning_mean_return": q["simulated"], "q_learning_exact_mean_return": q["exact"],
-            "optimal_mean_return": opt["simulated"], "optimal_exact_mean_return": opt["exact"],
-            "eval_episodes": cfg.eval_episodes, "training_steps": q["steps"], "target_met": ok}
+    run.save_plot(
+        plots.xy_curves(
+            {
+                "greedy policy (exact)": (x, y),
+                f"training episodes (epsilon-greedy, mean of {window})": (
+                    np.arange(window, len(returns) + 1),
+                    smooth,
+                ),
+            },
+            hlines={"value iteration (exact)": opt["exact"]},
+            xlabel="training episode",
+            ylabel="return per episode",
+            title="Q-learning on Taxi-v4",
+            ylim=(-200, 15),
+        ),
+        "learning_curve",
+    )
+    return {
+        "q_learning_mean_return": q["simulated"],
+        "q_learning_exact_mean_return": q["exact"],
+        "optimal_mean_return": opt["simulated"],
+        "optimal_exact_mean_return": opt["exact"],
+        "eval_episodes": cfg.eval_episodes,
+        "training_steps": q["steps"],
+        "target_met": ok,
+    }
 
 
 EXPERIMENT = Experiment(

@@ -31,7 +31,9 @@ class Config:
     episodes: int = 20_000
     gamma: float = 0.9
     learning_rate: float = 1.0
-    epsilon_start: float = 0.5  # exploration of the first game, decayed linearly to epsilon_end by the last
+    epsilon_start: float = (
+        0.5  # exploration of the first game, decayed linearly to epsilon_end by the last
+    )
     epsilon_end: float = 0.05
     eval_games: int = 1000
     window: int = 1000  # self-play games per point of the outcome plot
@@ -61,19 +63,38 @@ def random_player(env: TicTacToe, games: int, seed: int) -> dict[str, float]:
         while not done:
             _, r, done, _, info = env.step(int(rng.choice(np.flatnonzero(info["action_mask"]))))
         finals[i] = r
-    return {"wins": int((finals > 0).sum()), "draws": int((finals == 0).sum()), "losses": int((finals < 0).sum())}
+    return {
+        "wins": int((finals > 0).sum()),
+        "draws": int((finals == 0).sum()),
+        "losses": int((finals < 0).sum()),
+    }
 
 
 def learn(cfg: Config, run: Run) -> dict:
-    agent = SelfPlayQLearning(**learner_kwargs(cfg, "agent", gamma=cfg.gamma, learning_rate=cfg.learning_rate,
-                                               epsilon_start=cfg.epsilon_start, epsilon_end=cfg.epsilon_end,
-                                               exploration_fraction=1.0, seed=cfg.seed))
+    agent = SelfPlayQLearning(
+        **learner_kwargs(
+            cfg,
+            "agent",
+            gamma=cfg.gamma,
+            learning_rate=cfg.learning_rate,
+            epsilon_start=cfg.epsilon_start,
+            epsilon_end=cfg.epsilon_end,
+            exploration_fraction=1.0,
+            seed=cfg.seed,
+        )
+    )
     agent.fit(TicTacToe("self"), episodes=cfg.episodes, progress=run.progress("learn"))
     agent.save(run.path(CHECKPOINT))
     first = agent.history_["episode_returns"]
     for end in range(cfg.window, len(first) + 1, cfg.window):
         chunk = first[end - cfg.window : end]
-        run.log("self-play", end, x_wins=np.mean(chunk > 0), draws=np.mean(chunk == 0), o_wins=np.mean(chunk < 0))
+        run.log(
+            "self-play",
+            end,
+            x_wins=np.mean(chunk > 0),
+            draws=np.mean(chunk == 0),
+            o_wins=np.mean(chunk < 0),
+        )
     # The checkpoint's name inside the run directory, not a path from wherever the run started,
     # so that --resume finds it from any working directory.
     return {"checkpoint": CHECKPOINT, "states_seen": int(agent.visits_.any(axis=1).sum())}
@@ -82,17 +103,25 @@ def learn(cfg: Config, run: Run) -> dict:
 def play_all(cfg: Config, agent: SelfPlayQLearning) -> dict[str, dict]:
     out = {}
     for name, kwargs in OPPONENTS.items():
-        out[f"self-play Q vs {name}"] = agent.evaluate(TicTacToe(**kwargs), episodes=cfg.eval_games, seed=cfg.seed)
-        out[f"random player vs {name}"] = random_player(TicTacToe(**kwargs), cfg.eval_games, cfg.seed)
+        out[f"self-play Q vs {name}"] = agent.evaluate(
+            TicTacToe(**kwargs), episodes=cfg.eval_games, seed=cfg.seed
+        )
+        out[f"random player vs {name}"] = random_player(
+            TicTacToe(**kwargs), cfg.eval_games, cfg.seed
+        )
     return out
 
 
 def run(cfg: Config, run: Run) -> dict:
-    run.say(f"self-play: {cfg.episodes} games, epsilon {cfg.epsilon_start} -> {cfg.epsilon_end}, gamma {cfg.gamma}, "
-            f"learning rate {cfg.learning_rate}")
+    run.say(
+        f"self-play: {cfg.episodes} games, epsilon {cfg.epsilon_start} -> {cfg.epsilon_end}, gamma {cfg.gamma}, "
+        f"learning rate {cfg.learning_rate}"
+    )
     learned = run.stage("learn", lambda: learn(cfg, run))
     agent = SelfPlayQLearning.load(run.path(learned["checkpoint"]))
-    run.say(f"positions learned (a move tried there, symmetric copies included): {learned['states_seen']}")
+    run.say(
+        f"positions learned (a move tried there, symmetric copies included): {learned['states_seen']}"
+    )
     results = run.stage("play", lambda: play_all(cfg, agent))
     rows = [[name, r["wins"], r["draws"], r["losses"]] for name, r in results.items()]
     run.say(f"\n{cfg.eval_games} greedy games against each opponent:")
@@ -101,19 +130,33 @@ def run(cfg: Config, run: Run) -> dict:
     first = results["self-play Q vs random, agent moves first"]
     first_rate = first["wins"] / cfg.eval_games
     ok = minimax["losses"] == 0 and first_rate >= 0.9
-    run.say(f"\ntargets (0 losses vs minimax, >= 90% wins vs random moving first): {'met' if ok else 'NOT met'}")
+    run.say(
+        f"\ntargets (0 losses vs minimax, >= 90% wins vs random moving first): {'met' if ok else 'NOT met'}"
+    )
     first_rewards = agent.history_["episode_returns"]
     n = len(first_rewards) // cfg.window
     if n:
         chunks = first_rewards[: n * cfg.window].reshape(n, cfg.window)
-        series = {"X (first) wins": (chunks > 0).mean(1), "draws": (chunks == 0).mean(1), "O wins": (chunks < 0).mean(1)}
-        run.save_plot(plots.curves(series, xlabel=f"self-play games (x{cfg.window})", ylabel="fraction of games",
-                                   title=f"Self-play outcomes while learning (epsilon {cfg.epsilon_start} -> {cfg.epsilon_end})"), "self_play")
+        series = {
+            "X (first) wins": (chunks > 0).mean(1),
+            "draws": (chunks == 0).mean(1),
+            "O wins": (chunks < 0).mean(1),
+        }
+        run.save_plot(
+            plots.curves(
+                series,
+                xlabel=f"self-play games (x{cfg.window})",
+                ylabel="fraction of games",
+                title=f"Self-play outcomes while learning (epsilon {cfg.epsilon_start} -> {cfg.epsilon_end})",
+            ),
+            "self_play",
+        )
     return {
         "minimax_losses": minimax["losses"],
         "minimax_draws": minimax["draws"],
         "random_first_win_rate": first_rate,
-        "random_second_win_rate": results["self-play Q vs random, agent moves second"]["wins"] / cfg.eval_games,
+        "random_second_win_rate": results["self-play Q vs random, agent moves second"]["wins"]
+        / cfg.eval_games,
         "targets_met": ok,
         "games": results,
     }

@@ -26,20 +26,29 @@ class Config:
 
 
 def run(cfg: Config, run: Run) -> dict:
-    members = sorted((e for e in ex.discover().values() if e.tour is not None), key=lambda e: (e.tour_order, e.name))
+    members = sorted(
+        (e for e in ex.discover().values() if e.tour is not None),
+        key=lambda e: (e.tour_order, e.name),
+    )
     if cfg.only:
         wanted = [w.strip() for w in cfg.only.split(",") if w.strip()]
         names = [e.name for e in members]
         for w in wanted:
             if w not in names:
-                raise ValueError(f"--set only={cfg.only!r}: {w!r} is not in the tour; tour members: {', '.join(names)}.")
+                raise ValueError(
+                    f"--set only={cfg.only!r}: {w!r} is not in the tour; tour members: {', '.join(names)}."
+                )
         members = [e for e in members if e.name in wanted]
     results = {}
     for exp in members:
         results[exp.name] = run.stage(exp.name, lambda exp=exp: _one(exp, cfg.seed, run))
     rows = []
     for name, r in results.items():
-        numbers = ", ".join(f"{k}={_fmt(r['summary'].get(k))}" for k in r["headline"]) if r["ok"] else r["error"]
+        numbers = (
+            ", ".join(f"{k}={_fmt(r['summary'].get(k))}" for k in r["headline"])
+            if r["ok"]
+            else r["error"]
+        )
         paradigm = next((e.paradigm for e in members if e.name == name), "")
         rows.append([paradigm, name, "ok" if r["ok"] else "FAILED", r["seconds"], numbers])
     run.say("\nThe tour:")
@@ -55,18 +64,30 @@ def _one(exp: Experiment, seed: int, run: Run) -> dict:
     try:
         config = ex.make_config(exp, seed=seed, sets=dict(exp.tour))
         summary = ex.run_experiment(exp, config, run.dir / exp.name, quiet=run.quiet, resume=True)
-        return {"ok": True, "summary": summary, "headline": list(exp.headline), "seconds": round(time.perf_counter() - start, 2)}
+        return {
+            "ok": True,
+            "summary": summary,
+            "headline": list(exp.headline),
+            "seconds": round(time.perf_counter() - start, 2),
+        }
     except Exception as exc:  # one failing member must not take the tour down
         run.say(traceback.format_exc())
-        return {"ok": False, "summary": {}, "headline": [], "error": f"{type(exc).__name__}: {exc}",
-                "seconds": round(time.perf_counter() - start, 2)}
+        return {
+            "ok": False,
+            "summary": {},
+            "headline": [],
+            "error": f"{type(exc).__name__}: {exc}",
+            "seconds": round(time.perf_counter() - start, 2),
+        }
 
 
 def tour_report(run: Run, members: list[Experiment], results: dict, rows: list[list]) -> Report:
     """The tour's table, then each member's summary line and figures (the PNGs in its run folder)."""
     report = Report("A tour of the learning sandbox")
-    report.text("Every paradigm, run briefly with small settings: the numbers show each one working, not its best. "
-                "Run an experiment on its own (sandbox run NAME) for the full version.")
+    report.text(
+        "Every paradigm, run briefly with small settings: the numbers show each one working, not its best. "
+        "Run an experiment on its own (sandbox run NAME) for the full version."
+    )
     report.table(["paradigm", "experiment", "status", "seconds", "headline numbers"], rows)
     for exp in members:
         r = results[exp.name]
@@ -76,7 +97,11 @@ def tour_report(run: Run, members: list[Experiment], results: dict, rows: list[l
             report.text(f"FAILED: {r['error']}")
             continue
         for png in sorted((run.dir / exp.name).glob("*.png")):
-            report.figure(png.read_bytes(), f"{exp.name}/{png.stem}", f"{exp.name}: {png.stem.replace('_', ' ')}")
+            report.figure(
+                png.read_bytes(),
+                f"{exp.name}/{png.stem}",
+                f"{exp.name}: {png.stem.replace('_', ' ')}",
+            )
     return report
 
 
@@ -84,7 +109,9 @@ def _fmt(v: object) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
-EXPERIMENT = Experiment("tour", "a short run of every paradigm, one table at the end", Config, run, paradigm="all")
+EXPERIMENT = Experiment(
+    "tour", "a short run of every paradigm, one table at the end", Config, run, paradigm="all"
+)
 
 if __name__ == "__main__":
     from sandbox.cli import script_main

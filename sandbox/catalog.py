@@ -163,7 +163,11 @@ def find(name: str) -> Any | None:
     mentions the name; None when there is none."""
     quoted = (f'"{name}"', f"'{name}'")
     for module, path in _all_modules():
-        if path is not None and path.suffix == ".py" and not any(q in path.read_text(encoding="utf-8") for q in quoted):
+        if (
+            path is not None
+            and path.suffix == ".py"
+            and not any(q in path.read_text(encoding="utf-8") for q in quoted)
+        ):
             continue
         for exp in _experiments_in(module, path):
             if exp.name == name:
@@ -172,7 +176,11 @@ def find(name: str) -> Any | None:
 
 
 def _all_modules() -> list[tuple[str, Path | None]]:
-    return [m for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP) for m in _modules(ep.value)]
+    return [
+        m
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        for m in _modules(ep.value)
+    ]
 
 
 def _modules(name: str) -> list[tuple[str, Path | None]]:
@@ -193,7 +201,11 @@ def _find_spec(name: str) -> Any:
     """The module spec of ``name`` (its ``origin`` file and package folders) without executing
     any package ``__init__`` on the way, as ``importlib.util.find_spec`` would."""
     parts = name.split(".")
-    spec = sys.modules[parts[0]].__spec__ if parts[0] in sys.modules else importlib.util.find_spec(parts[0])
+    spec = (
+        sys.modules[parts[0]].__spec__
+        if parts[0] in sys.modules
+        else importlib.util.find_spec(parts[0])
+    )
     for part in parts[1:]:
         if spec is None or not spec.submodule_search_locations:
             return None
@@ -242,13 +254,22 @@ def read_experiments(source: str, module: str) -> list[ExperimentInfo]:
         if not isinstance(config, ast.Name) or config.id not in classes:
             raise _Unreadable
         values = {k: _literal(v, constants) for k, v in args.items() if k not in ("config", "run")}
-        out.append(ExperimentInfo(
-            name=values["name"], summary=values["summary"], module=module, config_name=config.id,
-            read_settings=functools.partial(config_settings, classes[config.id], constants, comments),
-            tour=values.get("tour"), tour_order=values.get("tour_order", 100),
-            headline=tuple(values.get("headline", ())), paradigm=values.get("paradigm", ""),
-            learners=values.get("learners") or {},
-        ))
+        out.append(
+            ExperimentInfo(
+                name=values["name"],
+                summary=values["summary"],
+                module=module,
+                config_name=config.id,
+                read_settings=functools.partial(
+                    config_settings, classes[config.id], constants, comments
+                ),
+                tour=values.get("tour"),
+                tour_order=values.get("tour_order", 100),
+                headline=tuple(values.get("headline", ())),
+                paradigm=values.get("paradigm", ""),
+                learners=values.get("learners") or {},
+            )
+        )
     return out
 
 
@@ -270,7 +291,11 @@ class _Constants(dict):
         for node in tree.body:
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 self.imports.update({a.asname or a.name: (node.module, a.name) for a in node.names})
-            elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            elif (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+            ):
                 try:
                     self[node.targets[0].id] = _literal(node.value, self)
                 except _Unreadable:
@@ -312,7 +337,9 @@ def _literal(node: ast.AST, constants: dict[str, Any]) -> Any:
         items = [_literal(e, constants) for e in node.elts]
         return tuple(items) if isinstance(node, ast.Tuple) else items
     if isinstance(node, ast.Dict):
-        return {_literal(k, constants): _literal(v, constants) for k, v in zip(node.keys, node.values)}
+        return {
+            _literal(k, constants): _literal(v, constants) for k, v in zip(node.keys, node.values)
+        }
     try:
         return ast.literal_eval(node)
     except ValueError:
@@ -332,7 +359,9 @@ def _comments(source: str) -> dict[tuple[int, int], str]:
     return _Trailing()
 
 
-def config_settings(cls: ast.ClassDef, constants: dict[str, Any], comments: dict[tuple[int, int], str]) -> list[Setting]:
+def config_settings(
+    cls: ast.ClassDef, constants: dict[str, Any], comments: dict[tuple[int, int], str]
+) -> list[Setting]:
     """The settings a Config dataclass declares (see the module docstring)."""
     checks = _validate_checks(cls, constants)
     out = []
@@ -355,11 +384,19 @@ def config_settings(cls: ast.ClassDef, constants: dict[str, Any], comments: dict
         literal = re.fullmatch(r"Literal\[(.*)\]", annotation)
         if literal and not choices:
             choices = tuple(ast.literal_eval(f"({literal.group(1)},)"))
-        out.append(Setting(
-            name=name, type=annotation, default=default,
-            help=meta.get("help") or comments[(node.end_lineno, node.end_col_offset)] or COMMON_MEANINGS.get(name, ""),
-            choices=tuple(meta.get("choices", choices)), bounds=bounds, applies=meta.get("applies", ""),
-        ))
+        out.append(
+            Setting(
+                name=name,
+                type=annotation,
+                default=default,
+                help=meta.get("help")
+                or comments[(node.end_lineno, node.end_col_offset)]
+                or COMMON_MEANINGS.get(name, ""),
+                choices=tuple(meta.get("choices", choices)),
+                bounds=bounds,
+                applies=meta.get("applies", ""),
+            )
+        )
     return out
 
 
@@ -378,12 +415,17 @@ def _validate_checks(cls: ast.ClassDef, constants: dict[str, Any]) -> dict[str, 
         if not (isinstance(fn, ast.FunctionDef) and fn.name == "validate"):
             continue
         for node in ast.walk(fn):
-            if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)):
+            if not (
+                isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+            ):
                 continue
             name, kind = node.args[0].value, _name(node.func)
             try:
                 if kind == "check_choice" and len(node.args) >= 3:
-                    out[name] = (tuple(_literal(node.args[2], constants)), out.get(name, ((), ""))[1])
+                    out[name] = (
+                        tuple(_literal(node.args[2], constants)),
+                        out.get(name, ((), ""))[1],
+                    )
                 elif kind in ("check_number", "check_int_tuple"):
                     kw = {k.arg: _literal(k.value, constants) for k in node.keywords if k.arg}
                     out[name] = (out.get(name, ((), ""))[0], _bounds(kw, kind == "check_int_tuple"))
@@ -408,8 +450,17 @@ def _bounds(kw: dict[str, Any], each: bool) -> str:
 
 def annotation_from_text(text: str, default: Any = None) -> Any:
     """A typing object for an annotation written in the source (``"tuple[int, ...]"``)."""
-    names = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple, "None": None,
-             "Literal": typing.Literal, "Optional": typing.Optional, "Any": typing.Any}
+    names = {
+        "int": int,
+        "float": float,
+        "str": str,
+        "bool": bool,
+        "tuple": tuple,
+        "None": None,
+        "Literal": typing.Literal,
+        "Optional": typing.Optional,
+        "Any": typing.Any,
+    }
     try:
         return eval(text, {"__builtins__": {}}, names)  # noqa: S307 - names above only, no builtins
     except Exception:  # any other annotation: judge by the default's type
@@ -434,8 +485,11 @@ def learner_settings(target: str) -> list[Setting]:
     module, _, cls_name = target.partition(":")
     params, doc = _constructor(module, cls_name, set())
     helps = docstring_parameters(doc)
-    return [Setting(name=p, type=ann, default=default, help=helps.get(p, "")) for p, ann, default in params
-            if p != "seed"]
+    return [
+        Setting(name=p, type=ann, default=default, help=helps.get(p, ""))
+        for p, ann, default in params
+        if p != "seed"
+    ]
 
 
 def _constructor(module: str, cls_name: str, seen: set) -> tuple[list[tuple[str, str, Any]], str]:
@@ -448,8 +502,12 @@ def _constructor(module: str, cls_name: str, seen: set) -> tuple[list[tuple[str,
         raise LookupError(f"no module named {module!r}.")
     tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
-    imported = {a.asname or a.name: (n.module, a.name) for n in tree.body if isinstance(n, ast.ImportFrom) and n.module
-                for a in n.names}
+    imported = {
+        a.asname or a.name: (n.module, a.name)
+        for n in tree.body
+        if isinstance(n, ast.ImportFrom) and n.module
+        for a in n.names
+    }
     if cls_name not in classes:
         if cls_name in imported:
             return _constructor(*imported[cls_name], seen)
@@ -462,8 +520,11 @@ def _constructor(module: str, cls_name: str, seen: set) -> tuple[list[tuple[str,
     for base in cls.bases:
         name = _name(base)
         if name in classes or name in imported:
-            params, base_doc = _constructor(module if name in classes else imported[name][0],
-                                            name if name in classes else imported[name][1], seen)
+            params, base_doc = _constructor(
+                module if name in classes else imported[name][0],
+                name if name in classes else imported[name][1],
+                seen,
+            )
             return params, doc if docstring_parameters(doc) else base_doc
     return [], doc
 
@@ -471,7 +532,7 @@ def _constructor(module: str, cls_name: str, seen: set) -> tuple[list[tuple[str,
 def _signature(fn: ast.FunctionDef) -> list[tuple[str, str, Any]]:
     a = fn.args
     positional = a.posonlyargs + a.args
-    pairs = list(zip(positional[len(positional) - len(a.defaults):], a.defaults))
+    pairs = list(zip(positional[len(positional) - len(a.defaults) :], a.defaults))
     pairs += [(arg, d) for arg, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
     out = []
     for arg, default in pairs:
@@ -490,14 +551,20 @@ def docstring_parameters(doc: str) -> dict[str, str]:
         start = next(i for i, line in enumerate(lines) if line.strip() == "Parameters") + 2
     except StopIteration:
         return {}
-    end = next((i for i in range(start, len(lines) - 1) if re.fullmatch(r"\s*-{3,}\s*", lines[i + 1])),
-               len(lines))
+    end = next(
+        (i for i in range(start, len(lines) - 1) if re.fullmatch(r"\s*-{3,}\s*", lines[i + 1])),
+        len(lines),
+    )
     out: dict[str, str] = {}
     current: list[str] = []
     for line in lines[start:end]:
         if not line.strip():
             continue
-        entry = re.match(r"^(\w[\w, ]*?)\s+:\s*(.*)$", line) if not line.startswith((" ", "\t")) else None
+        entry = (
+            re.match(r"^(\w[\w, ]*?)\s+:\s*(.*)$", line)
+            if not line.startswith((" ", "\t"))
+            else None
+        )
         if entry:
             current = [n.strip() for n in entry.group(1).split(",")]
             for name in current:

@@ -29,54 +29,130 @@ from sandbox import __version__, catalog
 from sandbox import experiment as ex
 
 # What a user can get wrong: bad names and values, a run folder that exists or cannot be made.
-USER_ERRORS = (ValueError, FileExistsError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+USER_ERRORS = (
+    ValueError,
+    FileExistsError,
+    FileNotFoundError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sandbox", description="The learning sandbox: run and compare learners.")
-    p.add_argument("--version", action="version", version=f"sandbox (learning-sandbox) {__version__}")
+    p = argparse.ArgumentParser(
+        prog="sandbox", description="The learning sandbox: run and compare learners."
+    )
+    p.add_argument(
+        "--version", action="version", version=f"sandbox (learning-sandbox) {__version__}"
+    )
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the experiments")
-    show = sub.add_parser("show", help="every setting of an experiment: meaning, type, default, choices")
+    show = sub.add_parser(
+        "show", help="every setting of an experiment: meaning, type, default, choices"
+    )
     show.add_argument("name")
     run = sub.add_parser("run", help="run an experiment")
     _add_run_args(run, with_name=True)
     sw = sub.add_parser("sweep", help="run an experiment over a grid of settings and seeds")
     sw.add_argument("name")
-    sw.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2", help="values to try; repeatable")
-    sw.add_argument("--seeds", default="0", help="seeds: a list and inclusive ranges, e.g. 0-4 or 0,2,5-7 (default 0)")
+    sw.add_argument(
+        "--grid", action="append", default=[], metavar="KEY=V1,V2", help="values to try; repeatable"
+    )
+    sw.add_argument(
+        "--seeds",
+        default="0",
+        help="seeds: a list and inclusive ranges, e.g. 0-4 or 0,2,5-7 (default 0)",
+    )
     sw.add_argument("--backend", default="serial", help="serial, process or ray")
-    sw.add_argument("--workers", type=int, default=2, help="parallel runs for process/ray (default 2)")
-    sw.add_argument("--out", default=None, help="sweep directory (default runs/sweep-NAME/<timestamp>); reusing one resumes it")
+    sw.add_argument(
+        "--workers", type=int, default=2, help="parallel runs for process/ray (default 2)"
+    )
+    sw.add_argument(
+        "--out",
+        default=None,
+        help="sweep directory (default runs/sweep-NAME/<timestamp>); reusing one resumes it",
+    )
     sw.add_argument("--quiet", action="store_true")
-    cmp = sub.add_parser("compare", help="compare run folders, seed groups and sweeps; write report.md and report.html")
-    cmp.add_argument("dirs", nargs="+", metavar="DIR", help="run folders, seed groups (run --seeds) or sweeps")
-    cmp.add_argument("--out", default=None, help="report folder (default: the group or sweep when one is given, else runs/compare/<timestamp>)")
-    check = sub.add_parser("check-env", help="check an env with Gymnasium's check_env and list the agents that can run on it")
-    check.add_argument("env", help="a registered id (sandbox/GridWorld-v0) or a package.module:ClassName entry point")
-    check.add_argument("--kwarg", action="append", default=[], metavar="KEY=VALUE",
-                       help="keyword argument for the env's constructor (value read as Python literal if it parses); repeatable")
+    cmp = sub.add_parser(
+        "compare",
+        help="compare run folders, seed groups and sweeps; write report.md and report.html",
+    )
+    cmp.add_argument(
+        "dirs", nargs="+", metavar="DIR", help="run folders, seed groups (run --seeds) or sweeps"
+    )
+    cmp.add_argument(
+        "--out",
+        default=None,
+        help="report folder (default: the group or sweep when one is given, else runs/compare/<timestamp>)",
+    )
+    check = sub.add_parser(
+        "check-env",
+        help="check an env with Gymnasium's check_env and list the agents that can run on it",
+    )
+    check.add_argument(
+        "env",
+        help="a registered id (sandbox/GridWorld-v0) or a package.module:ClassName entry point",
+    )
+    check.add_argument(
+        "--kwarg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="keyword argument for the env's constructor (value read as Python literal if it parses); repeatable",
+    )
     return p
 
 
 def _add_run_args(p: argparse.ArgumentParser, *, with_name: bool) -> None:
     if with_name:
         p.add_argument("name", nargs="?", help="experiment name (see `sandbox list`)")
-    p.add_argument("--seed", type=int, default=None, help="the one source of randomness (default: the experiment's)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one setting, or a learner's hyperparameter as agent.NAME=VALUE "
-                        "(see `sandbox show NAME`); repeatable")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="the one source of randomness (default: the experiment's)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one setting, or a learner's hyperparameter as agent.NAME=VALUE "
+        "(see `sandbox show NAME`); repeatable",
+    )
     p.add_argument("--out", default=None, help="run directory (default runs/NAME/<timestamp>)")
-    p.add_argument("--resume", default=None, metavar="DIR", help="continue the run in DIR with its own settings")
-    p.add_argument("--tensorboard", action="store_true",
-                   help="also write the metric series as TensorBoard scalars in DIR/tensorboard "
-                        "(needs the tensorboard extra: pip install 'learning-sandbox[tensorboard]')")
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="DIR",
+        help="continue the run in DIR with its own settings",
+    )
+    p.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also write the metric series as TensorBoard scalars in DIR/tensorboard "
+        "(needs the tensorboard extra: pip install 'learning-sandbox[tensorboard]')",
+    )
     p.add_argument("--quiet", action="store_true", help="print only the summary path (no progress)")
-    p.add_argument("--seeds", default=None, help="run once per seed (e.g. 0-4 or 0,2,5-7) into one group folder, "
-                   "then aggregate with 95 %% intervals and write a report")
-    p.add_argument("--backend", default=None, help="with --seeds: serial, process or ray (default: process when "
-                   "there is more than one core)")
-    p.add_argument("--workers", type=int, default=None, help="with --seeds: parallel runs (default: the cores, at most the seeds)")
+    p.add_argument(
+        "--seeds",
+        default=None,
+        help="run once per seed (e.g. 0-4 or 0,2,5-7) into one group folder, "
+        "then aggregate with 95 %% intervals and write a report",
+    )
+    p.add_argument(
+        "--backend",
+        default=None,
+        help="with --seeds: serial, process or ray (default: process when "
+        "there is more than one core)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="with --seeds: parallel runs (default: the cores, at most the seeds)",
+    )
 
 
 def _run(args: argparse.Namespace, fixed: Any = None) -> int:
@@ -89,10 +165,14 @@ def _run(args: argparse.Namespace, fixed: Any = None) -> int:
             raise ValueError("--tensorboard goes with a single run; drop it with --seeds.")
         return _run_seeds(args, fixed)
     if args.backend is not None or args.workers is not None:
-        raise ValueError("--backend and --workers go with --seeds (several runs); a single run uses neither.")
+        raise ValueError(
+            "--backend and --workers go with --seeds (several runs); a single run uses neither."
+        )
     if args.resume:
         if args.set or args.seed is not None or (args.out and args.out != args.resume):
-            raise ValueError("--resume takes the settings of the run it continues; drop --seed/--set/--out.")
+            raise ValueError(
+                "--resume takes the settings of the run it continues; drop --seed/--set/--out."
+            )
         name, settings = ex.resume_settings(args.resume)
         found = fixed or ex.info(name)
         wanted = fixed.name if fixed else args.name
@@ -105,7 +185,9 @@ def _run(args: argparse.Namespace, fixed: Any = None) -> int:
     else:
         found = fixed or (ex.info(args.name) if args.name else None)
         if found is None:
-            raise ValueError("name an experiment to run (see `sandbox list`), or pass --resume DIR.")
+            raise ValueError(
+                "name an experiment to run (see `sandbox list`), or pass --resume DIR."
+            )
         ex.check_settings(found, seed=args.seed, sets=args.set)  # fast: nothing imported yet
         out = Path(args.out) if args.out else ex.default_out(found.name)
         _check_out(out)
@@ -120,9 +202,13 @@ def _run(args: argparse.Namespace, fixed: Any = None) -> int:
 def _check_out(out: Path) -> None:
     """Refuse a run folder that cannot be one, before anything is made."""
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out}: that is a file, not a folder; name a new folder for the run.")
+        raise ValueError(
+            f"--out {out}: that is a file, not a folder; name a new folder for the run."
+        )
     if out.is_dir() and any(out.iterdir()):
-        raise FileExistsError(f"{out} already holds a run; pick another --out, or continue it with --resume {out}.")
+        raise FileExistsError(
+            f"{out} already holds a run; pick another --out, or continue it with --resume {out}."
+        )
     parent = out.parent
     while not parent.exists():
         parent = parent.parent
@@ -138,10 +224,14 @@ def _guarded(exp: Any, config: Any, out: Path, args: argparse.Namespace, *, resu
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ValueError(f"--out {out}: cannot make the run folder there ({exc.strerror}); "
-                         "pick a folder you can write to.") from None
+        raise ValueError(
+            f"--out {out}: cannot make the run folder there ({exc.strerror}); "
+            "pick a folder you can write to."
+        ) from None
     try:
-        ex.run_experiment(exp, config, out, quiet=args.quiet, resume=resume, tensorboard=args.tensorboard)
+        ex.run_experiment(
+            exp, config, out, quiet=args.quiet, resume=resume, tensorboard=args.tensorboard
+        )
     except USER_ERRORS:
         if made and not (out / "stages").exists():
             shutil.rmtree(out, ignore_errors=True)
@@ -154,8 +244,10 @@ class Interrupted(Exception):
     """Ctrl-C during a run; says which folder to resume."""
 
     def __init__(self, name: str, out: Path) -> None:
-        super().__init__(f"interrupted; finished stages are kept in {out}. Continue with: "
-                         f"sandbox run {name} --resume {out}")
+        super().__init__(
+            f"interrupted; finished stages are kept in {out}. Continue with: "
+            f"sandbox run {name} --resume {out}"
+        )
 
 
 def _show(name: str) -> None:
@@ -178,8 +270,11 @@ def show_text(exp: Any) -> str:
         for when, tgt in options.items():
             cls = tgt.rpartition(":")[2]
             used = f", used with {key}={when}" if when is not None else ""
-            lines += ["", f"{cls}'s hyperparameters (--set {key}.NAME=VALUE{used}; unset, each is what the "
-                          f"experiment passes, or else the default shown):"]
+            lines += [
+                "",
+                f"{cls}'s hyperparameters (--set {key}.NAME=VALUE{used}; unset, each is what the "
+                f"experiment passes, or else the default shown):",
+            ]
             for s in catalog.learner_settings(tgt):
                 lines += _setting_lines(s, f"{key}.")
     lines += ["", "Example:", f"  {_example(exp, settings, learners, defaults)}"]
@@ -201,19 +296,37 @@ def _setting_lines(s: catalog.Setting, prefix: str) -> list[str]:
 
 def _example(exp: Any, settings: tuple, learners: dict, defaults: dict) -> str:
     parts = [f"sandbox run {exp.name} --seed 1"]
-    pick = next((s for s in settings if s.name != "seed" and len(s.choices) > 1 and not s.type.startswith("tuple")),
-                None)
+    pick = next(
+        (
+            s
+            for s in settings
+            if s.name != "seed" and len(s.choices) > 1 and not s.type.startswith("tuple")
+        ),
+        None,
+    )
     if pick is not None:
         parts.append(f"--set {pick.name}={pick.choices[-1]}")
         defaults = {**defaults, pick.name: pick.choices[-1]}
     else:
-        pick = next((s for s in settings if s.name != "seed" and isinstance(s.default, int | float | str)
-                     and not isinstance(s.default, bool)), None)
+        pick = next(
+            (
+                s
+                for s in settings
+                if s.name != "seed"
+                and isinstance(s.default, int | float | str)
+                and not isinstance(s.default, bool)
+            ),
+            None,
+        )
         if pick is not None:
             parts.append(f"--set {pick.name}={pick.default}")
     for key in learners:
         target = catalog.learner_target(learners, key, defaults)
-        numbers = [s for s in catalog.learner_settings(target) if isinstance(s.default, float)] if target else []
+        numbers = (
+            [s for s in catalog.learner_settings(target) if isinstance(s.default, float)]
+            if target
+            else []
+        )
         if numbers:
             parts.append(f"--set {key}.{numbers[0].name}={numbers[0].default / 2:g}")
     return " ".join(parts)
@@ -225,12 +338,27 @@ def _sweep(args: argparse.Namespace) -> int:
     from sandbox.sweep import parse_grid, sweep
 
     out = args.out or ex.default_out(f"sweep-{args.name}")
-    summary = sweep(args.name, parse_grid(args.grid), parse_seeds(args.seeds), out, backend=args.backend,
-                    workers=args.workers, quiet=args.quiet)
-    print(f"{out}/summary.json" + (f"  ({len(summary['failed'])} of {summary['runs']} runs failed)" if summary["failed"] else ""))
+    summary = sweep(
+        args.name,
+        parse_grid(args.grid),
+        parse_seeds(args.seeds),
+        out,
+        backend=args.backend,
+        workers=args.workers,
+        quiet=args.quiet,
+    )
+    print(
+        f"{out}/summary.json"
+        + (
+            f"  ({len(summary['failed'])} of {summary['runs']} runs failed)"
+            if summary["failed"]
+            else ""
+        )
+    )
     if len(summary["failed"]) < summary["runs"]:
         print(f"report: {compare([out], quiet=True)['report']}")
     return 1 if summary["failed"] else 0
+
 
 def _run_seeds(args: argparse.Namespace, fixed: Any = None) -> int:
     """``run NAME --seeds 0-4``: one run per seed under one group folder, through the sweep's backends,
@@ -242,7 +370,9 @@ def _run_seeds(args: argparse.Namespace, fixed: Any = None) -> int:
     from sandbox.sweep import sweep
 
     if args.resume or args.seed is not None:
-        raise ValueError("--seeds runs a group of seeds; drop --seed and --resume (rerun with the same --out to resume a group).")
+        raise ValueError(
+            "--seeds runs a group of seeds; drop --seed and --resume (rerun with the same --out to resume a group)."
+        )
     exp = fixed or (ex.get(args.name) if args.name else None)
     if exp is None:
         raise ValueError("name an experiment to run over seeds (see `sandbox list`).")
@@ -295,14 +425,18 @@ def check_env(env_id: str, kwargs: dict[str, object] | None = None) -> int:
     from sandbox.learner import load_learner_plugins
 
     env = make_env(env_id, **(kwargs or {}))
-    print(f"{env_name(env)}: observations {describe_space(env.observation_space)}, actions {describe_space(env.action_space)}")
+    print(
+        f"{env_name(env)}: observations {describe_space(env.observation_space)}, actions {describe_space(env.action_space)}"
+    )
     passed = True
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             try:
                 gym_check_env(env.unwrapped, skip_render_check=False)
-            except DependencyNotInstalled as exc:  # rendering needs an optional extra; check the rest
+            except (
+                DependencyNotInstalled
+            ) as exc:  # rendering needs an optional extra; check the rest
                 print(f"gymnasium check_env: render check skipped ({exc})")
                 gym_check_env(env.unwrapped, skip_render_check=True)
             print("gymnasium check_env: passed")
@@ -314,7 +448,9 @@ def check_env(env_id: str, kwargs: dict[str, object] | None = None) -> int:
     rows = []
     for name, cls in sorted(load_learner_plugins().items()):
         if not cls.declares_env_support():
-            rows.append([name, cls.paradigm, "?", "does not declare env_support; fit checks the env itself"])
+            rows.append(
+                [name, cls.paradigm, "?", "does not declare env_support; fit checks the env itself"]
+            )
             continue
         reason = cls.env_support(env)
         rows.append([name, cls.paradigm, "yes" if reason is None else "no", reason or ""])

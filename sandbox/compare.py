@@ -28,7 +28,9 @@ from sandbox.report import Report
 
 # Metrics whose name says smaller is better; every other metric leads when larger. A summary does not
 # say which way is better, so the table states that the direction is guessed from the name.
-LOWER_IS_BETTER = re.compile(r"loss|mse|mae|error|regret|gap|diff|seconds|steps_to|_at_steps|_at_episode|inertia")
+LOWER_IS_BETTER = re.compile(
+    r"loss|mse|mae|error|regret|gap|diff|seconds|steps_to|_at_steps|_at_episode|inertia"
+)
 MAX_FIGURES = 12
 
 
@@ -59,7 +61,9 @@ class Setting:
         for r in self.runs:
             word = "failed" if r.status.startswith("failed") else r.status
             counts[word] = counts.get(word, 0) + 1
-        return ", ".join(f"{n} {w}" for w, n in sorted(counts.items(), key=lambda kv: kv[0] != "ok"))
+        return ", ".join(
+            f"{n} {w}" for w, n in sorted(counts.items(), key=lambda kv: kv[0] != "ok")
+        )
 
 
 # ------------------------------------------------------------------ loading
@@ -92,7 +96,9 @@ def load(path: str | Path) -> list[Setting]:
         record, config = _run_record(path)
         settings = {k: v for k, v in config.get("settings", {}).items() if k != "seed"}
         return [Setting(config.get("experiment", "?"), settings, path, [record])]
-    raise ValueError(f"{path} is not a run folder, a seed group or a sweep: it has neither config.json nor sweep.json.")
+    raise ValueError(
+        f"{path} is not a run folder, a seed group or a sweep: it has neither config.json nor sweep.json."
+    )
 
 
 def _load_sweep(path: Path) -> list[Setting]:
@@ -109,12 +115,16 @@ def _load_sweep(path: Path) -> list[Setting]:
         if record.seed is None:
             record.seed = _seed_of(folder)
         settings = {k: v for k, v in config.get("settings", {}).items() if k != "seed"}
-        point = points.setdefault(folder.parent.name, Setting(meta.get("experiment", "?"), settings, path))
+        point = points.setdefault(
+            folder.parent.name, Setting(meta.get("experiment", "?"), settings, path)
+        )
         if settings and not point.settings:
             point.settings = settings
         point.runs.append(record)
     if not points:
-        raise ValueError(f"{path} has sweep.json but no run folders (<settings>/seed=<n>); did the sweep start?")
+        raise ValueError(
+            f"{path} has sweep.json but no run folders (<settings>/seed=<n>); did the sweep start?"
+        )
     return list(points.values())
 
 
@@ -169,25 +179,39 @@ def lower_is_better(metric: str) -> bool:
     return bool(LOWER_IS_BETTER.search(metric))
 
 
-def leaders(settings: list[Setting], table: dict[str, dict[str, dict[str, Any]]], metrics: list[str]) -> list[list[Any]]:
+def leaders(
+    settings: list[Setting], table: dict[str, dict[str, dict[str, Any]]], metrics: list[str]
+) -> list[list[Any]]:
     """Per metric: the leading setting, its value, the runner-up, and whether their intervals overlap."""
     rows = []
     for m in metrics:
-        ranked = [(s.label, table[s.label][m]) for s in settings if table[s.label].get(m, {}).get("n")]
+        ranked = [
+            (s.label, table[s.label][m]) for s in settings if table[s.label].get(m, {}).get("n")
+        ]
         if len(ranked) < 2:
             continue
         low = lower_is_better(m)
         ranked.sort(key=lambda kv: kv[1]["mean"], reverse=not low)
         (best, b), (second, c) = ranked[0], ranked[1]
         ov = stats.overlap(b, c)
-        verdict = {None: "unknown (a setting has 1 run)", True: "yes: the lead may be noise",
-                   False: "no: the lead is more than noise"}[ov]
-        rows.append([m, "lower" if low else "higher", best, stats.fmt(b), second, stats.fmt(c), verdict])
+        verdict = {
+            None: "unknown (a setting has 1 run)",
+            True: "yes: the lead may be noise",
+            False: "no: the lead is more than noise",
+        }[ov]
+        rows.append(
+            [m, "lower" if low else "higher", best, stats.fmt(b), second, stats.fmt(c), verdict]
+        )
     return rows
 
 
-def compare(paths: list[str | Path], out: str | Path | None = None, *, quiet: bool = False,
-            title: str | None = None) -> dict[str, Any]:
+def compare(
+    paths: list[str | Path],
+    out: str | Path | None = None,
+    *,
+    quiet: bool = False,
+    title: str | None = None,
+) -> dict[str, Any]:
     """Compare the runs in ``paths``; print the table, write report.md and report.html into ``out``.
 
     Returns ``{"settings": {label: {"status", "settings", "metrics"}}, "leaders": [...],
@@ -199,13 +223,31 @@ def compare(paths: list[str | Path], out: str | Path | None = None, *, quiet: bo
     _label(settings)
     metrics = headline(settings)
     table = {s.label: stats.aggregate(s.ok_summaries(), metrics) for s in settings}
-    shown = metrics if len(settings) == 1 else [
-        m for m in metrics if len({repr(table[s.label].get(m, {}).get("mean")) for s in settings}) > 1]
+    shown = (
+        metrics
+        if len(settings) == 1
+        else [
+            m
+            for m in metrics
+            if len({repr(table[s.label].get(m, {}).get("mean")) for s in settings}) > 1
+        ]
+    )
     differing = differing_settings(settings)
     lead = leaders(settings, table, shown)
     headers = ["setting", "runs", *shown]
-    rows = [[s.label, s.status_text(), *(stats.fmt(table[s.label].get(m)) for m in shown)] for s in settings]
-    lead_headers = ["metric", "better (guessed from its name)", "leader", "leader's value", "runner-up", "runner-up's value", "95 % intervals overlap?"]
+    rows = [
+        [s.label, s.status_text(), *(stats.fmt(table[s.label].get(m)) for m in shown)]
+        for s in settings
+    ]
+    lead_headers = [
+        "metric",
+        "better (guessed from its name)",
+        "leader",
+        "leader's value",
+        "runner-up",
+        "runner-up's value",
+        "95 % intervals overlap?",
+    ]
     say = (lambda *a: None) if quiet else print
     say(ex.format_table(headers, rows))
     dropped = [m for m in metrics if m not in shown]
@@ -217,14 +259,33 @@ def compare(paths: list[str | Path], out: str | Path | None = None, *, quiet: bo
     if differing:
         say("settings that differ: " + ", ".join(differing))
     say(f"values: mean +/- half-width of the {stats.INTERVAL_NAME}")
-    if out is None:  # a seed group or sweep keeps its report; a run folder's own report.html is left alone
-        out = Path(paths[0]) if len(paths) == 1 and (Path(paths[0]) / "sweep.json").is_file() else ex.default_out("compare")
-    report = build_report(settings, headers, rows, lead_headers, lead, differing, dropped, title=title)
+    if (
+        out is None
+    ):  # a seed group or sweep keeps its report; a run folder's own report.html is left alone
+        out = (
+            Path(paths[0])
+            if len(paths) == 1 and (Path(paths[0]) / "sweep.json").is_file()
+            else ex.default_out("compare")
+        )
+    report = build_report(
+        settings, headers, rows, lead_headers, lead, differing, dropped, title=title
+    )
     md, page = report.write(out)
-    result = {"settings": {s.label: {"status": s.status_text(), "settings": s.settings, "metrics": table[s.label],
-                                     "runs": [str(r.dir) for r in s.runs]} for s in settings},
-              "leaders": [dict(zip(lead_headers, r)) for r in lead], "differing": differing,
-              "interval": stats.INTERVAL_NAME, "report": str(page)}
+    result = {
+        "settings": {
+            s.label: {
+                "status": s.status_text(),
+                "settings": s.settings,
+                "metrics": table[s.label],
+                "runs": [str(r.dir) for r in s.runs],
+            }
+            for s in settings
+        },
+        "leaders": [dict(zip(lead_headers, r)) for r in lead],
+        "differing": differing,
+        "interval": stats.INTERVAL_NAME,
+        "report": str(page),
+    }
     atomic_write_json(Path(out) / "comparison.json", result)
     say(f"report: {page}  (and {md})")
     return result
@@ -233,38 +294,62 @@ def compare(paths: list[str | Path], out: str | Path | None = None, *, quiet: bo
 # ------------------------------------------------------------------ report
 
 
-def build_report(settings: list[Setting], headers: list[str], rows: list[list[Any]], lead_headers: list[str],
-                 lead: list[list[Any]], differing: list[str], dropped: list[str], *, title: str | None = None) -> Report:
+def build_report(
+    settings: list[Setting],
+    headers: list[str],
+    rows: list[list[Any]],
+    lead_headers: list[str],
+    lead: list[list[Any]],
+    differing: list[str],
+    dropped: list[str],
+    *,
+    title: str | None = None,
+) -> Report:
     experiments = list(dict.fromkeys(s.experiment for s in settings))
     report = Report(title or f"Comparison: {', '.join(experiments)}")
     n_runs = sum(len(s.runs) for s in settings)
-    report.text(f"{len(settings)} setting(s), {n_runs} run(s). Each value is the mean over a setting's seeds "
-                f"+/- the half-width of its {stats.INTERVAL_NAME}; n is the number of finished runs. "
-                "A run that failed, did not converge or was not solved is counted as such in the runs column.")
+    report.text(
+        f"{len(settings)} setting(s), {n_runs} run(s). Each value is the mean over a setting's seeds "
+        f"+/- the half-width of its {stats.INTERVAL_NAME}; n is the number of finished runs. "
+        "A run that failed, did not converge or was not solved is counted as such in the runs column."
+    )
     report.heading("Results")
     report.table(headers, rows)
     if dropped:
-        report.text(f"Left out because every setting has the same value: {', '.join(dropped)}.", note=True)
+        report.text(
+            f"Left out because every setting has the same value: {', '.join(dropped)}.", note=True
+        )
     if lead:
         report.heading("Who leads, and is it more than noise?")
         report.table(lead_headers, lead)
-        report.text("When the two 95 % intervals overlap, these seeds do not show that the leader is better; "
-                    "more seeds narrow the intervals.", note=True)
+        report.text(
+            "When the two 95 % intervals overlap, these seeds do not show that the leader is better; "
+            "more seeds narrow the intervals.",
+            note=True,
+        )
     report.heading("Settings")
     if differing:
-        report.table(["setting", *differing], [[s.label, *(_short(s.settings.get(k)) for k in differing)] for s in settings])
+        report.table(
+            ["setting", *differing],
+            [[s.label, *(_short(s.settings.get(k)) for k in differing)] for s in settings],
+        )
     else:
         report.text("All settings are the same (apart from the seed).")
     figures = curve_figures(settings)
     if figures:
         report.heading("Curves over training")
-        report.text("Each line is the mean over a setting's seeds, on a common x axis (interpolated where the "
-                    "seeds logged different x values); the shaded band is the 95 % t interval of that mean.", note=True)
+        report.text(
+            "Each line is the mean over a setting's seeds, on a common x axis (interpolated where the "
+            "seeds logged different x values); the shaded band is the 95 % t interval of that mean.",
+            note=True,
+        )
         for name, fig, caption in figures:
             report.figure(fig, name, caption)
     report.heading("Run folders")
-    report.table(["setting", "seed", "status", "folder"],
-                 [[s.label, r.seed, r.status, str(r.dir)] for s in settings for r in s.runs])
+    report.table(
+        ["setting", "seed", "status", "folder"],
+        [[s.label, r.seed, r.status, str(r.dir)] for s in settings for r in s.runs],
+    )
     return report
 
 
@@ -289,4 +374,3 @@ def curve_figures(settings: list[Setting]) -> list[tuple[str, Any, str]]:
         fig = plots.bands(drawn, xlabel="step", ylabel=metric, title=f"{series}: {metric}")
         figures.append((name, fig, f"{metric} of {series}: mean over seeds with 95 % band"))
     return figures
-

@@ -8,7 +8,11 @@ from sandbox.checks import check_choice, check_number, check_seed
 
 
 def article_line(
-    n: int = 100, *, seed: int = 0, noise: float = 0.1, random_state: np.random.RandomState | None = None
+    n: int = 100,
+    *,
+    seed: int = 0,
+    noise: float = 0.1,
+    random_state: np.random.RandomState | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The article's data: x ~ U(0, 1), y = 2x + 1 + noise * N(0, 1).
 
@@ -34,7 +38,9 @@ def article_line(
 PLAYGROUND_SETS = ("circle", "xor", "gauss", "spiral")
 
 
-def playground(name: str, n: int = 400, *, noise: float = 0.0, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+def playground(
+    name: str, n: int = 400, *, noise: float = 0.0, seed: int | None = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """The four 2-D sets of TensorFlow Playground, drawn as its ``dataset.ts`` draws them.
 
     Points live in [-6, 6]²; label 1 is the Playground's orange class.
@@ -65,11 +71,15 @@ def playground(name: str, n: int = 400, *, noise: float = 0.0, seed: int | None 
 def _circle(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     radius = 5.0
     half = n // 2
-    r = np.concatenate([rng.uniform(0, radius * 0.5, half), rng.uniform(radius * 0.7, radius, n - half)])
+    r = np.concatenate(
+        [rng.uniform(0, radius * 0.5, half), rng.uniform(radius * 0.7, radius, n - half)]
+    )
     angle = rng.uniform(0, 2 * np.pi, n)
     X = np.column_stack([r * np.sin(angle), r * np.cos(angle)])
     X += rng.uniform(-radius, radius, (n, 2)) * noise
-    y = (np.hypot(X[:, 0], X[:, 1]) < radius * 0.5).astype(int)  # labelled after the noise, as the Playground does
+    y = (np.hypot(X[:, 0], X[:, 1]) < radius * 0.5).astype(
+        int
+    )  # labelled after the noise, as the Playground does
     return X, y
 
 
@@ -81,7 +91,9 @@ def _xor(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np
 
 
 def _gauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    std = np.sqrt(0.5 + 3.5 * min(noise / 0.5, 1.0))  # the Playground's variance: 0.5 at no noise, 4 at its maximum
+    std = np.sqrt(
+        0.5 + 3.5 * min(noise / 0.5, 1.0)
+    )  # the Playground's variance: 0.5 at no noise, 4 at its maximum
     half = n // 2
     X = np.concatenate([rng.normal(2, std, (half, 2)), rng.normal(-2, std, (n - half, 2))])
     y = np.concatenate([np.ones(half, int), np.zeros(n - half, int)])
@@ -109,7 +121,9 @@ _PLAYGROUND = {"circle": _circle, "xor": _xor, "gauss": _gauss, "spiral": _spira
 HOUSE_FEATURES = ("area_m2", "rooms", "distance_km", "age_years")
 
 
-def house_prices(n: int = 1000, *, noise: float = 20.0, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+def house_prices(
+    n: int = 1000, *, noise: float = 20.0, seed: int | None = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """The article's house-price example as a generator: four features -> price.
 
     Features (columns, in ``HOUSE_FEATURES`` order)::
@@ -139,7 +153,13 @@ def house_prices(n: int = 1000, *, noise: float = 20.0, seed: int | None = 0) ->
     rooms = np.clip(np.round(area / 30 + rng.normal(0, 0.7, n)), 1, 8)
     distance = rng.uniform(1, 30, n)
     age = rng.uniform(0, 60, n)
-    price = 50 + area * (1 + 3 * np.exp(-distance / 8)) + 15 * rooms - 0.8 * age + 0.01 * (age - 30) ** 2
+    price = (
+        50
+        + area * (1 + 3 * np.exp(-distance / 8))
+        + 15 * rooms
+        - 0.8 * age
+        + 0.01 * (age - 30) ** 2
+    )
     price = np.maximum(price + noise * rng.normal(0, 1, n), 20.0)  # no house is free
     return np.column_stack([area, rooms, distance, age]), price
 
@@ -172,7 +192,13 @@ def load_real(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def split(
-    X: np.ndarray, y: np.ndarray, *, test: float = 0.25, validation: float = 0.0, stratify: bool = True, seed: int | None = 0
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    test: float = 0.25,
+    validation: float = 0.0,
+    stratify: bool = True,
+    seed: int | None = 0,
 ) -> tuple[np.ndarray, ...]:
     """Seeded train/(validation/)test split, stratified by label.
 
@@ -191,23 +217,31 @@ def split(
     check_number("test", test, low=0.0, high=1.0, low_open=True, high_open=True)
     check_number("validation", validation, low=0.0, high=1.0, high_open=True)
     if test + validation >= 1.0:
-        raise ValueError(f"test={test} + validation={validation} must leave some training data (sum < 1).")
+        raise ValueError(
+            f"test={test} + validation={validation} must leave some training data (sum < 1)."
+        )
     seed = check_seed(seed)
     X, y = np.asarray(X), np.asarray(y)
     strat = _stratify_labels(y, test, "test") if stratify else None
-    X_rest, X_test, y_rest, y_test = train_test_split(X, y, test_size=test, stratify=strat, random_state=seed)
+    X_rest, X_test, y_rest, y_test = train_test_split(
+        X, y, test_size=test, stratify=strat, random_state=seed
+    )
     if validation == 0:
         return X_rest, X_test, y_rest, y_test
     frac = validation / (1.0 - test)
     strat = _stratify_labels(y_rest, frac, "validation") if stratify else None
-    X_train, X_val, y_train, y_val = train_test_split(X_rest, y_rest, test_size=frac, stratify=strat, random_state=seed)
+    X_train, X_val, y_train, y_val = train_test_split(
+        X_rest, y_rest, test_size=frac, stratify=strat, random_state=seed
+    )
     return X_train, X_val, X_test, y_train, y_val, y_test
 
 
 def _stratify_labels(y: np.ndarray, fraction: float, what: str) -> np.ndarray:
     """``y`` as stratification labels, or a clear error when some class is too small to split."""
     if y.ndim != 1 or not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.bool_)):
-        raise ValueError("stratify=True needs y to be 1-D integer labels; pass stratify=False for regression targets.")
+        raise ValueError(
+            "stratify=True needs y to be 1-D integer labels; pass stratify=False for regression targets."
+        )
     classes, counts = np.unique(y, return_counts=True)
     n = len(y)
     n_part = int(np.ceil(fraction * n))
@@ -248,7 +282,9 @@ class Standardizer:
             raise RuntimeError("Standardizer is not fitted yet; call fit(X_train) first.")
         X = np.asarray(X, dtype=np.float64)
         if X.shape[1:] != self.mean_.shape:
-            raise ValueError(f"X has per-sample shape {X.shape[1:]}, but the Standardizer was fitted on {self.mean_.shape}.")
+            raise ValueError(
+                f"X has per-sample shape {X.shape[1:]}, but the Standardizer was fitted on {self.mean_.shape}."
+            )
         return (X - self.mean_) / self.scale_
 
     def fit_transform(self, X: np.ndarray) -> np.ndarray:
@@ -261,7 +297,9 @@ class Standardizer:
 # -------------------------------------------------------------- augmentation
 
 
-def shift_images(images: np.ndarray, labels: np.ndarray, *, shift: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def shift_images(
+    images: np.ndarray, labels: np.ndarray, *, shift: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """The images, plus copies moved ``shift`` pixels up, down, left and right (zeros fill in).
 
     A light augmentation for small image sets like digits: a digit drawn one
@@ -307,7 +345,9 @@ CUSTOMER_SEGMENTS = {
 """The segments :func:`customer_table` draws from, with their medians."""
 
 
-def customer_table(n: int = 5000, *, seed: int = 0, outlier_fraction: float = 0.005) -> dict[str, object]:
+def customer_table(
+    n: int = 5000, *, seed: int = 0, outlier_fraction: float = 0.005
+) -> dict[str, object]:
     """A generated table of shop customers with known segments and a few planted oddities.
 
     Each customer belongs to one of :data:`CUSTOMER_SEGMENTS` (drawn by the segment's
@@ -335,7 +375,9 @@ def customer_table(n: int = 5000, *, seed: int = 0, outlier_fraction: float = 0.
     segment = rng.choice(len(names), size=n, p=shares)
     spread = np.log(1.35)
     recency = table[segment, 1] * np.exp(spread * rng.standard_normal(n))
-    frequency = np.maximum(1.0, np.round(table[segment, 2] * np.exp(spread * rng.standard_normal(n))))
+    frequency = np.maximum(
+        1.0, np.round(table[segment, 2] * np.exp(spread * rng.standard_normal(n)))
+    )
     basket = table[segment, 3] * np.exp(spread * rng.standard_normal(n))
     n_out = int(round(outlier_fraction * n))
     odd = rng.choice(n, size=n_out, replace=False)
@@ -349,4 +391,10 @@ def customer_table(n: int = 5000, *, seed: int = 0, outlier_fraction: float = 0.
     is_outlier = np.zeros(n, dtype=bool)
     is_outlier[odd] = True
     X = np.column_stack([recency, frequency, frequency * basket, basket])
-    return {"X": X, "columns": CUSTOMER_COLUMNS, "segment": segment, "segment_names": names, "is_outlier": is_outlier}
+    return {
+        "X": X,
+        "columns": CUSTOMER_COLUMNS,
+        "segment": segment,
+        "segment_names": names,
+        "is_outlier": is_outlier,
+    }

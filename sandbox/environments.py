@@ -35,7 +35,9 @@ def load_env_plugins() -> None:
         importlib.import_module(ep.value)
 
 
-def make_env(env: str | gym.Env | Callable[..., gym.Env], *, render_mode: str | None = None, **kwargs: Any) -> gym.Env:
+def make_env(
+    env: str | gym.Env | Callable[..., gym.Env], *, render_mode: str | None = None, **kwargs: Any
+) -> gym.Env:
     """An environment from an id, a ``module:Class`` entry point, a class or factory, or an instance."""
     if isinstance(env, gym.Env):
         if kwargs:
@@ -44,12 +46,14 @@ def make_env(env: str | gym.Env | Callable[..., gym.Env], *, render_mode: str | 
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
     if callable(env) and not isinstance(env, str):
-        built = _construct(env, kwargs, getattr(env, '__name__', repr(env)))
+        built = _construct(env, kwargs, getattr(env, "__name__", repr(env)))
         if not isinstance(built, gym.Env):
             raise ValueError(f"{env!r} built a {type(built).__name__}, not a gymnasium.Env.")
         return built
     if not isinstance(env, str) or not env:
-        raise ValueError(f"env={env!r} must be a Gymnasium id, a 'package.module:ClassName' entry point, or an Env.")
+        raise ValueError(
+            f"env={env!r} must be a Gymnasium id, a 'package.module:ClassName' entry point, or an Env."
+        )
     if ":" in env and "/" not in env.split(":", 1)[0]:
         return _from_entry_point(env, kwargs)
     load_env_plugins()
@@ -68,13 +72,21 @@ def _from_entry_point(spec: str, kwargs: dict[str, Any]) -> gym.Env:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ValueError(f"entry point {spec!r}: module {module_name!r} does not import ({exc}).") from None
+        raise ValueError(
+            f"entry point {spec!r}: module {module_name!r} does not import ({exc})."
+        ) from None
     if not hasattr(module, attr):
-        names = [n for n, v in vars(module).items() if inspect.isclass(v) and issubclass(v, gym.Env)]
-        raise ValueError(f"entry point {spec!r}: {module_name} has no {attr!r}. Env classes there: {', '.join(names) or 'none'}.")
+        names = [
+            n for n, v in vars(module).items() if inspect.isclass(v) and issubclass(v, gym.Env)
+        ]
+        raise ValueError(
+            f"entry point {spec!r}: {module_name} has no {attr!r}. Env classes there: {', '.join(names) or 'none'}."
+        )
     cls = getattr(module, attr)
     if not (inspect.isclass(cls) and issubclass(cls, gym.Env)):
-        raise ValueError(f"entry point {spec!r} is a {type(cls).__name__}, not a gymnasium.Env subclass.")
+        raise ValueError(
+            f"entry point {spec!r} is a {type(cls).__name__}, not a gymnasium.Env subclass."
+        )
     return _construct(cls, kwargs, spec)
 
 
@@ -96,7 +108,6 @@ def env_name(env: gym.Env) -> str:
     return spec.id if spec is not None and spec.id else type(env.unwrapped).__name__
 
 
-
 # ------------------------------------------------------------ what an agent can run on
 
 
@@ -107,12 +118,20 @@ def describe_space(space: gym.Space) -> str:
     return str(space)
 
 
-def space_support(env: gym.Env, *, observation: tuple[type, ...] | None = None, action: tuple[type, ...] | None = None) -> str | None:
+def space_support(
+    env: gym.Env,
+    *,
+    observation: tuple[type, ...] | None = None,
+    action: tuple[type, ...] | None = None,
+) -> str | None:
     """None if ``env``'s observation and action spaces are of the allowed types; otherwise why not.
 
     ``observation`` / ``action``: the accepted ``gymnasium.spaces`` classes (None accepts any).
     """
-    for role, space, allowed in (("observation", env.observation_space, observation), ("action", env.action_space, action)):
+    for role, space, allowed in (
+        ("observation", env.observation_space, observation),
+        ("action", env.action_space, action),
+    ):
         if allowed is not None and not isinstance(space, allowed):
             names = " or ".join(a.__name__ for a in allowed)
             return f"its {role} space is {describe_space(space)}; this agent needs {names}"
@@ -131,10 +150,11 @@ def reason_from(check: Callable[[], Any]) -> str | None:
 def require_env_support(learner: Any, env: gym.Env) -> None:
     """Raise ValueError with the learner's own reason when it cannot run on ``env`` (see ``Learner.env_support``)."""
     cls = learner if isinstance(learner, type) else type(learner)
-    reason = cls.env_support(env) if cls.declares_env_support() else None  # undeclared: its fit checks for itself
+    reason = (
+        cls.env_support(env) if cls.declares_env_support() else None
+    )  # undeclared: its fit checks for itself
     if reason is not None:
         raise ValueError(f"{cls.__name__} cannot run on {env_name(env)}: {reason.rstrip('.')}.")
-
 
 
 def check_finite_step(obs: Any, reward: Any, *, step: int, env: gym.Env | str) -> None:

@@ -6,6 +6,7 @@ first use: importing scikit-learn costs a second, and the CLI and the NumPy
 engine import this module without needing it.
 """
 
+
 class DivergenceError(FloatingPointError):
     """Training produced a non-finite loss; the message names where and what to try."""
 

@@ -92,7 +92,9 @@ class Experiment:
         if self.tour:
             unknown = set(self.tour) - names
             if unknown:
-                raise TypeError(f"experiment {self.name!r}: tour overrides unknown settings {sorted(unknown)}.")
+                raise TypeError(
+                    f"experiment {self.name!r}: tour overrides unknown settings {sorted(unknown)}."
+                )
 
 
 # ------------------------------------------------------------------ registry
@@ -131,12 +133,18 @@ def declared_settings(exp: Any) -> tuple[Setting, ...]:
     import textwrap
 
     try:
-        return tuple(catalog.class_settings(textwrap.dedent(inspect.getsource(exp.config)),
-                                            inspect.getsource(sys.modules[exp.config.__module__])))
+        return tuple(
+            catalog.class_settings(
+                textwrap.dedent(inspect.getsource(exp.config)),
+                inspect.getsource(sys.modules[exp.config.__module__]),
+            )
+        )
     except (OSError, TypeError, KeyError, IndexError):  # defined where no source is kept
         defaults = exp.config()
-        return tuple(Setting(f.name, getattr(f.type, "__name__", str(f.type)), getattr(defaults, f.name))
-                     for f in dataclasses.fields(exp.config))
+        return tuple(
+            Setting(f.name, getattr(f.type, "__name__", str(f.type)), getattr(defaults, f.name))
+            for f in dataclasses.fields(exp.config)
+        )
 
 
 # ------------------------------------------------------------------ settings
@@ -183,14 +191,18 @@ def parse_value(key: str, text: str, annotation: Any) -> Any:
             raise ValueError(f"--set {key}={text!r}: expected a number.") from None
     if annotation is str:
         return text
-    if annotation is typing.Any:  # a learner's parameter declared without a type: a Python literal, or text
+    if (
+        annotation is typing.Any
+    ):  # a learner's parameter declared without a type: a Python literal, or text
         import ast
 
         try:
             return ast.literal_eval(text)
         except (ValueError, SyntaxError):
             return text
-    raise ValueError(f"--set {key}: settings of type {annotation} cannot be set from the command line.")
+    raise ValueError(
+        f"--set {key}: settings of type {annotation} cannot be set from the command line."
+    )
 
 
 def make_config(exp: Any, *, seed: int | None = None, sets: list[str] | dict[str, Any] = ()) -> Any:
@@ -200,7 +212,9 @@ def make_config(exp: Any, *, seed: int | None = None, sets: list[str] | dict[str
     cfg = exp.config(**values)
     if hasattr(cfg, "validate"):
         cfg.validate()
-    object.__setattr__(cfg, "_learner_params", params)  # not a dataclass field: the config stays the experiment's own
+    object.__setattr__(
+        cfg, "_learner_params", params
+    )  # not a dataclass field: the config stays the experiment's own
     return cfg
 
 
@@ -223,8 +237,9 @@ def settings_dict(config: Any) -> dict[str, Any]:
     return out
 
 
-def check_settings(exp: Any, *, seed: int | None = None, sets: list[str] | dict[str, Any] = ()
-                   ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def check_settings(
+    exp: Any, *, seed: int | None = None, sets: list[str] | dict[str, Any] = ()
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Parse and check the command line's settings against what the experiment declares, without
     importing it: unknown names (with close matches), types, choices, the seed, and the learners'
     hyperparameters. Returns (settings, learner hyperparameters); range checks are ``validate``'s."""
@@ -236,15 +251,24 @@ def check_settings(exp: Any, *, seed: int | None = None, sets: list[str] | dict[
         if key not in declared:
             hint = close_matches(key, declared)
             did = f" Did you mean {' or '.join(map(repr, hint))}?" if hint else ""
-            raise ValueError(f"unknown setting {key!r} for experiment {exp.name!r}.{did} Known settings: "
-                             f"{', '.join(declared)}{_learner_hint(exp)}.")
-        values[key] = _parse(key, raw, hints.get(key) or declared[key].annotation(), declared[key].choices)
+            raise ValueError(
+                f"unknown setting {key!r} for experiment {exp.name!r}.{did} Known settings: "
+                f"{', '.join(declared)}{_learner_hint(exp)}."
+            )
+        values[key] = _parse(
+            key, raw, hints.get(key) or declared[key].annotation(), declared[key].choices
+        )
     if seed is not None:
         if "seed" in values and values["seed"] != seed:
-            raise ValueError(f"--seed {seed} and --set seed={values['seed']} disagree; give the seed once.")
+            raise ValueError(
+                f"--seed {seed} and --set seed={values['seed']} disagree; give the seed once."
+            )
         values["seed"] = seed
-    if "seed" in values and not (isinstance(values["seed"], int) and not isinstance(values["seed"], bool)
-                                 and values["seed"] >= 0):
+    if "seed" in values and not (
+        isinstance(values["seed"], int)
+        and not isinstance(values["seed"], bool)
+        and values["seed"] >= 0
+    ):
         raise ValueError(f"seed {values['seed']!r}: a seed is an integer >= 0.")
     chosen = {name: values.get(name, s.default) for name, s in declared.items()}
     params: dict[str, dict[str, Any]] = {}
@@ -256,14 +280,22 @@ def check_settings(exp: Any, *, seed: int | None = None, sets: list[str] | dict[
 
 def _learner_hint(exp: Any) -> str:
     learners = getattr(exp, "learners", None) or {}
-    return "; learners' hyperparameters: " + ", ".join(f"{k}.NAME" for k in learners) if learners else ""
+    return (
+        "; learners' hyperparameters: " + ", ".join(f"{k}.NAME" for k in learners)
+        if learners
+        else ""
+    )
 
 
 def _learner_value(exp: Any, key: str, raw: Any, chosen: dict[str, Any]) -> Any:
     learner, _, name = key.partition(".")
     learners = getattr(exp, "learners", None) or {}
     if learner not in learners:
-        has = f"its learners are {', '.join(learners)}" if learners else "it exposes no learner's hyperparameters"
+        has = (
+            f"its learners are {', '.join(learners)}"
+            if learners
+            else "it exposes no learner's hyperparameters"
+        )
         raise ValueError(f"--set {key}: experiment {exp.name!r} has no learner {learner!r}; {has}.")
     target = catalog.learner_target(learners, learner, chosen)
     if target is None:
@@ -275,8 +307,10 @@ def _learner_value(exp: Any, key: str, raw: Any, chosen: dict[str, Any]) -> Any:
     if name not in declared:
         hint = close_matches(name, declared)
         did = f" Did you mean {' or '.join(repr(f'{learner}.{h}') for h in hint)}?" if hint else ""
-        raise ValueError(f"--set {key}: {cls} has no hyperparameter {name!r}.{did} "
-                         f"Its hyperparameters: {', '.join(declared)} (see `sandbox show {exp.name}`).")
+        raise ValueError(
+            f"--set {key}: {cls} has no hyperparameter {name!r}.{did} "
+            f"Its hyperparameters: {', '.join(declared)} (see `sandbox show {exp.name}`)."
+        )
     return _parse(key, raw, declared[name].annotation(), ())
 
 
@@ -289,8 +323,10 @@ def _parse(key: str, raw: Any, annotation: Any, choices: tuple[Any, ...]) -> Any
     if bad:
         hint = close_matches(str(bad[0]), map(str, choices))
         did = f" Did you mean {' or '.join(map(repr, hint))}?" if hint else ""
-        raise ValueError(f"{key}={bad[0]!r} is not allowed; choose {'from' if isinstance(value, tuple) else 'one of'} "
-                         f"{', '.join(map(repr, choices))}.{did}")
+        raise ValueError(
+            f"{key}={bad[0]!r} is not allowed; choose {'from' if isinstance(value, tuple) else 'one of'} "
+            f"{', '.join(map(repr, choices))}.{did}"
+        )
     return value
 
 
@@ -322,7 +358,9 @@ class Run:
     experiment: str
     config: Any
     quiet: bool = False
-    tensorboard: bool = False  # also write metrics.csv's series as TensorBoard scalars (DIR/tensorboard)
+    tensorboard: bool = (
+        False  # also write metrics.csv's series as TensorBoard scalars (DIR/tensorboard)
+    )
     _rows: list[dict[str, Any]] = field(default_factory=list)
     _stage: str | None = None
 
@@ -336,7 +374,6 @@ class Run:
         with ``--quiet``."""
         return not self.quiet
 
-
     def path(self, name: str) -> Path:
         """A path inside the run directory (parents created)."""
         p = self.dir / name
@@ -346,11 +383,15 @@ class Run:
     def log(self, series: str, step: int | float, **values: float) -> None:
         """Record ``values`` of ``series`` at ``step``; written to metrics.csv."""
         for name, value in values.items():
-            self._rows.append({"series": series, "step": step, "metric": name, "value": float(value)})
+            self._rows.append(
+                {"series": series, "step": step, "metric": name, "value": float(value)}
+            )
 
     def flush(self) -> None:
         rows = [[r["series"], r["step"], r["metric"], repr(r["value"])] for r in self._rows]
-        atomic_write_text(self.dir / "metrics.csv", csv_text(["series", "step", "metric", "value"], rows))
+        atomic_write_text(
+            self.dir / "metrics.csv", csv_text(["series", "step", "metric", "value"], rows)
+        )
         if self.tensorboard:
             from sandbox.tensorboard import write_scalars
 
@@ -368,7 +409,9 @@ class Run:
         """Print a table and save it as ``name``.csv."""
         text = format_table(headers, rows)
         self.say(text)
-        atomic_write_text(self.dir / f"{name}.csv", csv_text(headers, [[_cell(v) for v in row] for row in rows]))
+        atomic_write_text(
+            self.dir / f"{name}.csv", csv_text(headers, [[_cell(v) for v in row] for row in rows])
+        )
         return text
 
     def stage(self, name: str, compute: Callable[[], Any]) -> Any:
@@ -405,10 +448,15 @@ def csv_text(headers: list[str], rows: list[list[Any]]) -> str:
 
 def format_table(headers: list[str], rows: list[list[Any]]) -> str:
     cells = [[_cell(v) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)
+    ]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
     out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.rjust(w) if _is_num(c) else c.ljust(w) for c, w in zip(r, widths)) for r in cells]
+    out += [
+        "  ".join(c.rjust(w) if _is_num(c) else c.ljust(w) for c, w in zip(r, widths))
+        for r in cells
+    ]
     return "\n".join(out)
 
 
@@ -458,10 +506,14 @@ def claim(out: Path, *, resume: bool) -> Iterator[None]:
                 f"{out} is in use by another run (pid {holder}); wait for it to finish, or pick another --out."
             ) from None
         if not resume and _holds_run(out):
-            raise FileExistsError(f"{out} already holds a run; pick another --out, or continue it with --resume {out}.")
+            raise FileExistsError(
+                f"{out} already holds a run; pick another --out, or continue it with --resume {out}."
+            )
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
-        for stale in out.rglob(".*.tmp"):  # only a writer killed mid-write leaves one; we own the folder now
+        for stale in out.rglob(
+            ".*.tmp"
+        ):  # only a writer killed mid-write leaves one; we own the folder now
             stale.unlink(missing_ok=True)
         yield
     finally:
@@ -469,7 +521,10 @@ def claim(out: Path, *, resume: bool) -> Iterator[None]:
 
 
 def _holds_run(out: Path) -> bool:
-    return any(p.name != LOCK_NAME and not (p.name.startswith(".") and p.name.endswith(".tmp")) for p in out.iterdir())
+    return any(
+        p.name != LOCK_NAME and not (p.name.startswith(".") and p.name.endswith(".tmp"))
+        for p in out.iterdir()
+    )
 
 
 def run_experiment(
@@ -501,7 +556,12 @@ def run_experiment(
             atomic_write_text(out / "error.txt", traceback.format_exc())
             raise
         seed = dataclasses.asdict(config).get("seed")
-        summary = {"experiment": exp.name, "seed": seed, **summary, "seconds": round(time.perf_counter() - start, 3)}
+        summary = {
+            "experiment": exp.name,
+            "seed": seed,
+            **summary,
+            "seconds": round(time.perf_counter() - start, 3),
+        }
         run.flush()
         atomic_write_json(out / "summary.json", summary)
         (out / "error.txt").unlink(missing_ok=True)
@@ -514,7 +574,9 @@ def _write_config(exp: Experiment, config: Any, out: Path) -> None:
     if path.is_file():
         try:
             saved = json.loads(path.read_text())
-            saved.setdefault("resumed", []).append({"argv": sys.argv, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+            saved.setdefault("resumed", []).append(
+                {"argv": sys.argv, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            )
         except (ValueError, AttributeError) as exc:
             raise ValueError(f"cannot resume {out}: {path} is damaged ({exc}).") from None
         atomic_write_json(path, saved)
@@ -522,7 +584,13 @@ def _write_config(exp: Experiment, config: Any, out: Path) -> None:
     settings = settings_dict(config)
     atomic_write_json(
         path,
-        {"experiment": exp.name, "seed": settings.get("seed"), "settings": settings, "versions": versions(), "argv": sys.argv},
+        {
+            "experiment": exp.name,
+            "seed": settings.get("seed"),
+            "settings": settings,
+            "versions": versions(),
+            "argv": sys.argv,
+        },
     )
 
 
@@ -531,14 +599,20 @@ def resume_settings(out: str | Path) -> tuple[str, dict[str, Any]]:
     path = Path(out) / "config.json"
     if not path.is_file():
         if Path(out).is_dir() and not _holds_run(Path(out)):
-            raise FileNotFoundError(f"cannot resume {out}: the run stopped before it wrote config.json, so nothing "
-                                    "was run yet; start it again with the same --out.")
-        raise FileNotFoundError(f"cannot resume {out}: it has no config.json (is it a run directory?).")
+            raise FileNotFoundError(
+                f"cannot resume {out}: the run stopped before it wrote config.json, so nothing "
+                "was run yet; start it again with the same --out."
+            )
+        raise FileNotFoundError(
+            f"cannot resume {out}: it has no config.json (is it a run directory?)."
+        )
     try:
         cfg = json.loads(path.read_text())
         return cfg["experiment"], cfg["settings"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"cannot resume {out}: {path} is damaged ({type(exc).__name__}: {exc}).") from None
+        raise ValueError(
+            f"cannot resume {out}: {path} is damaged ({type(exc).__name__}: {exc})."
+        ) from None
 
 
 def settings_from_json(exp: Experiment, settings: dict[str, Any]) -> Any:

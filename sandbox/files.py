@@ -51,7 +51,9 @@ def _target_mode(path: Path) -> int:
     except NotADirectoryError:
         return 0o666 & ~_umask()  # a parent is a file; _make_temp says which
     if stat.S_ISDIR(st.st_mode):
-        raise IsADirectoryError(f"{path} is a directory; give a file path inside it, e.g. {path / 'name'}.")
+        raise IsADirectoryError(
+            f"{path} is a directory; give a file path inside it, e.g. {path / 'name'}."
+        )
     if not st.st_mode & 0o222:
         raise PermissionError(
             f"{path} is read-only; it is not replaced. Write elsewhere, or make it writable (chmod u+w {path})."
@@ -71,10 +73,16 @@ def _make_temp(path: Path) -> tuple[int, str]:
         folder.mkdir(parents=True, exist_ok=True)
         return tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     except PermissionError:
-        raise PermissionError(f"cannot write {path}: the folder {folder} is not writable.") from None
+        raise PermissionError(
+            f"cannot write {path}: the folder {folder} is not writable."
+        ) from None
     except (FileExistsError, NotADirectoryError):
-        blocker = next((p for p in [folder, *folder.parents] if p.exists() and not p.is_dir()), folder)
-        raise NotADirectoryError(f"cannot write {path}: {blocker} is a file, not a folder.") from None
+        blocker = next(
+            (p for p in [folder, *folder.parents] if p.exists() and not p.is_dir()), folder
+        )
+        raise NotADirectoryError(
+            f"cannot write {path}: {blocker} is a file, not a folder."
+        ) from None
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

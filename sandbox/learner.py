@@ -63,6 +63,7 @@ def load_learner_plugins() -> dict[str, type[Learner]]:
         importlib.import_module(ep.value)
     return LEARNERS
 
+
 L = TypeVar("L", bound="Learner")
 
 
@@ -95,14 +96,19 @@ class Learner(BaseEstimator):
     @property
     def is_fitted(self) -> bool:
         # the input checks record these two before fitting proper starts: they alone do not make a fitted learner
-        return any(k.endswith("_") and not k.startswith("_") and k not in _INPUT_RECORDS for k in vars(self))
+        return any(
+            k.endswith("_") and not k.startswith("_") and k not in _INPUT_RECORDS
+            for k in vars(self)
+        )
 
     def __sklearn_is_fitted__(self) -> bool:
         return self.is_fitted
 
     def _check_fitted(self, what: str = "act") -> None:
         if not self.is_fitted:
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit(...) before {what}(...).")
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted yet; call fit(...) before {what}(...)."
+            )
 
     def fit(self: L, *args: Any, **kwargs: Any) -> L:  # pragma: no cover - every learner overrides
         raise NotImplementedError
@@ -139,7 +145,9 @@ class Learner(BaseEstimator):
 
     # ------------------------------------------------------ shared data checks
 
-    def _check_X(self, X: Any, *, fitting: bool, name: str = "X", ndim: tuple[int, ...] = (2,)) -> np.ndarray:
+    def _check_X(
+        self, X: Any, *, fitting: bool, name: str = "X", ndim: tuple[int, ...] = (2,)
+    ) -> np.ndarray:
         """X as scikit-learn takes it, as a finite float64 or float32 array.
 
         Lists, DataFrames (their column names become ``feature_names_in_``) and object
@@ -154,26 +162,39 @@ class Learner(BaseEstimator):
                 f"Pass a dense array ({name}.toarray()) of shape (n_samples, n_features)."
             )
         rank = 2 if ndim == (2,) or hasattr(X, "columns") else _rank(X)
-        images = not fitting and len(getattr(self, "_input_shape", ())) > 1  # fitted on images: rows must be images
+        images = (
+            not fitting and len(getattr(self, "_input_shape", ())) > 1
+        )  # fitted on images: rows must be images
         if (rank == 2 or rank not in ndim) and not images:
             if 2 not in ndim:
-                raise ValueError(f"{name} has {rank} dimensions; expected a {' or '.join(f'{d}-D' for d in ndim)} array.")
+                raise ValueError(
+                    f"{name} has {rank} dimensions; expected a {' or '.join(f'{d}-D' for d in ndim)} array."
+                )
             try:
                 if name == "X":
                     arr = validate_data(self, X, reset=fitting, dtype=[np.float64, np.float32])
                 else:
-                    arr = check_array(X, estimator=self, dtype=[np.float64, np.float32], input_name=name)
-            except (TypeError, ValueError) as exc:  # NumPy's own conversion errors get the context they lack
+                    arr = check_array(
+                        X, estimator=self, dtype=[np.float64, np.float32], input_name=name
+                    )
+            except (
+                TypeError,
+                ValueError,
+            ) as exc:  # NumPy's own conversion errors get the context they lack
                 if any(w in str(exc) for w in _NUMPY_CONVERSION_ERRORS):
-                    raise type(exc)(f"{name} could not be read as an array of numbers ({exc}); expected int or "
-                                    "float values of shape (n_samples, n_features).") from None
+                    raise type(exc)(
+                        f"{name} could not be read as an array of numbers ({exc}); expected int or "
+                        "float values of shape (n_samples, n_features)."
+                    ) from None
                 if re.search(rf"\b{re.escape(name)}\b", str(exc)):
                     raise
                 # scikit-learn's wording ("Expected 2D array, got 1D array instead") names no argument
                 raise type(exc)(f"{name}: {exc}") from None
             if name != "X" and arr.shape[1] != self.n_features_in_:
-                raise ValueError(f"{name} has {arr.shape[1]} features, but {type(self).__name__} is expecting "
-                                 f"{self.n_features_in_} features as input.")
+                raise ValueError(
+                    f"{name} has {arr.shape[1]} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input."
+                )
             if fitting:
                 self._input_shape = (int(arr.shape[1]),)
             return arr
@@ -194,14 +215,22 @@ class Learner(BaseEstimator):
     def _describe(shape: tuple[int, ...]) -> str:
         return f"{shape[0]} features" if len(shape) == 1 else f"shape {shape}"
 
-    def _check_Xy(self, X: Any, y: Any, *, ndim: tuple[int, ...] = (2,)) -> tuple[np.ndarray, np.ndarray]:
+    def _check_Xy(
+        self, X: Any, y: Any, *, ndim: tuple[int, ...] = (2,)
+    ) -> tuple[np.ndarray, np.ndarray]:
         """X as :meth:`_check_X` reads it and numeric targets y of shape (n_samples,) or (n_samples, n_outputs)."""
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         X = self._check_X(X, fitting=True, ndim=ndim)
-        y = check_array(y, ensure_2d=False, dtype=[np.float64, np.float32], input_name="y", estimator=self)
+        y = check_array(
+            y, ensure_2d=False, dtype=[np.float64, np.float32], input_name="y", estimator=self
+        )
         if y.ndim not in (1, 2):
-            raise ValueError(f"y has shape {y.shape}; expected (n_samples,) or (n_samples, n_outputs).")
+            raise ValueError(
+                f"y has shape {y.shape}; expected (n_samples,) or (n_samples, n_outputs)."
+            )
         check_same_length("X", X, "y", y)
         return X, y
 
@@ -230,7 +259,9 @@ class Learner(BaseEstimator):
             raise ValueError(f"array name {META_KEY!r} is reserved.")
         meta["sha256"] = _digest(meta, arrays)
         buf = io.BytesIO()
-        np.savez(buf, **{META_KEY: np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}, **arrays)
+        np.savez(
+            buf, **{META_KEY: np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}, **arrays
+        )
         return atomic_write_bytes(path, buf.getvalue())
 
     @classmethod
@@ -239,7 +270,9 @@ class Learner(BaseEstimator):
         meta, arrays = read_checkpoint(path)
         module, _, qualname = meta["class"].partition(":")
         if qualname != cls.__qualname__ and cls is not Learner:
-            raise CheckpointError(f"{path} holds a {qualname}, not a {cls.__name__}; load it with {qualname}.load(...).")
+            raise CheckpointError(
+                f"{path} holds a {qualname}, not a {cls.__name__}; load it with {qualname}.load(...)."
+            )
         target = cls if cls is not Learner else _resolve_class(meta["class"], path)
         params = _restore_tuples(target, meta["params"])
         try:
@@ -251,7 +284,12 @@ class Learner(BaseEstimator):
 
 
 _INPUT_RECORDS = ("n_features_in_", "feature_names_in_")
-_NUMPY_CONVERSION_ERRORS = ("could not convert", "setting an array element", "argument must be", "inhomogeneous")
+_NUMPY_CONVERSION_ERRORS = (
+    "could not convert",
+    "setting an array element",
+    "argument must be",
+    "inhomogeneous",
+)
 
 
 def _rank(X: Any) -> int:
@@ -271,16 +309,22 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, 
     """Metadata and arrays of a checkpoint, verified against its SHA-256."""
     path = Path(path)
     if path.is_dir():
-        raise CheckpointError(f"{path} is a directory, not a checkpoint file; give the path of the .npz inside it.")
+        raise CheckpointError(
+            f"{path} is a directory, not a checkpoint file; give the path of the .npz inside it."
+        )
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path} (the file does not exist).")
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
-        raise CheckpointError(f"{path} is not a readable sandbox checkpoint (truncated or corrupt?): {exc}") from None
+        raise CheckpointError(
+            f"{path} is not a readable sandbox checkpoint (truncated or corrupt?): {exc}"
+        ) from None
     if META_KEY not in data:
-        raise CheckpointError(f"{path} has no {META_KEY} entry; it was not written by Learner.save().")
+        raise CheckpointError(
+            f"{path} has no {META_KEY} entry; it was not written by Learner.save()."
+        )
     try:
         meta = json.loads(data.pop(META_KEY).tobytes().decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -288,14 +332,20 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, 
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a {FORMAT} file.")
     if meta.get("version") != FORMAT_VERSION:
-        raise CheckpointError(f"{path} has checkpoint version {meta.get('version')}; this sandbox reads version {FORMAT_VERSION}.")
+        raise CheckpointError(
+            f"{path} has checkpoint version {meta.get('version')}; this sandbox reads version {FORMAT_VERSION}."
+        )
     expected = meta.pop("sha256", None)
     if expected != _digest(meta, data):
-        raise CheckpointError(f"{path} failed its checksum: the file was modified after it was saved.")
+        raise CheckpointError(
+            f"{path} failed its checksum: the file was modified after it was saved."
+        )
     for key, kind in (("class", str), ("params", dict), ("state", dict)):
         if not isinstance(meta.get(key), kind):
             found = "nothing" if key not in meta else type(meta[key]).__name__
-            raise CheckpointError(f"{path} has no {key!r} in its metadata (a {kind.__name__} is expected, found {found}).")
+            raise CheckpointError(
+                f"{path} has no {key!r} in its metadata (a {kind.__name__} is expected, found {found})."
+            )
     return meta, data
 
 
@@ -330,7 +380,9 @@ def _restore_tuples(cls: type[Learner], params: dict[str, Any]) -> dict[str, Any
     sig = inspect.signature(cls.__init__).parameters
     unknown = set(params) - set(cls._param_names())
     if unknown:
-        raise CheckpointError(f"the checkpoint has parameters {sorted(unknown)} that {cls.__name__} does not take.")
+        raise CheckpointError(
+            f"the checkpoint has parameters {sorted(unknown)} that {cls.__name__} does not take."
+        )
     out = {}
     for k, v in params.items():
         default = sig[k].default
@@ -343,7 +395,9 @@ def _restore_tuples(cls: type[Learner], params: dict[str, Any]) -> dict[str, Any
 
 def module_arrays(prefix: str, module: torch.nn.Module) -> dict[str, np.ndarray]:
     """A torch module's state_dict as named NumPy arrays, for :meth:`Learner.save`."""
-    return {f"{prefix}.{k}": v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
+    return {
+        f"{prefix}.{k}": v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()
+    }
 
 
 def load_module_arrays(prefix: str, module: torch.nn.Module, arrays: dict[str, np.ndarray]) -> None:

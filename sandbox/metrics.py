@@ -27,15 +27,23 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
     return {"mse": float(np.mean(err**2)), "mae": float(np.mean(np.abs(err))), "r2": r2}
 
 
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None) -> np.ndarray:
+def confusion_matrix(
+    y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None
+) -> np.ndarray:
     """Counts of shape (n_classes, n_classes): row = true class index, column = predicted index."""
     y_true = np.asarray(y_true, dtype=np.int64).ravel()
     y_pred = np.asarray(y_pred, dtype=np.int64).ravel()
     if len(y_true) != len(y_pred):
-        raise ValueError(f"y_true has {len(y_true)} labels but y_pred has {len(y_pred)}; they must have the same length.")
+        raise ValueError(
+            f"y_true has {len(y_true)} labels but y_pred has {len(y_pred)}; they must have the same length."
+        )
     if min(y_true.min(initial=0), y_pred.min(initial=0)) < 0:
         raise ValueError("confusion_matrix needs class indices 0..k-1, not negative labels.")
-    k = int(n_classes) if n_classes is not None else int(max(y_true.max(initial=-1), y_pred.max(initial=-1)) + 1)
+    k = (
+        int(n_classes)
+        if n_classes is not None
+        else int(max(y_true.max(initial=-1), y_pred.max(initial=-1)) + 1)
+    )
     return np.bincount(y_true * k + y_pred, minlength=k * k).reshape(k, k)
 
 
@@ -48,7 +56,11 @@ def log_loss(y_true: np.ndarray, proba: np.ndarray, eps: float = 1e-15) -> float
 
 
 def classification_metrics(
-    y_true: np.ndarray, y_pred: np.ndarray, *, proba: np.ndarray | None = None, n_classes: int | None = None
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    *,
+    proba: np.ndarray | None = None,
+    n_classes: int | None = None,
 ) -> dict:
     """Accuracy, macro precision/recall/F1, per-class recall, the confusion matrix and (given ``proba``) log-loss.
 

@@ -20,11 +20,27 @@ from torch import nn
 from sandbox.checks import check_choice
 from sandbox.netspec import ACTIVATIONS, ConvSpec, NetSpec, as_spec, dense_init
 
-__all__ = ["ACTIVATIONS", "ConvSpec", "NetSpec", "Network", "activation_module", "as_spec", "build_network", "dense_init"]
+__all__ = [
+    "ACTIVATIONS",
+    "ConvSpec",
+    "NetSpec",
+    "Network",
+    "activation_module",
+    "as_spec",
+    "build_network",
+    "dense_init",
+]
+
 
 def activation_module(name: str) -> nn.Module:
     check_choice("activation", name, ACTIVATIONS)
-    return {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU, "identity": nn.Identity}[name]()
+    return {
+        "relu": nn.ReLU,
+        "tanh": nn.Tanh,
+        "sigmoid": nn.Sigmoid,
+        "gelu": nn.GELU,
+        "identity": nn.Identity,
+    }[name]()
 
 
 class Network(nn.Module):
@@ -60,7 +76,9 @@ def build_network(
     layers: list[nn.Module] = []
     dense = dense_init(spec.dense_sizes, rng)
     for i, (W, b) in enumerate(dense):
-        lin = nn.Linear(W.shape[1], W.shape[0], dtype=dtype)  # built in dtype: float64 weights stay exact
+        lin = nn.Linear(
+            W.shape[1], W.shape[0], dtype=dtype
+        )  # built in dtype: float64 weights stay exact
         with torch.no_grad():
             lin.weight.copy_(torch.from_numpy(W))
             lin.bias.copy_(torch.from_numpy(b))

@@ -19,7 +19,15 @@ import torch
 from sandbox.errors import DivergenceError
 from sandbox.optim_config import OPTIMIZERS, SCHEDULES, OptimConfig, schedule_factor
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "OptimConfig", "Optimizer", "make_optimizer", "schedule_factor"]
+__all__ = [
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "OptimConfig",
+    "Optimizer",
+    "make_optimizer",
+    "schedule_factor",
+]
+
 
 class Optimizer:
     """A torch optimizer with the sandbox's penalties, clipping and schedule attached."""
@@ -32,7 +40,9 @@ class Optimizer:
         if c.name == "sgd":
             self.torch = torch.optim.SGD(groups, lr=c.lr)
         elif c.name == "momentum":
-            self.torch = torch.optim.SGD(groups, lr=c.lr, momentum=0.9 if c.momentum is None else c.momentum)
+            self.torch = torch.optim.SGD(
+                groups, lr=c.lr, momentum=0.9 if c.momentum is None else c.momentum
+            )
         elif c.name == "adam":
             self.torch = torch.optim.Adam(groups, lr=c.lr, betas=tuple(c.betas), eps=c.eps)
         else:
@@ -119,7 +129,9 @@ def _total_norm(grads: list[torch.Tensor]) -> float:
     """The 2-norm of all gradients together (cheaper than torch's get_total_norm for small nets)."""
     if not grads:
         return 0.0
-    return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
+    return float(
+        torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+    )
 
 
 def _param_groups(params: Iterable[Any], l2: float) -> tuple[list[dict[str, Any]], list[Any]]:
@@ -138,7 +150,9 @@ def _param_groups(params: Iterable[Any], l2: float) -> tuple[list[dict[str, Any]
             g.setdefault("weight_decay", l2)
             g["params"] = list(g["params"])
             groups.append(g)
-        return groups, [p for g in groups for p in g["params"]]  # explicit groups: the caller chose what to penalise
+        return groups, [
+            p for g in groups for p in g["params"]
+        ]  # explicit groups: the caller chose what to penalise
     weights = [p for p in params if p.ndim > 1]
     biases = [p for p in params if p.ndim <= 1]
     if l2 == 0:
@@ -151,9 +165,13 @@ def _param_groups(params: Iterable[Any], l2: float) -> tuple[list[dict[str, Any]
     return groups, weights
 
 
-def make_optimizer(params: Iterable[Any], name: str = "adam", lr: float = 1e-3, **settings: Any) -> Optimizer:
+def make_optimizer(
+    params: Iterable[Any], name: str = "adam", lr: float = 1e-3, **settings: Any
+) -> Optimizer:
     """Build an :class:`Optimizer`; ``settings`` are the other fields of :class:`OptimConfig`."""
     unknown = set(settings) - set(OptimConfig.__dataclass_fields__)
     if unknown:
-        raise ValueError(f"unknown optimizer setting(s) {sorted(unknown)}; known: {sorted(OptimConfig.__dataclass_fields__)}.")
+        raise ValueError(
+            f"unknown optimizer setting(s) {sorted(unknown)}; known: {sorted(OptimConfig.__dataclass_fields__)}."
+        )
     return Optimizer(params, OptimConfig(name=name, lr=lr, **settings))

@@ -20,7 +20,12 @@ def _label(ax: object, xlabel: str, ylabel: str, title: str, **title_kw: object)
 
 
 def fitted_lines(
-    x: np.ndarray, y: np.ndarray, lines: Mapping[str, tuple[float, float]], *, title: str = "", truth: tuple[float, float] | None = None
+    x: np.ndarray,
+    y: np.ndarray,
+    lines: Mapping[str, tuple[float, float]],
+    *,
+    title: str = "",
+    truth: tuple[float, float] | None = None,
 ) -> Figure:
     """Scatter of (x, y) and a line y = w x + b for each named (w, b)."""
     fig = Figure(figsize=(6.4, 4.4))
@@ -29,9 +34,22 @@ def fitted_lines(
     grid = np.linspace(float(np.min(x)), float(np.max(x)), 50)
     styles = ["-", "--", "-.", ":"]
     for i, (name, (w, b)) in enumerate(lines.items()):
-        ax.plot(grid, w * grid + b, styles[i % len(styles)], lw=2, label=f"{name}: y = {w:.3f}x + {b:.3f}")
+        ax.plot(
+            grid,
+            w * grid + b,
+            styles[i % len(styles)],
+            lw=2,
+            label=f"{name}: y = {w:.3f}x + {b:.3f}",
+        )
     if truth is not None:
-        ax.plot(grid, truth[0] * grid + truth[1], color="k", lw=1, alpha=0.5, label=f"truth: y = {truth[0]:g}x + {truth[1]:g}")
+        ax.plot(
+            grid,
+            truth[0] * grid + truth[1],
+            color="k",
+            lw=1,
+            alpha=0.5,
+            label=f"truth: y = {truth[0]:g}x + {truth[1]:g}",
+        )
     _label(ax, "x", "y", title)
     ax.legend(fontsize=8)
     return fig
@@ -52,8 +70,17 @@ def curves(
     for name, values in series.items():
         v = np.asarray(values, dtype=float)
         ax.plot(np.arange(1, len(v) + 1), v, lw=1.6, label=name)
-    for i, (name, level) in enumerate((hlines or {}).items()):  # in the legend: a label on the line hides curves
-        ax.axhline(level, ls=("--", ":", "-.")[i % 3], lw=1, color="k", alpha=0.6, label=f"{name}: {level:.4g}")
+    for i, (name, level) in enumerate(
+        (hlines or {}).items()
+    ):  # in the legend: a label on the line hides curves
+        ax.axhline(
+            level,
+            ls=("--", ":", "-.")[i % 3],
+            lw=1,
+            color="k",
+            alpha=0.6,
+            label=f"{name}: {level:.4g}",
+        )
     if logy:
         ax.set_yscale("log")
     _label(ax, xlabel, ylabel, title)
@@ -63,8 +90,14 @@ def curves(
     return fig
 
 
-def bars(groups: Mapping[str, Sequence[float]], labels: Sequence[str], *, ylabel: str = "", title: str = "",
-         logy: bool = False) -> Figure:
+def bars(
+    groups: Mapping[str, Sequence[float]],
+    labels: Sequence[str],
+    *,
+    ylabel: str = "",
+    title: str = "",
+    logy: bool = False,
+) -> Figure:
     """Grouped bars: one group per label, one bar per named series."""
     fig = Figure(figsize=(max(6.4, 0.8 * len(labels) + 2), 4.4))
     ax = fig.add_subplot()
@@ -100,7 +133,14 @@ def xy_curves(
     for name, (x, y) in series.items():
         ax.plot(np.asarray(x, dtype=float), np.asarray(y, dtype=float), lw=1.6, label=name)
     for i, (name, level) in enumerate((hlines or {}).items()):
-        ax.axhline(level, ls=("--", ":", "-.")[i % 3], lw=1.2, color="k", alpha=0.7, label=f"{name}: {level:.4g}")
+        ax.axhline(
+            level,
+            ls=("--", ":", "-.")[i % 3],
+            lw=1.2,
+            color="k",
+            alpha=0.7,
+            label=f"{name}: {level:.4g}",
+        )
     if ylim is not None:
         ax.set_ylim(*ylim)
     _label(ax, xlabel, ylabel, title)
@@ -127,18 +167,32 @@ def grid_policy(
     labels : array of shape (rows, cols) of short strings drawn in the corner (map letters)
     """
     rows, cols = values.shape
-    fig = Figure(figsize=(max(5.5, 1.0 + 0.75 * cols), 0.6 + 0.75 * rows + 0.15 * caption.count("\n")))
+    fig = Figure(
+        figsize=(max(5.5, 1.0 + 0.75 * cols), 0.6 + 0.75 * rows + 0.15 * caption.count("\n"))
+    )
     ax = fig.add_subplot()
     image = ax.imshow(values, cmap="viridis")
     fig.colorbar(image, ax=ax, label=value_label, fraction=0.046, pad=0.04)
     yy, xx = np.mgrid[0:rows, 0:cols]
     dx, dy = arrows[..., 0].astype(float), arrows[..., 1].astype(float)
     show = (dx != 0) | (dy != 0)
-    ax.quiver(xx[show], yy[show], 0.35 * dx[show], -0.35 * dy[show], color="white", pivot="middle",
-              scale=1, scale_units="xy", angles="xy", width=0.012)
+    ax.quiver(
+        xx[show],
+        yy[show],
+        0.35 * dx[show],
+        -0.35 * dy[show],
+        color="white",
+        pivot="middle",
+        scale=1,
+        scale_units="xy",
+        angles="xy",
+        width=0.012,
+    )
     for r in range(rows):
         for c in range(cols):
-            ax.text(c - 0.42, r - 0.3, str(labels[r, c]), color="white", fontsize=8, fontweight="bold")
+            ax.text(
+                c - 0.42, r - 0.3, str(labels[r, c]), color="white", fontsize=8, fontweight="bold"
+            )
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title, fontsize=10)
@@ -165,7 +219,9 @@ def grid_paths(
     for i, (name, cells) in enumerate(paths.items()):
         rc = np.asarray(cells, dtype=float).reshape(-1, 2)
         offset = 0.12 * (i - (len(paths) - 1) / 2)  # keep overlapping paths visible
-        ax.plot(rc[:, 1] + offset, rc[:, 0] + offset, "-o", lw=2.2, ms=3, label=name, color=f"C{i + 1}")
+        ax.plot(
+            rc[:, 1] + offset, rc[:, 0] + offset, "-o", lw=2.2, ms=3, label=name, color=f"C{i + 1}"
+        )
     ax.set_xlim(-0.5, cols - 0.5)
     ax.set_ylim(rows - 0.5, -0.5)
     ax.set_xticks(np.arange(-0.5, cols, 1), minor=True)
@@ -206,13 +262,22 @@ def decision_boundaries(
     xx, yy = grid
     for i, (caption, prob) in enumerate(panels):
         ax = fig.add_subplot(1, n, i + 1)
-        ax.contourf(xx, yy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.55, vmin=0, vmax=1)
+        ax.contourf(
+            xx, yy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.55, vmin=0, vmax=1
+        )
         ax.contour(xx, yy, prob, levels=[0.5], colors="k", linewidths=1)
         for (X, y), edge, marker in ((train, "white", "o"), (test, "black", "o")):
             if X is None or y is None:
                 continue
-            ax.scatter(X[:, 0], X[:, 1], c=np.where(np.asarray(y) == 1, "#e66101", "#0571b0"), s=9, edgecolors=edge,
-                       linewidths=0.4, marker=marker)
+            ax.scatter(
+                X[:, 0],
+                X[:, 1],
+                c=np.where(np.asarray(y) == 1, "#e66101", "#0571b0"),
+                s=9,
+                edgecolors=edge,
+                linewidths=0.4,
+                marker=marker,
+            )
         ax.set_title(caption, fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -222,14 +287,43 @@ def decision_boundaries(
     from matplotlib.patches import Patch
 
     dot = dict(marker="o", ls="", markersize=5, markeredgewidth=0.8)
-    handles = [Line2D([], [], color="#0571b0", markeredgecolor="white", label="class 0 (training point)", **dot),
-               Line2D([], [], color="#e66101", markeredgecolor="white", label="class 1 (training point)", **dot)]
+    handles = [
+        Line2D(
+            [],
+            [],
+            color="#0571b0",
+            markeredgecolor="white",
+            label="class 0 (training point)",
+            **dot,
+        ),
+        Line2D(
+            [],
+            [],
+            color="#e66101",
+            markeredgecolor="white",
+            label="class 1 (training point)",
+            **dot,
+        ),
+    ]
     if test is not None:
-        handles.append(Line2D([], [], color="0.6", markeredgecolor="black", label="test point (black edge)", **dot))
-    handles += [Line2D([], [], color="k", lw=1, label="decision boundary: P(class 1) = 0.5"),
-                Patch(color="#0571b0", alpha=0.4, label="shade: network says class 0"),
-                Patch(color="#ca0020", alpha=0.4, label="shade: network says class 1 (darker: surer)")]
-    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=7, bbox_to_anchor=(0.5, -0.12), frameon=False)
+        handles.append(
+            Line2D(
+                [], [], color="0.6", markeredgecolor="black", label="test point (black edge)", **dot
+            )
+        )
+    handles += [
+        Line2D([], [], color="k", lw=1, label="decision boundary: P(class 1) = 0.5"),
+        Patch(color="#0571b0", alpha=0.4, label="shade: network says class 0"),
+        Patch(color="#ca0020", alpha=0.4, label="shade: network says class 1 (darker: surer)"),
+    ]
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=3,
+        fontsize=7,
+        bbox_to_anchor=(0.5, -0.12),
+        frameon=False,
+    )
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
@@ -247,8 +341,15 @@ def confusion(cm: np.ndarray, labels: Sequence[str] | None = None, *, title: str
     for i in range(k):
         for j in range(k):
             if cm[i, j]:
-                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
-                        color="white" if cm[i, j] > top / 2 else ("crimson" if i != j else "black"))
+                ax.text(
+                    j,
+                    i,
+                    str(cm[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if cm[i, j] > top / 2 else ("crimson" if i != j else "black"),
+                )
     ax.set_xticks(range(k), labels)
     ax.set_yticks(range(k), labels)
     _label(ax, "predicted", "true", title, fontsize=10)
@@ -256,7 +357,12 @@ def confusion(cm: np.ndarray, labels: Sequence[str] | None = None, *, title: str
 
 
 def image_grid(
-    images: np.ndarray, captions: Sequence[str] | None = None, *, title: str = "", columns: int = 8, cmap: str = "gray_r"
+    images: np.ndarray,
+    captions: Sequence[str] | None = None,
+    *,
+    title: str = "",
+    columns: int = 8,
+    cmap: str = "gray_r",
 ) -> Figure:
     """Small images of shape (n, h, w) with an optional caption under each (misclassified digits, k-means centres)."""
     images = np.asarray(images)
@@ -279,14 +385,19 @@ def image_grid(
     return fig
 
 
-def predicted_vs_true(results: Mapping[str, tuple[np.ndarray, np.ndarray]], *, unit: str = "", title: str = "") -> Figure:
+def predicted_vs_true(
+    results: Mapping[str, tuple[np.ndarray, np.ndarray]], *, unit: str = "", title: str = ""
+) -> Figure:
     """One scatter per model of predicted against true values, with the y = x line."""
     n = len(results)
     fig = Figure(figsize=(4.0 * n, 4.0))
     for i, (name, (y_true, y_pred)) in enumerate(results.items()):
         ax = fig.add_subplot(1, n, i + 1)
         ax.scatter(y_true, y_pred, s=8, alpha=0.5)
-        lo, hi = float(min(np.min(y_true), np.min(y_pred))), float(max(np.max(y_true), np.max(y_pred)))
+        lo, hi = (
+            float(min(np.min(y_true), np.min(y_pred))),
+            float(max(np.max(y_true), np.max(y_pred))),
+        )
         ax.plot([lo, hi], [lo, hi], "k--", lw=1)
         _label(ax, f"true {unit}".strip(), f"predicted {unit}".strip(), name, fontsize=9)
         ax.grid(alpha=0.3)
@@ -299,7 +410,13 @@ def predicted_vs_true(results: Mapping[str, tuple[np.ndarray, np.ndarray]], *, u
 
 
 def choose_k(
-    ks: Sequence[int], inertia: Sequence[float], silhouette: Sequence[float], *, chosen: int | None = None, elbow: int | None = None, title: str = ""
+    ks: Sequence[int],
+    inertia: Sequence[float],
+    silhouette: Sequence[float],
+    *,
+    chosen: int | None = None,
+    elbow: int | None = None,
+    title: str = "",
 ) -> Figure:
     """Inertia (the elbow) and silhouette against k, side by side, with the chosen k marked."""
     fig = Figure(figsize=(9.6, 3.8), layout="constrained")  # the suptitle clears the panel titles
@@ -326,13 +443,32 @@ def choose_k(
 
 
 # Cluster colours: tab10 without its red (kept for anomaly rings) and grey (kept for "other"), then tab20b.
-CLUSTER_COLOURS = ("C0", "C1", "C2", "C4", "C5", "C6", "C8", "C9", "#393b79", "#637939", "#8c6d31", "#7b4173")
+CLUSTER_COLOURS = (
+    "C0",
+    "C1",
+    "C2",
+    "C4",
+    "C5",
+    "C6",
+    "C8",
+    "C9",
+    "#393b79",
+    "#637939",
+    "#8c6d31",
+    "#7b4173",
+)
 ANOMALY_COLOUR = "red"
 
 
 def cluster_scatter(
-    Z: np.ndarray, labels: np.ndarray, *, centers: np.ndarray | None = None, flagged: np.ndarray | None = None,
-    names: Sequence[str] | None = None, kind: str = "cluster", title: str = "",
+    Z: np.ndarray,
+    labels: np.ndarray,
+    *,
+    centers: np.ndarray | None = None,
+    flagged: np.ndarray | None = None,
+    names: Sequence[str] | None = None,
+    kind: str = "cluster",
+    title: str = "",
     axis_labels: tuple[str, str] = ("PC 1", "PC 2"),
 ) -> Figure:
     """2-D scatter (e.g. PCA coordinates) coloured by cluster; centres as crosses, flagged rows ringed in red
@@ -343,13 +479,34 @@ def cluster_scatter(
     for j in np.unique(labels):
         m = labels == j
         name = names[j] if names is not None else f"{kind} {j}"
-        ax.scatter(Z[m, 0], Z[m, 1], s=8, alpha=0.55, color=CLUSTER_COLOURS[int(j) % len(CLUSTER_COLOURS)],
-                   label=f"{name} ({int(m.sum())})")
+        ax.scatter(
+            Z[m, 0],
+            Z[m, 1],
+            s=8,
+            alpha=0.55,
+            color=CLUSTER_COLOURS[int(j) % len(CLUSTER_COLOURS)],
+            label=f"{name} ({int(m.sum())})",
+        )
     if centers is not None:
-        ax.scatter(centers[:, 0], centers[:, 1], marker="X", s=140, color="k", edgecolor="w", label=f"{kind} centres")
+        ax.scatter(
+            centers[:, 0],
+            centers[:, 1],
+            marker="X",
+            s=140,
+            color="k",
+            edgecolor="w",
+            label=f"{kind} centres",
+        )
     if flagged is not None and np.any(flagged):
-        ax.scatter(Z[flagged, 0], Z[flagged, 1], s=60, facecolors="none", edgecolors=ANOMALY_COLOUR, lw=1.2,
-                   label=f"anomalies ({int(flagged.sum())})")
+        ax.scatter(
+            Z[flagged, 0],
+            Z[flagged, 1],
+            s=60,
+            facecolors="none",
+            edgecolors=ANOMALY_COLOUR,
+            lw=1.2,
+            label=f"anomalies ({int(flagged.sum())})",
+        )
     _label(ax, axis_labels[0], axis_labels[1], title)
     ax.legend(fontsize=7, markerscale=1.5)
     ax.grid(alpha=0.3)
@@ -377,7 +534,13 @@ def learning_curve(
         s, r = np.asarray(steps, dtype=float), np.asarray(returns, dtype=float)
         color = f"C{i}"
         ax.scatter(s, r, s=3, alpha=0.25, color=color, label=f"{name}: one training episode")
-        ax.plot(s, moving_mean(r, window), lw=1.8, color=color, label=f"{name}: mean of the last {window} episodes")
+        ax.plot(
+            s,
+            moving_mean(r, window),
+            lw=1.8,
+            color=color,
+            label=f"{name}: mean of the last {window} episodes",
+        )
     if target is not None:
         ax.axhline(target, ls="--", lw=1, color="k", alpha=0.6, label=f"target return {target:g}")
     _label(ax, xlabel, ylabel, title)
@@ -408,7 +571,13 @@ def bands(
     colours = [f"C{i}" for i in range(10)]
     for i, (name, b) in enumerate(series.items()):
         colour = colours[i % len(colours)]
-        ax.plot(b["x"], b["mean"], lw=1.8, color=colour, label=f"{name} (mean of {b['n']})" if count_in_legend and b["n"] > 1 else name)
+        ax.plot(
+            b["x"],
+            b["mean"],
+            lw=1.8,
+            color=colour,
+            label=f"{name} (mean of {b['n']})" if count_in_legend and b["n"] > 1 else name,
+        )
         if b["n"] > 1:
             ax.fill_between(b["x"], b["low"], b["high"], color=colour, alpha=0.2, lw=0)
     for i, (name, level) in enumerate((hlines or {}).items()):

@@ -63,11 +63,13 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-
 def _shown_metrics(info: dict[str, Any]) -> dict[str, str]:
     """The numbers a bar or line shows; arrays a learner hands its callback (a policy) are left out."""
-    return {k: _fmt(v) for k, v in info.items()
-            if k not in ("unit", "done", "total") and isinstance(v, (numbers.Number, str))}
+    return {
+        k: _fmt(v)
+        for k, v in info.items()
+        if k not in ("unit", "done", "total") and isinstance(v, (numbers.Number, str))
+    }
 
 
 class Reporter:
@@ -142,8 +144,14 @@ class Reporter:
         if self._bar is None:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=self.total, desc=self.desc, unit=self.unit[:-1] if self.unit.endswith("s") else self.unit,
-                             leave=False, dynamic_ncols=True, file=sys.stderr)
+            self._bar = tqdm(
+                total=self.total,
+                desc=self.desc,
+                unit=self.unit[:-1] if self.unit.endswith("s") else self.unit,
+                leave=False,
+                dynamic_ncols=True,
+                file=sys.stderr,
+            )
         self._bar.n = min(info["done"], self.total) if self.total else info["done"]
         self._bar.set_postfix(extra, refresh=False)
         self._bar.refresh()
@@ -152,12 +160,27 @@ class Reporter:
         self._shown = info
         shown = f"{info['done']:,}" + (f"/{self.total:,}" if self.total else "")
         parts = " ".join(f"{k}={v}" for k, v in extra.items())
-        print(" ".join(w for w in (f"{self.desc}: {shown} {self.unit}", parts, f"({now - self._start:.0f} s)") if w),
-              file=sys.stderr, flush=True)
+        print(
+            " ".join(
+                w
+                for w in (
+                    f"{self.desc}: {shown} {self.unit}",
+                    parts,
+                    f"({now - self._start:.0f} s)",
+                )
+                if w
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
 
     def close(self) -> None:
-        if (self._lines and self.total and self._last is not None
-                and (self._shown is None or self._last["done"] > self._shown["done"])):
+        if (
+            self._lines
+            and self.total
+            and self._last is not None
+            and (self._shown is None or self._last["done"] > self._shown["done"])
+        ):
             # a fit that stopped before the next tenth (converged, early stopping) still says where it ended
             self._line(self._last, _shown_metrics(self._last), time.perf_counter())
         if self._bar is not None:

@@ -90,10 +90,13 @@ class Report:
         return "\n".join(out)
 
     def html(self) -> str:
-        parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-                 '<meta name="viewport" content="width=device-width, initial-scale=1">',
-                 f"<title>{html.escape(self.title)}</title><style>{STYLE}</style></head><body>",
-                 f"<h1>{html.escape(self.title)}</h1>"]
+        parts = [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{html.escape(self.title)}</title><style>{STYLE}</style></head><body>",
+            f"<h1>{html.escape(self.title)}</h1>",
+        ]
         for kind, body in self.blocks:
             if kind == "h2":
                 parts.append(f"<h2>{html.escape(body)}</h2>")
@@ -103,8 +106,11 @@ class Report:
                 parts.append(f'<p class="note">{html.escape(body)}</p>')
             elif kind == "table":
                 headers, rows = body
-                parts.append("<table><thead><tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
-                             + "</tr></thead><tbody>")
+                parts.append(
+                    "<table><thead><tr>"
+                    + "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+                    + "</tr></thead><tbody>"
+                )
                 for row in rows:
                     parts.append("<tr>" + "".join(_td(c) for c in row) + "</tr>")
                 parts.append("</tbody></table>")
@@ -112,8 +118,11 @@ class Report:
                 png, name, caption = body
                 data = base64.b64encode(png).decode("ascii")
                 alt = html.escape(caption or name)
-                parts.append(f'<figure><img src="data:image/png;base64,{data}" alt="{alt}" data-name="{html.escape(name)}">'
-                             + (f"<figcaption>{html.escape(caption)}</figcaption>" if caption else "") + "</figure>")
+                parts.append(
+                    f'<figure><img src="data:image/png;base64,{data}" alt="{alt}" data-name="{html.escape(name)}">'
+                    + (f"<figcaption>{html.escape(caption)}</figcaption>" if caption else "")
+                    + "</figure>"
+                )
         parts.append("</body></html>")
         return "\n".join(parts)
 

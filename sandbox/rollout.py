@@ -21,7 +21,9 @@ from sandbox.checks import check_number, check_seed
 from sandbox.environments import make_env
 
 
-def discounted_returns(rewards: np.ndarray, gamma: float, dones: np.ndarray | None = None) -> np.ndarray:
+def discounted_returns(
+    rewards: np.ndarray, gamma: float, dones: np.ndarray | None = None
+) -> np.ndarray:
     """Returns-to-go G_t = r_t + gamma * G_{t+1}, restarting after each ``done``.
 
     rewards : array of shape (T,) or (T, n_envs)
@@ -39,7 +41,12 @@ def discounted_returns(rewards: np.ndarray, gamma: float, dones: np.ndarray | No
 
 
 def episode_success(
-    terminated: bool, reward: float, info: dict[str, Any], *, episode_return: float | None = None, length: int | None = None
+    terminated: bool,
+    reward: float,
+    info: dict[str, Any],
+    *,
+    episode_return: float | None = None,
+    length: int | None = None,
 ) -> bool:
     """Did the episode reach its goal?
 
@@ -84,8 +91,16 @@ def _cap(env: gym.Env, max_steps: int | None) -> int | None:
     return None if time_limit(env) is not None else DEFAULT_MAX_STEPS
 
 
-def _play(policy: Callable[[Any], Any], envs: list[gym.Env], *, episodes: int, seed: int | None, cap: int | None,
-          batched: bool, close: bool) -> dict[str, Any]:
+def _play(
+    policy: Callable[[Any], Any],
+    envs: list[gym.Env],
+    *,
+    episodes: int,
+    seed: int | None,
+    cap: int | None,
+    batched: bool,
+    close: bool,
+) -> dict[str, Any]:
     """The one evaluation loop: ``episodes`` episodes over ``envs``, each env playing one episode after another.
 
     With one env the episodes run in turn; with one env per episode they run side by side,
@@ -116,10 +131,18 @@ def _play(policy: Callable[[Any], Any], envs: list[gym.Env], *, episodes: int, s
             if not (terminated or truncated or hit_cap):
                 continue
             capped[i] = hit_cap
-            successes[i] = episode_success(terminated, float(reward), info, episode_return=float(returns[i]),
-                                           length=int(lengths[i]))
+            successes[i] = episode_success(
+                terminated,
+                float(reward),
+                info,
+                episode_return=float(returns[i]),
+                length=int(lengths[i]),
+            )
             if next_episode < episodes:
-                slots[j] = [next_episode, envs[j].reset(seed=None if seed is None else seed + next_episode)[0]]
+                slots[j] = [
+                    next_episode,
+                    envs[j].reset(seed=None if seed is None else seed + next_episode)[0],
+                ]
                 next_episode += 1
             else:
                 del slots[j]
@@ -160,7 +183,15 @@ def evaluate(
     check_number("episodes", episodes, low=1, integer=True)
     seed = check_seed(seed)
     env = make_env(env)
-    return _play(policy, [env], episodes=episodes, seed=seed, cap=_cap(env, max_steps), batched=False, close=False)
+    return _play(
+        policy,
+        [env],
+        episodes=episodes,
+        seed=seed,
+        cap=_cap(env, max_steps),
+        batched=False,
+        close=False,
+    )
 
 
 def evaluate_batched(
@@ -182,12 +213,24 @@ def evaluate_batched(
     check_number("episodes", episodes, low=1, integer=True)
     seed = check_seed(seed)
     envs = [make_env(env) for _ in range(episodes)]
-    return _play(policy, envs, episodes=episodes, seed=seed, cap=_cap(envs[0], max_steps), batched=True, close=True)
+    return _play(
+        policy,
+        envs,
+        episodes=episodes,
+        seed=seed,
+        cap=_cap(envs[0], max_steps),
+        batched=True,
+        close=True,
+    )
 
 
 def evaluate_policy(
-    policy: Callable[[Any], Any], env: str | gym.Env | Callable[..., gym.Env], *, episodes: int = 100,
-    seed: int | None = 0, max_steps: int | None = None,
+    policy: Callable[[Any], Any],
+    env: str | gym.Env | Callable[..., gym.Env],
+    *,
+    episodes: int = 100,
+    seed: int | None = 0,
+    max_steps: int | None = None,
 ) -> dict[str, Any]:
     """:func:`evaluate_batched` where fresh envs can be made (an id, entry point or factory);
     :func:`evaluate` on a given Env instance, whose episodes can only run one after another.

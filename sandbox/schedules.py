@@ -37,14 +37,18 @@ def schedule_value(kind: str, start: float, end: float, progress: float) -> floa
     return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * p))
 
 
-def exploration(epsilon_start: float, epsilon_end: float, exploration_fraction: float, progress: float) -> float:
+def exploration(
+    epsilon_start: float, epsilon_end: float, exploration_fraction: float, progress: float
+) -> float:
     """Epsilon after ``progress`` of the budget: linear over ``exploration_fraction`` of it, then ``epsilon_end``."""
     if exploration_fraction <= 0:
         return epsilon_end
     return schedule_value("linear", epsilon_start, epsilon_end, progress / exploration_fraction)
 
 
-def check_exploration(epsilon_start: float, epsilon_end: float, exploration_fraction: float) -> None:
+def check_exploration(
+    epsilon_start: float, epsilon_end: float, exploration_fraction: float
+) -> None:
     """ValueError naming the parameter when the exploration triple is out of range."""
     check_number("epsilon_start", epsilon_start, low=0.0, high=1.0)
     check_number("epsilon_end", epsilon_end, low=0.0, high=1.0)

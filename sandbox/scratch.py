@@ -31,7 +31,10 @@ from sandbox.errors import DivergenceError
 from sandbox.netspec import ACTIVATIONS, NetSpec, as_spec, dense_init
 from sandbox.optim_config import OptimConfig, schedule_factor
 
-BACKENDS = ("numpy", "torch")  # the engines PolicyGradient and DQN train on: this module's, or torch's autograd
+BACKENDS = (
+    "numpy",
+    "torch",
+)  # the engines PolicyGradient and DQN train on: this module's, or torch's autograd
 
 # ---------------------------------------------------------------- activations
 
@@ -103,10 +106,14 @@ class ScratchNet:
     ``[W_0, b_0, W_1, b_1, ...]``; ``backward`` returns gradients in the same order.
     """
 
-    def __init__(self, spec: NetSpec | dict[str, Any], *, seed: int | None = 0, dtype: Any = np.float64):
+    def __init__(
+        self, spec: NetSpec | dict[str, Any], *, seed: int | None = 0, dtype: Any = np.float64
+    ):
         spec = as_spec(spec)
         if spec.conv is not None:
-            raise ValueError("the NumPy engine builds dense networks only; conv front ends need backend='torch'.")
+            raise ValueError(
+                "the NumPy engine builds dense networks only; conv front ends need backend='torch'."
+            )
         self.spec = spec
         self.rng = np.random.default_rng(seed)
         self.params: list[np.ndarray] = []
@@ -158,7 +165,9 @@ class ScratchNet:
             dz = da * activation_grad(self.spec.activation, z_prev, h_prev)
         return grads
 
-    def loss_and_grads(self, X: np.ndarray, y: np.ndarray, loss: str, *, train: bool = True) -> tuple[float, list[np.ndarray]]:
+    def loss_and_grads(
+        self, X: np.ndarray, y: np.ndarray, loss: str, *, train: bool = True
+    ) -> tuple[float, list[np.ndarray]]:
         """Forward, loss ("mse" or "cross_entropy"), backward in one call."""
         out = self.forward(X, train=train)
         if loss == "mse":
@@ -184,19 +193,27 @@ class ScratchOptimizer:
     many weight matrices the network has.
     """
 
-    def __init__(self, params: list[np.ndarray], config: OptimConfig, *, lrs: list[float] | None = None):
+    def __init__(
+        self, params: list[np.ndarray], config: OptimConfig, *, lrs: list[float] | None = None
+    ):
         """``lrs`` gives each parameter its own base learning rate (torch's parameter groups); default ``config.lr``."""
         self.config = config.validate()
         self.params = params
         self.steps = 0
         self.lr = config.lr
         if lrs is not None and len(lrs) != len(params):
-            raise ValueError(f"lrs has {len(lrs)} entries for {len(params)} parameters; give one learning rate per parameter.")
+            raise ValueError(
+                f"lrs has {len(lrs)} entries for {len(params)} parameters; give one learning rate per parameter."
+            )
         lrs = [float(v) for v in lrs] if lrs is not None else [float(config.lr)] * len(params)
         self._dtype = np.result_type(*params) if params else np.float64
         self._ends = np.cumsum([p.size for p in params]).tolist()
-        self._base_lr = np.concatenate([np.full(p.size, lr, self._dtype) for p, lr in zip(params, lrs)])
-        self._penalised = np.concatenate([np.full(p.size, p.ndim > 1) for p in params])  # weights, not biases
+        self._base_lr = np.concatenate(
+            [np.full(p.size, lr, self._dtype) for p, lr in zip(params, lrs)]
+        )
+        self._penalised = np.concatenate(
+            [np.full(p.size, p.ndim > 1) for p in params]
+        )  # weights, not biases
         self._factor = 1.0
         self._buf = np.zeros(len(self._base_lr), self._dtype)  # momentum, or Adam's first moment
         self._sq = np.zeros(len(self._base_lr), self._dtype)  # Adam's / RMSprop's second moment
@@ -223,7 +240,9 @@ class ScratchOptimizer:
             g += c.l1 * np.sign(flat_params) * self._penalised
         norm = math.sqrt(float(np.vdot(g, g)))
         if not math.isfinite(norm):
-            raise DivergenceError(f"the gradient norm became {norm} at update {self.steps + 1}; try a smaller learning rate.")
+            raise DivergenceError(
+                f"the gradient norm became {norm} at update {self.steps + 1}; try a smaller learning rate."
+            )
         if c.clip_norm is not None and norm > c.clip_norm:
             g *= c.clip_norm / (norm + 1e-6)
         if c.l2:

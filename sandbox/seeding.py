@@ -31,7 +31,9 @@ def derive_seed(seed: int | None, *keys: str | int) -> int | None:
     """
     if seed is None:
         return None
-    state = np.random.SeedSequence(int(seed), spawn_key=tuple(_key(k) for k in keys)).generate_state(1, np.uint32)
+    state = np.random.SeedSequence(
+        int(seed), spawn_key=tuple(_key(k) for k in keys)
+    ).generate_state(1, np.uint32)
     return int(state[0] >> 1)
 
 

@@ -31,7 +31,9 @@ FLAGS = {
     "target_met": "target not met",
 }
 # Summary keys that measure the cost of reaching a threshold: absent (None) in a run that never got there.
-THRESHOLD_KEY = re.compile(r"(^steps_to_|^seconds_to_|^episodes_to_|_at_steps$|_at_episode$|^solved_seconds$)")
+THRESHOLD_KEY = re.compile(
+    r"(^steps_to_|^seconds_to_|^episodes_to_|_at_steps$|_at_episode$|^solved_seconds$)"
+)
 
 
 # ------------------------------------------------------------------ seeds
@@ -53,14 +55,18 @@ def parse_seeds(text: str | int | Sequence[int]) -> list[int]:
                 continue
             m = re.fullmatch(r"(\d+)\s*-\s*(\d+)|(\d+)", part)
             if m is None:
-                raise ValueError(f"--seeds {text!r}: {part!r} is not a seed or a range; "
-                                 "expected integers >= 0 and inclusive ranges, e.g. 0-4 or 0,2,5-7.")
+                raise ValueError(
+                    f"--seeds {text!r}: {part!r} is not a seed or a range; "
+                    "expected integers >= 0 and inclusive ranges, e.g. 0-4 or 0,2,5-7."
+                )
             if m.group(3) is not None:
                 items.append(int(m.group(3)))
                 continue
             low, high = int(m.group(1)), int(m.group(2))
             if high < low:
-                raise ValueError(f"--seeds {text!r}: the range {part!r} runs backwards; write it low-high, e.g. {high}-{low}.")
+                raise ValueError(
+                    f"--seeds {text!r}: the range {part!r} runs backwards; write it low-high, e.g. {high}-{low}."
+                )
             items.extend(range(low, high + 1))
     else:
         items = [int(s) for s in text]
@@ -71,7 +77,9 @@ def parse_seeds(text: str | int | Sequence[int]) -> list[int]:
         raise ValueError(f"seeds {negative} are negative; seeds are integers >= 0.")
     repeated = sorted({s for s in items if items.count(s) > 1})
     if repeated:
-        raise ValueError(f"--seeds {text!r} repeats {repeated}; each seed once (a repeat would count the same run twice).")
+        raise ValueError(
+            f"--seeds {text!r} repeats {repeated}; each seed once (a repeat would count the same run twice)."
+        )
     return items
 
 
@@ -88,11 +96,21 @@ def describe(values: Iterable[float], confidence: float = CONFIDENCE) -> dict[st
     if v.size == 0:
         raise ValueError("describe() needs at least one value.")
     if not np.all(np.isfinite(v)):
-        raise ValueError(f"describe() got non-finite values {v[~np.isfinite(v)].tolist()}; they have no mean.")
+        raise ValueError(
+            f"describe() got non-finite values {v[~np.isfinite(v)].tolist()}; they have no mean."
+        )
     n = int(v.size)
     mean = float(v.mean())
-    out: dict[str, Any] = {"mean": mean, "std": 0.0, "min": float(v.min()), "max": float(v.max()), "n": n,
-                           "ci_low": None, "ci_high": None, "half_width": None}
+    out: dict[str, Any] = {
+        "mean": mean,
+        "std": 0.0,
+        "min": float(v.min()),
+        "max": float(v.max()),
+        "n": n,
+        "ci_low": None,
+        "ci_high": None,
+        "half_width": None,
+    }
     if n >= 2:
         std = float(v.std(ddof=1))
         half = float(_scipy_stats.t.ppf(0.5 + confidence / 2, n - 1)) * std / math.sqrt(n)
@@ -112,7 +130,7 @@ def is_number(v: Any) -> bool:
 
 
 def run_status(summary: Mapping[str, Any] | None, error: str | None = None) -> str:
-    """"ok", or what went wrong: "failed: <error>", "not converged", "not solved", "target not met".
+    """ "ok", or what went wrong: "failed: <error>", "not converged", "not solved", "target not met".
 
     Flags are looked for at the top level of the summary and one level down (per-map or
     per-dataset results); any false flag makes the run not ok.
@@ -134,12 +152,18 @@ def metric_keys(summaries: Iterable[Mapping[str, Any]], headline: Sequence[str] 
     keys: list[str] = []
     for s in summaries:
         for k, v in s.items():
-            if k not in ("seed", "seconds") and k not in keys and (is_number(v) or THRESHOLD_KEY.search(k)):
+            if (
+                k not in ("seed", "seconds")
+                and k not in keys
+                and (is_number(v) or THRESHOLD_KEY.search(k))
+            ):
                 keys.append(k)
     return keys
 
 
-def aggregate(summaries: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+def aggregate(
+    summaries: Sequence[Mapping[str, Any]], keys: Sequence[str]
+) -> dict[str, dict[str, Any]]:
     """Per key, :func:`describe` of the runs' numeric values, plus ``reached`` for threshold keys.
 
     summaries : the summaries of the runs that finished (failed runs have none)
@@ -189,9 +213,13 @@ def read_metrics(path: str | Path) -> dict[tuple[str, str], tuple[np.ndarray, np
     with path.open(newline="") as f:
         for row in csv.DictReader(f):
             try:
-                found.setdefault((row["series"], row["metric"]), []).append((float(row["step"]), float(row["value"])))
+                found.setdefault((row["series"], row["metric"]), []).append(
+                    (float(row["step"]), float(row["value"]))
+                )
             except (KeyError, TypeError, ValueError) as exc:
-                raise ValueError(f"{path}: unreadable row {row} ({exc}); expected series,step,metric,value.") from None
+                raise ValueError(
+                    f"{path}: unreadable row {row} ({exc}); expected series,step,metric,value."
+                ) from None
     out = {}
     for key, points in found.items():
         points.sort()
@@ -200,8 +228,11 @@ def read_metrics(path: str | Path) -> dict[tuple[str, str], tuple[np.ndarray, np
     return out
 
 
-def band(curves: Sequence[tuple[Sequence[float], Sequence[float]]], points: int = 100,
-         confidence: float = CONFIDENCE) -> dict[str, np.ndarray | int]:
+def band(
+    curves: Sequence[tuple[Sequence[float], Sequence[float]]],
+    points: int = 100,
+    confidence: float = CONFIDENCE,
+) -> dict[str, np.ndarray | int]:
     """Mean curve and its t interval over several runs' ``(x, y)`` curves.
 
     When every run logged the same x values they are used as they are; otherwise each curve is
@@ -218,13 +249,19 @@ def band(curves: Sequence[tuple[Sequence[float], Sequence[float]]], points: int 
     else:
         lo, hi = max(x.min() for x in xs), min(x.max() for x in xs)
         if lo > hi:
-            raise ValueError(f"the runs' curves share no x range (one starts at {lo:g} after another ends at {hi:g}).")
+            raise ValueError(
+                f"the runs' curves share no x range (one starts at {lo:g} after another ends at {hi:g})."
+            )
         grid = np.linspace(lo, hi, points) if hi > lo else np.array([lo])
         table = np.vstack([np.interp(grid, x, y) for x, y in zip(xs, ys)])
     n = table.shape[0]
     mean = table.mean(axis=0)
     if n >= 2:
-        half = _scipy_stats.t.ppf(0.5 + confidence / 2, n - 1) * table.std(axis=0, ddof=1) / math.sqrt(n)
+        half = (
+            _scipy_stats.t.ppf(0.5 + confidence / 2, n - 1)
+            * table.std(axis=0, ddof=1)
+            / math.sqrt(n)
+        )
     else:
         half = np.zeros_like(mean)
     return {"x": grid, "mean": mean, "low": mean - half, "high": mean + half, "n": n}

@@ -54,7 +54,9 @@ def parse_grid(items: list[str]) -> dict[str, list[str]]:
     for item in items:
         key, sep, values = item.partition("=")
         if not sep or not key.strip() or not values.strip():
-            raise ValueError(f"--grid {item!r}: expected key=v1,v2,... e.g. --grid learning_rate=0.01,0.1.")
+            raise ValueError(
+                f"--grid {item!r}: expected key=v1,v2,... e.g. --grid learning_rate=0.01,0.1."
+            )
         parts = values.split(";") if ";" in values else values.split(",")
         grid[key.strip()] = [p.strip() for p in parts if p.strip()]
     return grid
@@ -70,9 +72,13 @@ def plan(exp: ex.Experiment, grid: dict[str, list[str]], seeds: list[int]) -> li
         sets = dict(zip(keys, values))
         for seed in seeds:
             check_number("seed", seed, low=0, integer=True)
-            ex.make_config(exp, seed=seed, sets=[f"{k}={v}" for k, v in sets.items()])  # fail early, by name
+            ex.make_config(
+                exp, seed=seed, sets=[f"{k}={v}" for k, v in sets.items()]
+            )  # fail early, by name
             label = ",".join(f"{k}={v}" for k, v in sets.items()) or "default"
-            runs.append({"sets": sets, "seed": seed, "label": label, "dir": f"{_safe(label)}/seed={seed}"})
+            runs.append(
+                {"sets": sets, "seed": seed, "label": label, "dir": f"{_safe(label)}/seed={seed}"}
+            )
     return runs
 
 
@@ -85,12 +91,22 @@ def run_one(exp: str | ex.Experiment, sets: dict[str, str], seed: int, out: str)
     start = time.perf_counter()
     summary_path = Path(out) / "summary.json"
     if summary_path.is_file():
-        return {"ok": True, "summary": json.loads(summary_path.read_text()), "reused": True, "seconds": 0.0}
+        return {
+            "ok": True,
+            "summary": json.loads(summary_path.read_text()),
+            "reused": True,
+            "seconds": 0.0,
+        }
     try:
         exp = ex.get(exp) if isinstance(exp, str) else exp
         config = ex.make_config(exp, seed=seed, sets=[f"{k}={v}" for k, v in sets.items()])
         summary = ex.run_experiment(exp, config, out, quiet=True, resume=True)
-        return {"ok": True, "summary": summary, "reused": False, "seconds": time.perf_counter() - start}
+        return {
+            "ok": True,
+            "summary": summary,
+            "reused": False,
+            "seconds": time.perf_counter() - start,
+        }
     except Exception as exc:  # a failing run is a result, not the end of the sweep
         return {
             "ok": False,
@@ -171,8 +187,11 @@ class _Pool:
         self.slots[self.slots.index(slot)] = new
         return new
 
-    def run(self, tasks: list[tuple[dict[str, Any], tuple[Any, ...]]],
-            on_done: Callable[[dict[str, Any], dict[str, Any]], None]) -> None:
+    def run(
+        self,
+        tasks: list[tuple[dict[str, Any], tuple[Any, ...]]],
+        on_done: Callable[[dict[str, Any], dict[str, Any]], None],
+    ) -> None:
         queue = collections.deque(tasks)
         while queue or any(s.task for s in self.slots):
             for slot in [s for s in self.slots if s.task is None]:
@@ -212,8 +231,14 @@ class _Pool:
             slot.conn.close()
 
 
-def _execute(runs: list[dict[str, Any]], exp: ex.Experiment, out: Path, backend: str, workers: int,
-             on_done: Callable[[dict[str, Any], dict[str, Any]], None]) -> None:
+def _execute(
+    runs: list[dict[str, Any]],
+    exp: ex.Experiment,
+    out: Path,
+    backend: str,
+    workers: int,
+    on_done: Callable[[dict[str, Any], dict[str, Any]], None],
+) -> None:
     tasks = [(r, (exp, r["sets"], r["seed"], str(out / r["dir"]))) for r in runs]
     if backend == "serial":
         for r, a in tasks:
@@ -228,20 +253,36 @@ def _execute(runs: list[dict[str, Any]], exp: ex.Experiment, out: Path, backend:
         _execute_ray(tasks, workers, on_done)
 
 
-def _execute_ray(tasks: list[tuple[dict[str, Any], tuple[Any, ...]]], workers: int,
-                 on_done: Callable[[dict[str, Any], dict[str, Any]], None]) -> None:
+def _execute_ray(
+    tasks: list[tuple[dict[str, Any], tuple[Any, ...]]],
+    workers: int,
+    on_done: Callable[[dict[str, Any], dict[str, Any]], None],
+) -> None:
     try:
         import ray
         from ray.exceptions import RayError
     except ImportError:
-        raise ValueError("backend='ray' needs Ray: pip install -e '.[sweep]' (or use backend='process').") from None
+        raise ValueError(
+            "backend='ray' needs Ray: pip install -e '.[sweep]' (or use backend='process')."
+        ) from None
     if not ray.is_initialized():
         local = "RAY_ADDRESS" not in os.environ
         # a local instance's workers import from where this process does, as spawned processes would
-        env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}} if local else None
-        ray.init(ignore_reinit_error=True, num_cpus=workers if local else None, runtime_env=env,
-                 include_dashboard=False, log_to_driver=False)
-    remote = ray.remote(max_retries=0)(run_one)  # a run that killed its worker would kill the retry too
+        env = (
+            {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}}
+            if local
+            else None
+        )
+        ray.init(
+            ignore_reinit_error=True,
+            num_cpus=workers if local else None,
+            runtime_env=env,
+            include_dashboard=False,
+            log_to_driver=False,
+        )
+    remote = ray.remote(max_retries=0)(
+        run_one
+    )  # a run that killed its worker would kill the retry too
     refs = {remote.remote(*a): (r, a) for r, a in tasks}
     pending = list(refs)
     while pending:
@@ -250,7 +291,9 @@ def _execute_ray(tasks: list[tuple[dict[str, Any], tuple[Any, ...]]], workers: i
         try:
             result = ray.get(done[0])
         except RayError as exc:
-            result = _died(args[-1], f"{type(exc).__name__}: {_first_line(exc)}")  # Ray keeps the signal to itself
+            result = _died(
+                args[-1], f"{type(exc).__name__}: {_first_line(exc)}"
+            )  # Ray keeps the signal to itself
         on_done(run, result)
 
 
@@ -280,7 +323,10 @@ def sweep(
     runs = plan(exp, grid, seeds)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out / "sweep.json", {"experiment": exp.name, "grid": grid, "seeds": seeds, "backend": backend})
+    atomic_write_json(
+        out / "sweep.json",
+        {"experiment": exp.name, "grid": grid, "seeds": seeds, "backend": backend},
+    )
     results: dict[str, dict[str, Any]] = {}
 
     def on_done(run: dict[str, Any], result: dict[str, Any]) -> None:
@@ -288,39 +334,73 @@ def sweep(
         if not quiet:
             state = stats.run_status(result.get("summary"), result.get("error"))
             state = f"{state} (reused)" if result.get("reused") else state
-            print(f"  [{len(results)}/{len(runs)}] {run['label']} seed={run['seed']}: {state}", flush=True)
+            print(
+                f"  [{len(results)}/{len(runs)}] {run['label']} seed={run['seed']}: {state}",
+                flush=True,
+            )
 
     if not quiet:
         print(f"== sweep of {exp.name}: {len(runs)} runs on backend {backend!r} -> {out}")
     try:
-        _execute(runs, exp, out, backend, workers, on_done)  # workers import only this experiment's module
+        _execute(
+            runs, exp, out, backend, workers, on_done
+        )  # workers import only this experiment's module
     finally:
         for run in runs:
-            results.setdefault(run["dir"], {"ok": False, "error": "not run: the sweep was interrupted", "seconds": 0.0})
+            results.setdefault(
+                run["dir"],
+                {"ok": False, "error": "not run: the sweep was interrupted", "seconds": 0.0},
+            )
         summary = _summarise(exp, runs, results, out, quiet)
     return summary
 
 
-def _summarise(exp: ex.Experiment, runs: list[dict[str, Any]], results: dict[str, dict[str, Any]], out: Path,
-               quiet: bool) -> dict[str, Any]:
-    keys = list(exp.headline) or sorted({k for r in results.values() if r["ok"] for k, v in r["summary"].items()
-                                         if isinstance(v, int | float) and not isinstance(v, bool) and k not in ("seed", "seconds")})
+def _summarise(
+    exp: ex.Experiment,
+    runs: list[dict[str, Any]],
+    results: dict[str, dict[str, Any]],
+    out: Path,
+    quiet: bool,
+) -> dict[str, Any]:
+    keys = list(exp.headline) or sorted(
+        {
+            k
+            for r in results.values()
+            if r["ok"]
+            for k, v in r["summary"].items()
+            if isinstance(v, int | float)
+            and not isinstance(v, bool)
+            and k not in ("seed", "seconds")
+        }
+    )
     rows, groups = [], {}
     for run in runs:
         res = results[run["dir"]]
         values = [res["summary"].get(k, "") if res["ok"] else "" for k in keys]
-        status = _clip(stats.run_status(res.get("summary"), res.get("error")))  # the whole message is in summary.json
+        status = _clip(
+            stats.run_status(res.get("summary"), res.get("error"))
+        )  # the whole message is in summary.json
         rows.append([run["label"], run["seed"], status, *values])
         if res["ok"]:
             for k in keys:
                 v = res["summary"].get(k)
                 if isinstance(v, int | float) and not isinstance(v, bool):
                     groups.setdefault(run["label"], {}).setdefault(k, []).append(float(v))
-    shown = [k for i, k in enumerate(keys) if len(rows) < 2 or len({repr(r[3 + i]) for r in rows}) > 1]  # constants are noise
+    shown = [
+        k for i, k in enumerate(keys) if len(rows) < 2 or len({repr(r[3 + i]) for r in rows}) > 1
+    ]  # constants are noise
     run_view = ex.Run(out, f"sweep:{exp.name}", None, quiet=quiet)
-    run_view.table("sweep", ["settings", "seed", "status", *shown], [r[:3] + [r[3 + keys.index(k)] for k in shown] for r in rows])
+    run_view.table(
+        "sweep",
+        ["settings", "seed", "status", *shown],
+        [r[:3] + [r[3 + keys.index(k)] for k in shown] for r in rows],
+    )
     points = {label: {k: stats.describe(v) for k, v in ks.items()} for label, ks in groups.items()}
-    failed = [f"{r['label']} seed={r['seed']}: {results[r['dir']]['error']}" for r in runs if not results[r["dir"]]["ok"]]
+    failed = [
+        f"{r['label']} seed={r['seed']}: {results[r['dir']]['error']}"
+        for r in runs
+        if not results[r["dir"]]["ok"]
+    ]
     summary = {"experiment": exp.name, "runs": len(runs), "failed": failed, "points": points}
     atomic_write_json(out / "summary.json", summary)
     return summary
@@ -328,4 +408,3 @@ def _summarise(exp: ex.Experiment, runs: list[dict[str, Any]], results: dict[str
 
 def _clip(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
-

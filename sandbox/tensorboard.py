@@ -34,7 +34,11 @@ def write_scalars(log_dir: str | Path, rows: Iterable[dict[str, Any]]) -> Path:
     writer = SummaryWriter(log_dir=str(log_dir))
     try:
         for row in rows:
-            writer.add_scalar(f"{row['series']}/{row['metric']}", float(row["value"]), global_step=int(row["step"]))
+            writer.add_scalar(
+                f"{row['series']}/{row['metric']}",
+                float(row["value"]),
+                global_step=int(row["step"]),
+            )
     finally:
         writer.close()
     new = set(log_dir.glob("events.out.tfevents.*")) - before

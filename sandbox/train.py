@@ -83,7 +83,9 @@ class Trainee(Protocol):
     metric: str
 
     def prepare(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]: ...
-    def train_epoch(self, X: Any, y: Any, order: np.ndarray, batch_size: int) -> tuple[float, float]: ...
+    def train_epoch(
+        self, X: Any, y: Any, order: np.ndarray, batch_size: int
+    ) -> tuple[float, float]: ...
     def score(self, X: Any, y: Any) -> tuple[float, float]: ...
     def snapshot(self) -> Any: ...
     def restore(self, snap: Any) -> None: ...
@@ -129,10 +131,14 @@ def fit_loop(
     if early_stopping is not None:
         early_stopping.validate()
         if validation is None:
-            raise ValueError("early stopping needs validation data: pass validation_data or set validation_fraction > 0.")
+            raise ValueError(
+                "early stopping needs validation data: pass validation_data or set validation_fraction > 0."
+            )
     data = trainee.prepare(X, y)
     val = trainee.prepare(*validation) if validation is not None else None
-    keys = ["loss", trainee.metric] + (["val_loss", f"val_{trainee.metric}"] if val is not None else [])
+    keys = ["loss", trainee.metric] + (
+        ["val_loss", f"val_{trainee.metric}"] if val is not None else []
+    )
     result = FitResult(history={k: [] for k in keys})
     best_loss, best_snap, wait = math.inf, None, 0
     n = len(X)
@@ -141,12 +147,18 @@ def fit_loop(
             safe = trainee.snapshot()
             try:
                 logs = _one_epoch(trainee, data, n, batch_size, rng)
-                if not trainee.weights_finite():  # a last update can break weights without a loss to show it
-                    raise DivergenceError("the weights became non-finite (learning rate too large?)")
+                if (
+                    not trainee.weights_finite()
+                ):  # a last update can break weights without a loss to show it
+                    raise DivergenceError(
+                        "the weights became non-finite (learning rate too large?)"
+                    )
                 if val is not None:
                     val_loss, val_metric = trainee.score(*val)
                     if not math.isfinite(val_loss):
-                        raise DivergenceError(f"the validation loss became {val_loss} (learning rate too large?)")
+                        raise DivergenceError(
+                            f"the validation loss became {val_loss} (learning rate too large?)"
+                        )
                     logs.update({"val_loss": val_loss, f"val_{trainee.metric}": val_metric})
             except DivergenceError as exc:
                 raise _diverged(trainee, safe, result, epoch, exc) from None
@@ -154,7 +166,9 @@ def fit_loop(
                 result.history[key].append(value)
             result.epochs_run = epoch
             if val is not None:
-                if logs["val_loss"] < best_loss - (early_stopping.min_delta if early_stopping else 0.0):
+                if logs["val_loss"] < best_loss - (
+                    early_stopping.min_delta if early_stopping else 0.0
+                ):
                     best_loss, result.best_epoch, wait = logs["val_loss"], epoch, 0
                     if early_stopping is not None and early_stopping.restore_best:
                         best_snap = trainee.snapshot()
@@ -170,12 +184,16 @@ def fit_loop(
     return result
 
 
-def _one_epoch(trainee: Trainee, data: tuple[Any, Any], n: int, batch_size: int, rng: np.random.Generator) -> dict[str, float]:
+def _one_epoch(
+    trainee: Trainee, data: tuple[Any, Any], n: int, batch_size: int, rng: np.random.Generator
+) -> dict[str, float]:
     loss, metric = trainee.train_epoch(data[0], data[1], rng.permutation(n), batch_size)
     return {"loss": loss, trainee.metric: metric}
 
 
-def _diverged(trainee: Trainee, safe: Any, result: FitResult, epoch: int, exc: Exception) -> DivergenceError:
+def _diverged(
+    trainee: Trainee, safe: Any, result: FitResult, epoch: int, exc: Exception
+) -> DivergenceError:
     """Put back finite weights and build the error that names the epoch."""
     where = "the current weights (the last finite ones) were kept"
     if not trainee.weights_finite() or "validation" in str(exc):
@@ -200,12 +218,21 @@ class TorchTrainee:
         integer labels (metric: running accuracy)
     """
 
-    def __init__(self, net: Network, optimizer: Optimizer, loss: str, dtype: torch.dtype = torch.float32):
-        self.net, self.opt, self.loss, self.dtype = net, optimizer, check_choice("loss", loss, LOSSES), dtype
+    def __init__(
+        self, net: Network, optimizer: Optimizer, loss: str, dtype: torch.dtype = torch.float32
+    ):
+        self.net, self.opt, self.loss, self.dtype = (
+            net,
+            optimizer,
+            check_choice("loss", loss, LOSSES),
+            dtype,
+        )
         self.metric = "accuracy" if loss == "cross_entropy" else "mae"
 
     def prepare(self, X: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        Xt = torch.as_tensor(np.require(X, requirements="W"), dtype=self.dtype)  # torch refuses to share a read-only X
+        Xt = torch.as_tensor(
+            np.require(X, requirements="W"), dtype=self.dtype
+        )  # torch refuses to share a read-only X
         if self.loss == "cross_entropy":
             return Xt, torch.as_tensor(y, dtype=torch.long)
         return Xt, torch.as_tensor(y, dtype=self.dtype).reshape(len(y), -1)
@@ -218,7 +245,9 @@ class TorchTrainee:
             return float((out.argmax(1) == y).sum())
         return float((out - y).abs().mean(1).sum())
 
-    def train_epoch(self, X: torch.Tensor, y: torch.Tensor, order: np.ndarray, batch_size: int) -> tuple[float, float]:
+    def train_epoch(
+        self, X: torch.Tensor, y: torch.Tensor, order: np.ndarray, batch_size: int
+    ) -> tuple[float, float]:
         """One pass in the given order; returns (mean batch loss, running metric)."""
         self.net.train()
         order_t = torch.from_numpy(order)
@@ -274,13 +303,17 @@ class ScratchTrainee:
             return float(np.sum(out.argmax(1) == y))
         return float(np.abs(out - y).mean(1).sum())
 
-    def train_epoch(self, X: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int) -> tuple[float, float]:
+    def train_epoch(
+        self, X: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int
+    ) -> tuple[float, float]:
         """One pass in the given order (dropout on); returns (mean batch loss, running metric)."""
         loss_sum = metric_sum = 0.0
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             yb = y[idx]
-            with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported as divergence below
+            with np.errstate(
+                over="ignore", invalid="ignore"
+            ):  # overflow is reported as divergence below
                 out = self.net.forward(X[idx], train=True)
                 loss, dout = self._loss_grad(out, yb)
                 grads = self.net.backward(dout)

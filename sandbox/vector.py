@@ -21,10 +21,19 @@ class Budget:
     ``episodes`` (finished episodes); neither: ``default_steps``. ``target_return`` and ``window``: stop
     early once the mean return of the last ``window`` training episodes reaches the target."""
 
-    def __init__(self, steps: int | None, episodes: int | None, *, default_steps: int,
-                 target_return: float | None = None, window: int = 100):
+    def __init__(
+        self,
+        steps: int | None,
+        episodes: int | None,
+        *,
+        default_steps: int,
+        target_return: float | None = None,
+        window: int = 100,
+    ):
         if steps is not None and episodes is not None:
-            raise ValueError(f"give one budget, steps or episodes, not both (got steps={steps!r}, episodes={episodes!r}).")
+            raise ValueError(
+                f"give one budget, steps or episodes, not both (got steps={steps!r}, episodes={episodes!r})."
+            )
         if episodes is None:
             steps = default_steps if steps is None else steps
             check_number("steps", steps, low=1, integer=True)
@@ -50,7 +59,10 @@ class Budget:
 
 
 def make_vec_env(
-    env: str | gym.Env | gym.vector.VectorEnv | Callable[..., gym.Env], n_envs: int, *, vectorization: str = "sync"
+    env: str | gym.Env | gym.vector.VectorEnv | Callable[..., gym.Env],
+    n_envs: int,
+    *,
+    vectorization: str = "sync",
 ) -> gym.vector.VectorEnv:
     """``n_envs`` copies of ``env`` as one ``gymnasium.vector`` env that resets itself in the same step.
 
@@ -67,7 +79,9 @@ def make_vec_env(
         return same_step_resets(env)
     check_number("n_envs", n_envs, low=1, integer=True)
     if vectorization not in VECTORIZATION:
-        raise ValueError(f"vectorization={vectorization!r} is not allowed; choose one of {', '.join(map(repr, VECTORIZATION))}.")
+        raise ValueError(
+            f"vectorization={vectorization!r} is not allowed; choose one of {', '.join(map(repr, VECTORIZATION))}."
+        )
     if isinstance(env, gym.Env):
         if n_envs != 1:
             raise ValueError(
@@ -169,7 +183,12 @@ class EpisodeTracker:
         if len(self.returns) > self.window:
             self._sum -= self.returns[-self.window - 1]
         full = len(self.returns) >= self.window
-        if self.solved_at is None and self.target is not None and full and self._sum / self.window >= self.target:
+        if (
+            self.solved_at is None
+            and self.target is not None
+            and full
+            and self._sum / self.window >= self.target
+        ):
             self.solved_at = len(self.returns) - 1
 
     @property
@@ -199,7 +218,12 @@ def moving_mean(values: np.ndarray, window: int = 100) -> np.ndarray:
 # ----------------------------------------------------------------- spaces
 
 
-_FLAT_PARTS = (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)
+_FLAT_PARTS = (
+    gym.spaces.Box,
+    gym.spaces.Discrete,
+    gym.spaces.MultiDiscrete,
+    gym.spaces.MultiBinary,
+)
 
 
 def _flattenable(space: gym.Space) -> bool:
@@ -285,7 +309,9 @@ class ObsEncoder:
             batched = a.ndim == 1
             idx = np.atleast_1d(a).astype(np.int64) - self.start
             if a.ndim > 1 or np.any((idx < 0) | (idx >= self.size)):
-                raise ValueError(f"observation {obs!r} is not a state in 0..{self.size - 1} (or an array of them).")
+                raise ValueError(
+                    f"observation {obs!r} is not a state in 0..{self.size - 1} (or an array of them)."
+                )
             x = np.zeros((len(idx), self.size), dtype=np.float32)
             x[np.arange(len(idx)), idx] = 1.0
             return x, batched
@@ -297,24 +323,37 @@ class ObsEncoder:
                 x, batched = a.reshape(len(a), -1).astype(np.float32, copy=False), True
             else:
                 raise ValueError(
-                    f"observation of shape {a.shape} does not match the env's {self.shape} (or (n, *{self.shape}) for a batch).")
+                    f"observation of shape {a.shape} does not match the env's {self.shape} (or (n, *{self.shape}) for a batch)."
+                )
         if finite and not np.isfinite(x).all():
-            raise ValueError("the observation holds NaN or infinite values; a network cannot act on it.")
+            raise ValueError(
+                "the observation holds NaN or infinite values; a network cannot act on it."
+            )
         return x, batched
 
     def _flatten(self, obs: Any) -> tuple[np.ndarray, bool]:
         leaf_space, leaf = _first_leaf(self.space, obs)
-        single = np.ndim(leaf) == (0 if isinstance(leaf_space, gym.spaces.Discrete) else len(leaf_space.shape))
+        single = np.ndim(leaf) == (
+            0 if isinstance(leaf_space, gym.spaces.Discrete) else len(leaf_space.shape)
+        )
         if single:
             return gym.spaces.flatten(self.space, obs).astype(np.float32)[None], False
         n = len(leaf)
         if n not in self._batched:
             self._batched[n] = gym.vector.utils.batch_space(self.space, n)
-        rows = [gym.spaces.flatten(self.space, o) for o in gym.vector.utils.iterate(self._batched[n], obs)]
+        rows = [
+            gym.spaces.flatten(self.space, o)
+            for o in gym.vector.utils.iterate(self._batched[n], obs)
+        ]
         return np.stack(rows).astype(np.float32), True
 
     def to_dict(self) -> dict[str, Any]:
-        d = {"kind": self.kind, "shape": list(self.shape), "size": self.size, "start": getattr(self, "start", 0)}
+        d = {
+            "kind": self.kind,
+            "shape": list(self.shape),
+            "size": self.size,
+            "start": getattr(self, "start", 0),
+        }
         if self.kind == "flat":
             d["space"] = space_to_dict(self.space)
         return d

@@ -63,7 +63,11 @@ class FlattenDiscrete(gym.ObservationWrapper):
 
     def __init__(self, env: gym.Env | str):
         env = make_env(env)
-        parts = None if isinstance(env.observation_space, spaces.Discrete) else discrete_parts(env.observation_space)
+        parts = (
+            None
+            if isinstance(env.observation_space, spaces.Discrete)
+            else discrete_parts(env.observation_space)
+        )
         if parts is None:
             raise ValueError(
                 f"FlattenDiscrete takes a Tuple or Dict observation space whose parts are all Discrete; "
@@ -79,12 +83,16 @@ class FlattenDiscrete(gym.ObservationWrapper):
         """The Discrete index of one raw Tuple (tuple) or Dict (dict) observation."""
         values = _leaves(self.env.observation_space, observation)
         if values is None or len(values) != len(self.sizes):
-            raise ValueError(f"observation {observation!r} does not match {self.env.observation_space}.")
+            raise ValueError(
+                f"observation {observation!r} does not match {self.env.observation_space}."
+            )
         out = 0
         for v, n, start, radix in zip(values, self.sizes, self.starts, self._radix):
             i = int(v) - start
             if not 0 <= i < n:
-                raise ValueError(f"observation {observation!r} does not match {self.env.observation_space}.")
+                raise ValueError(
+                    f"observation {observation!r} does not match {self.env.observation_space}."
+                )
             out += i * radix
         return out
 
@@ -156,10 +164,17 @@ class Discretize(gym.Wrapper):
             bad = np.flatnonzero(self.high <= self.low)
             if bad.size:
                 i = int(bad[0])
-                raise ValueError(f"high must exceed low in every dimension; dimension {i} has low={self.low[i]:g}, high={self.high[i]:g}.")
+                raise ValueError(
+                    f"high must exceed low in every dimension; dimension {i} has low={self.low[i]:g}, high={self.high[i]:g}."
+                )
             # Interior cut points per dimension; np.searchsorted on them gives the cell index.
-            self._cuts = [np.linspace(lo, hi, b + 1)[1:-1] for lo, hi, b in zip(self.low, self.high, self.bins)]
-            self._radix = np.array([math.prod(self.bins[i + 1 :]) for i in range(d)], dtype=np.int64)
+            self._cuts = [
+                np.linspace(lo, hi, b + 1)[1:-1]
+                for lo, hi, b in zip(self.low, self.high, self.bins)
+            ]
+            self._radix = np.array(
+                [math.prod(self.bins[i + 1 :]) for i in range(d)], dtype=np.int64
+            )
             self.observation_space = spaces.Discrete(math.prod(self.bins))
             self._obs_grid = True
         elif not isinstance(env.observation_space, spaces.Discrete):
@@ -186,7 +201,9 @@ class Discretize(gym.Wrapper):
 
     def _need_grid(self, what: str) -> None:
         if self._obs_grid is None:
-            raise ValueError(f"{what}() is for a gridded Box observation space; {env_name(self.env)}'s is already Discrete.")
+            raise ValueError(
+                f"{what}() is for a gridded Box observation space; {env_name(self.env)}'s is already Discrete."
+            )
 
     def observation(self, observation: Any) -> int:
         if self._obs_grid is None:
@@ -200,20 +217,36 @@ class Discretize(gym.Wrapper):
     def step(self, action: Any) -> tuple[int, float, bool, bool, dict[str, Any]]:
         if self._actions is not None:
             if not (isinstance(action, int | np.integer) and 0 <= action < len(self._actions)):
-                raise ValueError(f"action={action!r} is not in this Discretize's action space, Discrete({len(self._actions)}).")
+                raise ValueError(
+                    f"action={action!r} is not in this Discretize's action space, Discrete({len(self._actions)})."
+                )
             action = self._actions[int(action)]
         obs, reward, terminated, truncated, info = self.env.step(action)
         return self.observation(obs), reward, terminated, truncated, info
 
 
 def _per_dim(name: str, value: Any, d: int, *, integer: bool, low: float) -> list:
-    items = [value] * d if isinstance(value, numbers.Real) else list(value) if isinstance(value, Sequence | np.ndarray) else None
+    items = (
+        [value] * d
+        if isinstance(value, numbers.Real)
+        else list(value)
+        if isinstance(value, Sequence | np.ndarray)
+        else None
+    )
     if items is None or len(items) != d:
-        raise ValueError(f"{name}={value!r} must be one {'integer' if integer else 'number'} or a sequence of {d} (one per dimension).")
+        raise ValueError(
+            f"{name}={value!r} must be one {'integer' if integer else 'number'} or a sequence of {d} (one per dimension)."
+        )
     for v in items:
-        ok = isinstance(v, numbers.Integral if integer else numbers.Real) and not isinstance(v, bool) and v >= low
+        ok = (
+            isinstance(v, numbers.Integral if integer else numbers.Real)
+            and not isinstance(v, bool)
+            and v >= low
+        )
         if not ok:
-            raise ValueError(f"{name}={value!r}: every entry must be {'an integer' if integer else 'a number'} >= {low}.")
+            raise ValueError(
+                f"{name}={value!r}: every entry must be {'an integer' if integer else 'a number'} >= {low}."
+            )
     return [int(v) for v in items] if integer else [float(v) for v in items]
 
 
@@ -240,7 +273,9 @@ def _action_grid(env: gym.Env, action_bins: Any) -> list[np.ndarray]:
     counts = _per_dim("action_bins", action_bins, k, integer=True, low=2)
     lo, hi = box.low.reshape(-1), box.high.reshape(-1)
     if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
-        raise ValueError(f"{env_name(env)}'s action space {box} is unbounded; Discretize needs finite action bounds.")
+        raise ValueError(
+            f"{env_name(env)}'s action space {box} is unbounded; Discretize needs finite action bounds."
+        )
     axes = [np.linspace(a, b, n) for a, b, n in zip(lo, hi, counts)]
     grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, k)
     return [row.astype(box.dtype).reshape(box.shape) for row in grid]

@@ -24,7 +24,9 @@ from sandbox.rollout import evaluate
 
 REGISTRY = load_learner_plugins()
 ENV_LEARNERS = sorted(n for n, c in REGISTRY.items() if c.paradigm in ("reinforcement", "planning"))
-DATA_LEARNERS = sorted(n for n, c in REGISTRY.items() if c.paradigm in ("supervised", "unsupervised"))
+DATA_LEARNERS = sorted(
+    n for n, c in REGISTRY.items() if c.paradigm in ("supervised", "unsupervised")
+)
 
 # ------------------------------------------------------------------ tiny envs
 
@@ -78,7 +80,11 @@ class Chain(gym.Env):
 
     def step(self, action):
         act = self.kind[1]
-        right = int(np.asarray(action).reshape(-1)[0] > 0) if act == "box" else int(np.asarray(action).reshape(-1)[0])
+        right = (
+            int(np.asarray(action).reshape(-1)[0] > 0)
+            if act == "box"
+            else int(np.asarray(action).reshape(-1)[0])
+        )
         self.s, reward, terminated = self._move(self.s, right)
         return self._obs(), reward, terminated, False, {}
 
@@ -102,13 +108,20 @@ def home_env(cls: type[Learner]) -> gym.Env:
     """A small env the learner runs on: the first of the chains, or one of the sandbox's own envs."""
     from envs.tictactoe import TicTacToe
 
-    candidates = [lambda: chain(), lambda: chain("box"), lambda: gym.make("sandbox/Bandit-v0"),
-                  lambda: gym.make("sandbox/ContextualBandit-v0"), lambda: TicTacToe("self")]
+    candidates = [
+        lambda: chain(),
+        lambda: chain("box"),
+        lambda: gym.make("sandbox/Bandit-v0"),
+        lambda: gym.make("sandbox/ContextualBandit-v0"),
+        lambda: TicTacToe("self"),
+    ]
     for make in candidates:
         env = make()
         if cls.env_support(env) is None:
             return env
-    pytest.fail(f"{cls.__name__} runs on none of the contract's envs; add a small env it supports to home_env")
+    pytest.fail(
+        f"{cls.__name__} runs on none of the contract's envs; add a small env it supports to home_env"
+    )
 
 
 def budget(cls: type[Learner], small: bool = True) -> dict[str, int]:
@@ -155,8 +168,20 @@ def test_declares_env_support(name):
     assert REGISTRY[name].declares_env_support(), f"{name} does not declare env_support"
 
 
-BANNED = {"alpha", "epsilon_final", "decay_fraction", "max_iterations", "tolerance", "iterations", "on_epoch",
-          "step_size", "epsilon", "epsilon_schedule", "alpha_schedule", "alpha_end"}
+BANNED = {
+    "alpha",
+    "epsilon_final",
+    "decay_fraction",
+    "max_iterations",
+    "tolerance",
+    "iterations",
+    "on_epoch",
+    "step_size",
+    "epsilon",
+    "epsilon_schedule",
+    "alpha_schedule",
+    "alpha_end",
+}
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
@@ -173,7 +198,9 @@ def test_vocabulary_names(name):
         assert {"steps", "episodes"} <= set(fit), f"{name}.fit must take steps= and episodes="
         assert fit["steps"].default is None and fit["episodes"].default is None
         act = inspect.signature(cls.act).parameters
-        assert "explore" in act and act["explore"].default is False, f"{name}.act must be greedy by default"
+        assert "explore" in act and act["explore"].default is False, (
+            f"{name}.act must be greedy by default"
+        )
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
@@ -184,7 +211,9 @@ def test_get_params_and_set_params_round_trip(name):
     assert set(params) == set(cls._param_names())
     assert cls(**params).get_params() == params
     if not hasattr(learner, "set_params"):
-        pytest.skip("Learner has no set_params in this branch (it comes with scikit-learn's BaseEstimator)")
+        pytest.skip(
+            "Learner has no set_params in this branch (it comes with scikit-learn's BaseEstimator)"
+        )
     assert learner.set_params(**params) is learner and learner.get_params() == params
 
 
@@ -201,8 +230,12 @@ def test_env_learner_fit_act_seed_save_load(name, tmp_path):
     agent = make(cls)
     assert agent.fit(env, **budget(cls)) is agent
     actions = [agent.act(o) for o in obs]
-    assert all(env.action_space.contains(np.asarray(a, dtype=env.action_space.dtype).reshape(env.action_space.shape))
-               for a in actions)
+    assert all(
+        env.action_space.contains(
+            np.asarray(a, dtype=env.action_space.dtype).reshape(env.action_space.shape)
+        )
+        for a in actions
+    )
     if cls.paradigm == "reinforcement":
         history = agent.history_
         assert len(history["episode_returns"]) == len(history["episode_lengths"])
@@ -210,13 +243,17 @@ def test_env_learner_fit_act_seed_save_load(name, tmp_path):
         again = make(cls).fit(home_env(cls), **budget(cls))
         assert same(actions, [again.act(o) for o in obs])
         if cls.paradigm == "reinforcement":
-            np.testing.assert_array_equal(np.asarray(again.history_["episode_returns"]),
-                                          np.asarray(agent.history_["episode_returns"]))
+            np.testing.assert_array_equal(
+                np.asarray(again.history_["episode_returns"]),
+                np.asarray(agent.history_["episode_returns"]),
+            )
     loaded = cls.load(agent.save(tmp_path / f"{name}.npz"))
     assert same(actions, [loaded.act(o) for o in obs])
 
 
-@pytest.mark.parametrize("name", [n for n in ENV_LEARNERS if REGISTRY[n].paradigm == "reinforcement"])
+@pytest.mark.parametrize(
+    "name", [n for n in ENV_LEARNERS if REGISTRY[n].paradigm == "reinforcement"]
+)
 def test_env_learner_budgets(name):
     cls = REGISTRY[name]
     with pytest.raises(ValueError, match="not both"):
@@ -228,12 +265,16 @@ def test_env_learner_budgets(name):
     assert seen and {"unit", "done", "total"} <= set(seen[-1])
     stopped = []
     make(cls).fit(home_env(cls), **budget(cls), callback=lambda info: stopped.append(info) or False)
-    assert stopped[-1]["done"] < stopped[0]["total"]  # False at the first report stops before the budget is spent
+    assert (
+        stopped[-1]["done"] < stopped[0]["total"]
+    )  # False at the first report stops before the budget is spent
 
 
 def _random_return(env: gym.Env) -> float:
     env.action_space.seed(123)
-    return evaluate(lambda obs: env.action_space.sample(), env, episodes=30, seed=0, max_steps=200)["mean_return"]
+    return evaluate(lambda obs: env.action_space.sample(), env, episodes=30, seed=0, max_steps=200)[
+        "mean_return"
+    ]
 
 
 @pytest.mark.parametrize("case", sorted(MATRIX))
@@ -250,14 +291,20 @@ def test_env_learner_learns_or_refuses_and_check_env_agrees(name, case, capsys):
         assert reason.rstrip(".") in str(info.value)
     else:
         agent = make(cls).fit(env, **budget(cls, small=False))
-        learned = agent.evaluate(chain(**MATRIX[case]), episodes=30, seed=0, max_steps=200)["mean_return"]
-        assert learned > _random_return(chain(**MATRIX[case])) + 0.1, f"{name} learned nothing on {case}"
+        learned = agent.evaluate(chain(**MATRIX[case]), episodes=30, seed=0, max_steps=200)[
+            "mean_return"
+        ]
+        assert learned > _random_return(chain(**MATRIX[case])) + 0.1, (
+            f"{name} learned nothing on {case}"
+        )
     # check-env builds the env from its entry point and prints the same verdict
     spec = MATRIX[case]
     if spec["limit"] is None:
         capsys.readouterr()
         check_env("tests.test_contract:Chain", {"obs": spec["obs"], "act": spec["act"]})
-        row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith(name + " "))
+        row = next(
+            line for line in capsys.readouterr().out.splitlines() if line.startswith(name + " ")
+        )
         assert (" yes " in row) == (reason is None), row
 
 
@@ -277,9 +324,20 @@ def _data(cls: type[Learner]) -> tuple[np.ndarray, np.ndarray | None]:
 def _fit_data(cls: type[Learner], X, y) -> Learner:
     learner = make(cls)
     params = set(cls._param_names())
-    small = {k: v for k, v in {"epochs": 3, "max_iter": 20, "n_clusters": 2, "k": 2, "n_components": 2}.items()
-             if k in params}
-    learner.set_params(**small) if hasattr(learner, "set_params") else learner.__dict__.update(small)
+    small = {
+        k: v
+        for k, v in {
+            "epochs": 3,
+            "max_iter": 20,
+            "n_clusters": 2,
+            "k": 2,
+            "n_components": 2,
+        }.items()
+        if k in params
+    }
+    learner.set_params(**small) if hasattr(learner, "set_params") else learner.__dict__.update(
+        small
+    )
     return learner.fit(X) if y is None else learner.fit(X, y)
 
 

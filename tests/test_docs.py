@@ -44,7 +44,7 @@ FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.M | re
 FILE_BLOCK = re.compile(r"\A# (?P<name>[\w.-]+\.py)\n")
 TIMEOUT = 900  # seconds for one page or block: a cap for a hung block, far above what one needs
 
-RUNNER = textwrap.dedent('''
+RUNNER = textwrap.dedent("""
     import contextlib, io, json, sys
     blocks = json.load(open(sys.argv[1]))
     namespace = {"__name__": "__main__"}
@@ -58,7 +58,7 @@ RUNNER = textwrap.dedent('''
             finally:
                 printed.append(out.getvalue())
                 json.dump(printed, open(sys.argv[2], "w"))
-''')
+""")
 
 
 @dataclass(frozen=True)
@@ -75,13 +75,19 @@ class Block:
 
 def blocks(page: Path) -> list[Block]:
     text = page.read_text()
-    return [Block(page, text.count("\n", 0, m.start("body")) + 1, m["info"].strip(), m["body"])
-            for m in FENCE.finditer(text)]
+    return [
+        Block(page, text.count("\n", 0, m.start("body")) + 1, m["info"].strip(), m["body"])
+        for m in FENCE.finditer(text)
+    ]
 
 
 def saved_files(page: Path) -> dict[str, str]:
     """The ``# NAME.py`` blocks of a page: files the reader is asked to save."""
-    return {m["name"]: b.code for b in blocks(page) if b.info == "python" and (m := FILE_BLOCK.match(b.code))}
+    return {
+        m["name"]: b.code
+        for b in blocks(page)
+        if b.info == "python" and (m := FILE_BLOCK.match(b.code))
+    }
 
 
 def environment() -> dict[str, str]:
@@ -100,16 +106,27 @@ def activation() -> str:
     return f'export PATH={bin_dir}:"$PATH"'  # not a venv: put this Python's scripts first, as activate would
 
 
-def run_python_page(page: Path, folder: Path) -> tuple[subprocess.CompletedProcess, list[str], list[Block]]:
+def run_python_page(
+    page: Path, folder: Path
+) -> tuple[subprocess.CompletedProcess, list[str], list[Block]]:
     code = [b for b in blocks(page) if b.info == "python"]
     for name, text in saved_files(page).items():
         (folder / name).write_text(text)
     run = [b for b in code if not FILE_BLOCK.match(b.code)]
-    (folder / "_blocks.json").write_text(json.dumps(
-        [{"page": str(b.page.relative_to(ROOT)), "line": b.line, "code": b.code} for b in run]))
+    (folder / "_blocks.json").write_text(
+        json.dumps(
+            [{"page": str(b.page.relative_to(ROOT)), "line": b.line, "code": b.code} for b in run]
+        )
+    )
     (folder / "_runner.py").write_text(RUNNER)
-    proc = subprocess.run([sys.executable, "_runner.py", "_blocks.json", "_printed.json"], cwd=folder,
-                          env=environment(), capture_output=True, text=True, timeout=TIMEOUT)
+    proc = subprocess.run(
+        [sys.executable, "_runner.py", "_blocks.json", "_printed.json"],
+        cwd=folder,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
     printed_path = folder / "_printed.json"
     printed = json.loads(printed_path.read_text()) if printed_path.is_file() else []
     return proc, printed, run
@@ -119,11 +136,19 @@ def run_shell_block(block: Block, folder: Path) -> subprocess.CompletedProcess:
     for name, text in saved_files(block.page).items():
         (folder / name).write_text(text)
     script = f"set -euo pipefail\n{activation()}\n{block.code}"
-    return subprocess.run(["bash", "-c", script], cwd=folder, env=environment(), capture_output=True, text=True,
-                          timeout=TIMEOUT)
+    return subprocess.run(
+        ["bash", "-c", script],
+        cwd=folder,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
 
 
-PYTHON_PAGES = [p for p in PAGES if any(b.info == "python" and not FILE_BLOCK.match(b.code) for b in blocks(p))]
+PYTHON_PAGES = [
+    p for p in PAGES if any(b.info == "python" and not FILE_BLOCK.match(b.code) for b in blocks(p))
+]
 SHELL_BLOCKS = [b for p in PAGES for b in blocks(p) if b.info == "sh"]
 
 
@@ -157,7 +182,9 @@ def test_python_blocks_run_and_print_what_the_page_says(page, results):
     for i, block in enumerate(everything[:-1]):
         after = everything[i + 1]
         if block in run and after.info == "output":
-            assert printed[run.index(block)] == after.code, f"{block.where} printed something else than {after.where}"
+            assert printed[run.index(block)] == after.code, (
+                f"{block.where} printed something else than {after.where}"
+            )
 
 
 # What a page says a shell block prints, where the page puts it in prose: a block holding the key prints
@@ -178,7 +205,9 @@ def test_shell_blocks_run_as_typed(block, results):
     for key, patterns in SHELL_PRINTS.items():
         if key in block.code:
             for pattern in patterns:
-                assert re.search(pattern, proc.stdout), f"{block.where}: no {pattern!r} in what it printed\n{_report(proc)}"
+                assert re.search(pattern, proc.stdout), (
+                    f"{block.where}: no {pattern!r} in what it printed\n{_report(proc)}"
+                )
 
 
 def test_the_printed_lines_checked_are_on_the_pages():
@@ -190,7 +219,9 @@ def test_pages_use_only_the_known_block_kinds():
     """A block of an unknown kind would be silently skipped; each kind must be one the test knows."""
     for page in PAGES:
         for b in blocks(page):
-            assert b.info in RUN | NOT_RUN, f"{b.where}: unknown block kind {b.info!r}; use one of {sorted(RUN | NOT_RUN)}"
+            assert b.info in RUN | NOT_RUN, (
+                f"{b.where}: unknown block kind {b.info!r}; use one of {sorted(RUN | NOT_RUN)}"
+            )
 
 
 def test_output_blocks_follow_a_python_block():
@@ -198,7 +229,9 @@ def test_output_blocks_follow_a_python_block():
         found = blocks(page)
         for before, b in zip(found, found[1:]):
             if b.info == "output":
-                assert before.info == "python", f"{b.where}: an output block must follow the Python block it shows"
+                assert before.info == "python", (
+                    f"{b.where}: an output block must follow the Python block it shows"
+                )
 
 
 def test_blocks_left_out_say_so_and_stay_few():
@@ -206,7 +239,9 @@ def test_blocks_left_out_say_so_and_stay_few():
     found = [b for p in PAGES for b in blocks(p)]
     for b in found:
         if b.info == "console":
-            assert b.code.startswith("# long:"), f"{b.where}: a block the test skips must open with '# long: why'"
+            assert b.code.startswith("# long:"), (
+                f"{b.where}: a block the test skips must open with '# long: why'"
+            )
     kinds = [b.info for b in found]
     assert kinds.count("console") < (kinds.count("sh") + kinds.count("python")) / 2
 
@@ -219,8 +254,9 @@ def test_links_between_pages_resolve():
     link = re.compile(r"\]\((?!https?://|#)(?P<target>[^)#\s]+)")
     for page in PAGES:
         for m in link.finditer(page.read_text()):
-            assert (page.parent / m["target"]).exists(), f"{page.relative_to(ROOT)} links to missing {m['target']}"
-
+            assert (page.parent / m["target"]).exists(), (
+                f"{page.relative_to(ROOT)} links to missing {m['target']}"
+            )
 
 
 # ------------------------------------------------------------------ docs/tables.py
@@ -240,28 +276,47 @@ def test_every_table_marker_names_a_table_of_the_script(tables):
     assert set(tables.wanted_in_pages(PAGES)) <= set(tables.TABLES)
 
 
-def test_tables_run_a_tiny_experiment_and_write_its_table_between_the_markers(tables, tmp_path, monkeypatch, capsys):
-    tiny = tables.Table(("run bandit --set runs=5 --set steps=30 --set tail=10 --out {out}",), tables.bandit_table, "a tiny testbed")
+def test_tables_run_a_tiny_experiment_and_write_its_table_between_the_markers(
+    tables, tmp_path, monkeypatch, capsys
+):
+    tiny = tables.Table(
+        ("run bandit --set runs=5 --set steps=30 --set tail=10 --out {out}",),
+        tables.bandit_table,
+        "a tiny testbed",
+    )
     monkeypatch.setitem(tables.TABLES, "tiny", tiny)
     page = tmp_path / "page.md"
     page.write_text("Before.\n\n<!-- table:tiny -->\nold numbers\n<!-- /table -->\n\nAfter.\n")
     monkeypatch.setattr(tables, "PAGES", [page])
     runs = tmp_path / "runs"
 
-    assert tables.main(["--run", "--runs", str(runs)]) == 0  # the pages ask for "tiny": it is run and written
+    assert (
+        tables.main(["--run", "--runs", str(runs)]) == 0
+    )  # the pages ask for "tiny": it is run and written
 
     text = page.read_text()
-    assert text.startswith("Before.\n\n<!-- table:tiny -->\n| agent |") and text.endswith("<!-- /table -->\n\nAfter.\n")
+    assert text.startswith("Before.\n\n<!-- table:tiny -->\n| agent |") and text.endswith(
+        "<!-- /table -->\n\nAfter.\n"
+    )
     assert "old numbers" not in text
     body = text.split("<!-- table:tiny -->\n")[1].split("<!-- /table -->")[0]
-    rows = [line for line in body.splitlines() if line.startswith("| ")][2:]  # below the header and its rule
+    rows = [line for line in body.splitlines() if line.startswith("| ")][
+        2:
+    ]  # below the header and its rule
     summary = json.loads((runs / "tiny" / "summary.json").read_text())
-    assert [r.split(" | ")[0][2:] for r in rows] == list(summary["results"])  # one row per agent, from summary.json
+    assert [r.split(" | ")[0][2:] for r in rows] == list(
+        summary["results"]
+    )  # one row per agent, from summary.json
     made = json.loads((runs / "tiny" / "machine.json").read_text())
     assert made["cores"] == os.cpu_count() and made["cpu"] and made["torch"] and made["numpy"]
-    assert f"sandbox run bandit --set runs=5 --set steps=30 --set tail=10 --out {runs / 'tiny'}" in body  # the command, as run
+    assert (
+        f"sandbox run bandit --set runs=5 --set steps=30 --set tail=10 --out {runs / 'tiny'}"
+        in body
+    )  # the command, as run
     assert f"on {made['cpu']} ({os.cpu_count()} cores, load average " in body
-    assert text.startswith("Before.\n\n<!-- table:tiny -->\n| agent | average reward (all steps) | average reward (last 10) |")
+    assert text.startswith(
+        "Before.\n\n<!-- table:tiny -->\n| agent | average reward (all steps) | average reward (last 10) |"
+    )
 
     # Reading the same folders again gives the same page: the tables come from the runs, nothing else.
     assert tables.main(["--runs", str(runs)]) == 0
@@ -272,8 +327,25 @@ def test_tables_run_a_tiny_experiment_and_write_its_table_between_the_markers(ta
 
 def test_tables_read_a_sweep_grouped_by_its_setting(tables, tmp_path):
     sweep = tmp_path / "sweep"
-    subprocess.run([sys.executable, "-m", "sandbox.cli", "sweep", "backprop", "--grid", "activation=tanh,relu",
-                    "--seeds", "0,1", "--quiet", "--out", str(sweep)], check=True, env=environment(), timeout=TIMEOUT)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sandbox.cli",
+            "sweep",
+            "backprop",
+            "--grid",
+            "activation=tanh,relu",
+            "--seeds",
+            "0,1",
+            "--quiet",
+            "--out",
+            str(sweep),
+        ],
+        check=True,
+        env=environment(),
+        timeout=TIMEOUT,
+    )
     headers, rows = tables.grouped(sweep, "activation", ("max_rel_diff_autograd",))
     assert headers[:2] == ["activation", "seeds"]
     assert [row[:2] for row in rows] == [["relu", 2], ["tanh", 2]]  # four runs, two per grid point

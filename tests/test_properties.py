@@ -31,27 +31,66 @@ from sandbox.errors import DivergenceError
 from sandbox.learner import load_learner_plugins
 
 LEARNERS = load_learner_plugins()
-ARRAY_LEARNERS = sorted(n for n, c in LEARNERS.items() if c.paradigm in ("supervised", "unsupervised"))
+ARRAY_LEARNERS = sorted(
+    n for n, c in LEARNERS.items() if c.paradigm in ("supervised", "unsupervised")
+)
 ENV_LEARNERS = sorted(n for n, c in LEARNERS.items() if n not in ARRAY_LEARNERS)
-ENVS = (("FrozenLake-v1", {}), ("sandbox/Bandit-v0", {}), ("sandbox/ContextualBandit-v0", {}),
-        ("sandbox/TicTacToe-v0", {"opponent": "self"}), ("CartPole-v1", {}))
+ENVS = (
+    ("FrozenLake-v1", {}),
+    ("sandbox/Bandit-v0", {}),
+    ("sandbox/ContextualBandit-v0", {}),
+    ("sandbox/TicTacToe-v0", {"opponent": "self"}),
+    ("CartPole-v1", {}),
+)
 KNOWN = {
     # (learner, setting, repr(value)): what goes wrong today. These are left out of the property tests and
     # checked by test_known_findings_still_fail, which fails once one is fixed: then delete its entry.
-    **{(n, "hidden", "3"): "raw TypeError \"'int' object is not iterable\": check_int_tuple accepts an int, "
-                           "the learner then calls tuple(hidden)"
-       for n in ("MLPClassifier", "MLPRegressor", "DQN", "PolicyGradient")},
-    **{(n, p, "1e+300"): "raw torch RuntimeError 'value cannot be converted to type float without overflow'"
-       for n, p in (("LinearRegressor", "learning_rate"), ("LinearRegressor", "l2"), ("MLPClassifier", "l2"),
-                    ("MLPClassifier", "learning_rate"), ("MLPRegressor", "l2"), ("MLPRegressor", "learning_rate"),
-                    ("MiniBatchKMeans", "learning_rate"))},
-    **{(n, p, "1e+300"): "DivergenceError that blames the learning rate instead of naming the setting"
-       for n, p in (("MLPClassifier", "l1"), ("MLPRegressor", "l1"), ("PolicyGradient", "value_learning_rate"), ("PolicyGradient", "entropy_coef"),
-                    ("PolicyGradient", "value_coef"))},
+    **{
+        (
+            n,
+            "hidden",
+            "3",
+        ): "raw TypeError \"'int' object is not iterable\": check_int_tuple accepts an int, "
+        "the learner then calls tuple(hidden)"
+        for n in ("MLPClassifier", "MLPRegressor", "DQN", "PolicyGradient")
+    },
+    **{
+        (
+            n,
+            p,
+            "1e+300",
+        ): "raw torch RuntimeError 'value cannot be converted to type float without overflow'"
+        for n, p in (
+            ("LinearRegressor", "learning_rate"),
+            ("LinearRegressor", "l2"),
+            ("MLPClassifier", "l2"),
+            ("MLPClassifier", "learning_rate"),
+            ("MLPRegressor", "l2"),
+            ("MLPRegressor", "learning_rate"),
+            ("MiniBatchKMeans", "learning_rate"),
+        )
+    },
+    **{
+        (
+            n,
+            p,
+            "1e+300",
+        ): "DivergenceError that blames the learning rate instead of naming the setting"
+        for n, p in (
+            ("MLPClassifier", "l1"),
+            ("MLPRegressor", "l1"),
+            ("PolicyGradient", "value_learning_rate"),
+            ("PolicyGradient", "entropy_coef"),
+            ("PolicyGradient", "value_coef"),
+        )
+    },
 }
 KNOWN_ARRAY = {
     # learner: (what goes wrong, an input that shows it)
-    n: ("X of 3-D images smaller than 2x2: a ValueError about 'conv.pool' that does not name X", np.zeros((2, 1, 1)))
+    n: (
+        "X of 3-D images smaller than 2x2: a ValueError about 'conv.pool' that does not name X",
+        np.zeros((2, 1, 1)),
+    )
     for n in ("MLPClassifier", "MLPRegressor")
 }
 
@@ -60,8 +99,12 @@ def known_array_finding(name: str, X) -> bool:
     return name in KNOWN_ARRAY and np.ndim(X) == 3 and min(np.shape(X)[-2:]) < 2
 
 
-SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 
 # ------------------------------------------------------------------ what a learner takes
@@ -69,8 +112,11 @@ SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
 
 def params(cls) -> dict[str, object]:
     """Keyword-only constructor parameters and their defaults."""
-    return {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()
-            if p.kind == p.KEYWORD_ONLY}
+    return {
+        p.name: p.default
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.kind == p.KEYWORD_ONLY
+    }
 
 
 def fit_params(cls) -> list[str]:
@@ -81,8 +127,12 @@ def fast(cls) -> dict[str, object]:
     """Settings that keep one fit short, chosen by what each default's name and type say it is."""
     small = {}
     for name, default in params(cls).items():
-        if isinstance(default, int) and not isinstance(default, bool) and default > 20 and re.search(
-                r"iter|epoch|n_init|steps|size|buffer|episodes|start", name):
+        if (
+            isinstance(default, int)
+            and not isinstance(default, bool)
+            and default > 20
+            and re.search(r"iter|epoch|n_init|steps|size|buffer|episodes|start", name)
+        ):
             small[name] = 20 if "size" not in name and "buffer" not in name else 16
     return small
 
@@ -109,6 +159,7 @@ def fit_env(model, env) -> None:
 
 def learned_values(model):
     """Every number in the learned state (attributes ending in ``_``), as float arrays."""
+
     def walk(value):
         if isinstance(value, torch.nn.Module):
             for p in value.parameters():
@@ -134,7 +185,10 @@ def learned_values(model):
 
 def names_one(message: str, names: list[str]) -> bool:
     """Whether ``message`` names one of ``names`` as a word (``learning_rate`` or ``learning rate``)."""
-    return any(re.search(rf"(?<![A-Za-z_]){re.escape(n).replace('_', '[_ ]')}(?![A-Za-z_])", message) for n in names)
+    return any(
+        re.search(rf"(?<![A-Za-z_]){re.escape(n).replace('_', '[_ ]')}(?![A-Za-z_])", message)
+        for n in names
+    )
 
 
 def check_outcome(fit, names: list[str], *, divergence_ok: bool = False) -> None:
@@ -149,21 +203,30 @@ def check_outcome(fit, names: list[str], *, divergence_ok: bool = False) -> None
             model = fit()
         except DivergenceError as exc:
             assert divergence_ok or names_one(str(exc), names), (
-                f"DivergenceError does not name any of {names}: {exc}")
+                f"DivergenceError does not name any of {names}: {exc}"
+            )
             return
         except (ValueError, TypeError) as exc:
-            assert names_one(str(exc), names), f"{type(exc).__name__} does not name any of {names}: {exc}"
+            assert names_one(str(exc), names), (
+                f"{type(exc).__name__} does not name any of {names}: {exc}"
+            )
             return
     for key, arr in learned_values(model):
-        assert np.all(np.isfinite(arr)), f"{type(model).__name__}.{key} holds non-finite values after fit"
+        assert np.all(np.isfinite(arr)), (
+            f"{type(model).__name__}.{key} holds non-finite values after fit"
+        )
 
 
 # ------------------------------------------------------------------ arrays
 
 
 def _floats(width: int) -> st.SearchStrategy:
-    return st.one_of(st.floats(width=width), st.sampled_from([1e300, -1e300, 1e-300, 5e-324, 0.0])
-                     if width == 64 else st.floats(width=width))
+    return st.one_of(
+        st.floats(width=width),
+        st.sampled_from([1e300, -1e300, 1e-300, 5e-324, 0.0])
+        if width == 64
+        else st.floats(width=width),
+    )
 
 
 @st.composite
@@ -218,7 +281,19 @@ def bad_values(default) -> list:
     if isinstance(default, int):
         return [0, -1, -7, 1, 2, 1.5, math.nan, *wrong_type]
     if isinstance(default, float):
-        return [0.0, -1.0, -1e-12, 1.0, 1.5, 1e300, -1e300, math.nan, math.inf, -math.inf, *wrong_type]
+        return [
+            0.0,
+            -1.0,
+            -1e-12,
+            1.0,
+            1.5,
+            1e300,
+            -1e300,
+            math.nan,
+            math.inf,
+            -math.inf,
+            *wrong_type,
+        ]
     if isinstance(default, tuple):
         return [(), (0,), (-1,), (2.5,), ("a",), 3, *wrong_type[:2]]
     if isinstance(default, str):
@@ -232,7 +307,9 @@ def setting_cases(names: list[str]) -> list[tuple[str, str, object]]:
         for param, default in params(LEARNERS[name]).items():
             if param in ("seed", "callback", "progress"):
                 continue
-            cases += [(name, param, v) for v in bad_values(default) if (name, param, repr(v)) not in KNOWN]
+            cases += [
+                (name, param, v) for v in bad_values(default) if (name, param, repr(v)) not in KNOWN
+            ]
     return cases
 
 
@@ -284,14 +361,20 @@ def _fit_case(name: str, param: str, value):
     return fit
 
 
-@pytest.mark.xfail(strict=True, reason="a known finding; when this passes, it is fixed: delete it from KNOWN")
+@pytest.mark.xfail(
+    strict=True, reason="a known finding; when this passes, it is fixed: delete it from KNOWN"
+)
 @pytest.mark.parametrize("key", sorted(KNOWN), ids=lambda k: f"{k[0]}-{k[1]}={k[2]}")
 def test_known_findings_still_fail(key):
     name, param, value = key
-    check_outcome(_fit_case(name, param, eval(value)), [param])  # value is a repr of an int or float
+    check_outcome(
+        _fit_case(name, param, eval(value)), [param]
+    )  # value is a repr of an int or float
 
 
-@pytest.mark.xfail(strict=True, reason="a known finding; when this passes, it is fixed: delete it from KNOWN_ARRAY")
+@pytest.mark.xfail(
+    strict=True, reason="a known finding; when this passes, it is fixed: delete it from KNOWN_ARRAY"
+)
 @pytest.mark.parametrize("name", sorted(KNOWN_ARRAY))
 def test_known_array_findings_still_fail(name):
     cls = LEARNERS[name]

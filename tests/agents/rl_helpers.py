@@ -14,7 +14,9 @@ class SpaceEnv(gym.Env):
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
-        if seed is not None:  # sample() draws from the space's own generator: seed it too, for same seed, same numbers
+        if (
+            seed is not None
+        ):  # sample() draws from the space's own generator: seed it too, for same seed, same numbers
             self.observation_space.seed(int(seed))
         return self.observation_space.sample(), {}
 

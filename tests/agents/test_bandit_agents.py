@@ -29,7 +29,9 @@ def test_ucb_and_gradient_bandit_learn_well_above_chance():
 def test_constant_step_size_tracks_drifting_arms_better_than_sample_averages():
     def tail(learning_rate):
         bed = Testbed(10, 300, drift=0.05, rng=np.random.default_rng(1))
-        agent = EpsilonGreedy(epsilon_start=0.1, epsilon_end=0.1, learning_rate=learning_rate).fit(bed, steps=2000)
+        agent = EpsilonGreedy(epsilon_start=0.1, epsilon_end=0.1, learning_rate=learning_rate).fit(
+            bed, steps=2000
+        )
         return agent.history_["reward"][-500:].mean()
 
     assert tail(0.1) > tail(None)
@@ -58,10 +60,15 @@ def test_same_seed_same_numbers_and_save_load(tmp_path):
 
 @pytest.mark.parametrize(
     ("agent", "message"),
-    [(EpsilonGreedy(epsilon_start=1.5), "epsilon_start"), (EpsilonGreedy(learning_rate=0.0), "learning_rate"),
-     (EpsilonGreedy(exploration_fraction=2), "exploration_fraction"),
-     (UCB(c=-1.0), "c="), (GradientBandit(learning_rate=0), "learning_rate"), (GradientBandit(baseline="yes"), "baseline"),
-     (EpsilonGreedy(seed=-1), "seed")],
+    [
+        (EpsilonGreedy(epsilon_start=1.5), "epsilon_start"),
+        (EpsilonGreedy(learning_rate=0.0), "learning_rate"),
+        (EpsilonGreedy(exploration_fraction=2), "exploration_fraction"),
+        (UCB(c=-1.0), "c="),
+        (GradientBandit(learning_rate=0), "learning_rate"),
+        (GradientBandit(baseline="yes"), "baseline"),
+        (EpsilonGreedy(seed=-1), "seed"),
+    ],
 )
 def test_bad_hyperparameters(agent, message):
     with pytest.raises(ValueError, match=message):
@@ -69,9 +76,13 @@ def test_bad_hyperparameters(agent, message):
 
 
 def test_bad_env_spaces_are_refused_with_the_reason():
-    with pytest.raises(ValueError, match=r"EpsilonGreedy cannot run on sandbox/GridWorld-v0: .*Discrete\(1\)"):
+    with pytest.raises(
+        ValueError, match=r"EpsilonGreedy cannot run on sandbox/GridWorld-v0: .*Discrete\(1\)"
+    ):
         EpsilonGreedy().fit("sandbox/GridWorld-v0", steps=5)
-    with pytest.raises(ValueError, match=r"observation space is Box\(4,\); this agent needs Discrete"):
+    with pytest.raises(
+        ValueError, match=r"observation space is Box\(4,\); this agent needs Discrete"
+    ):
         EpsilonGreedy().fit("sandbox/ContextualBandit-v0", steps=5)
 
 
@@ -102,7 +113,10 @@ def test_linucb_learns_to_classify_from_reward_alone():
 def test_linucb_checks_spaces_inputs_and_round_trips(tmp_path):
     from agents import LinUCB
 
-    with pytest.raises(ValueError, match=r"LinUCB cannot run on sandbox/GridWorld-v0: its observation space is Discrete"):
+    with pytest.raises(
+        ValueError,
+        match=r"LinUCB cannot run on sandbox/GridWorld-v0: its observation space is Discrete",
+    ):
         LinUCB().fit("sandbox/GridWorld-v0", steps=5)
     with pytest.raises(ValueError, match="ridge"):
         LinUCB(ridge=0).fit("sandbox/ContextualBandit-v0", steps=5)
@@ -116,21 +130,36 @@ def test_linucb_checks_spaces_inputs_and_round_trips(tmp_path):
 
 
 def test_budgets_history_and_exploring_act():
-    agent = EpsilonGreedy(seed=0).fit("sandbox/Bandit-v0", episodes=2)  # the env ends after 1000 pulls
-    assert list(agent.history_["episode_lengths"]) == [1000, 1000] and len(agent.history_["reward"]) == 2000
-    np.testing.assert_allclose(agent.history_["episode_returns"].sum(), agent.history_["reward"].sum())
-    assert EpsilonGreedy(seed=0).fit("sandbox/Bandit-v0").history_["reward"].shape == (1000,)  # the default budget
+    agent = EpsilonGreedy(seed=0).fit(
+        "sandbox/Bandit-v0", episodes=2
+    )  # the env ends after 1000 pulls
+    assert (
+        list(agent.history_["episode_lengths"]) == [1000, 1000]
+        and len(agent.history_["reward"]) == 2000
+    )
+    np.testing.assert_allclose(
+        agent.history_["episode_returns"].sum(), agent.history_["reward"].sum()
+    )
+    assert EpsilonGreedy(seed=0).fit("sandbox/Bandit-v0").history_["reward"].shape == (
+        1000,
+    )  # the default budget
     with pytest.raises(ValueError, match="not both"):
         EpsilonGreedy().fit("sandbox/Bandit-v0", steps=5, episodes=1)
     with pytest.raises(ValueError, match="a Testbed has no episodes"):
         EpsilonGreedy().fit(Testbed(10, 3), episodes=1)
-    explorer = EpsilonGreedy(epsilon_start=1.0, epsilon_end=1.0, seed=0).fit("sandbox/Bandit-v0", steps=20)
+    explorer = EpsilonGreedy(epsilon_start=1.0, epsilon_end=1.0, seed=0).fit(
+        "sandbox/Bandit-v0", steps=20
+    )
     assert len({explorer.act(explore=True) for _ in range(60)}) > 3  # epsilon 1: any arm
     assert len({explorer.act() for _ in range(10)}) == 1  # greedy: the same arm every time
 
 
 def test_epsilon_decays_over_the_exploration_fraction():
-    decayed = _fit(EpsilonGreedy(epsilon_start=1.0, epsilon_end=0.0, exploration_fraction=0.5), runs=200, steps=400)
+    decayed = _fit(
+        EpsilonGreedy(epsilon_start=1.0, epsilon_end=0.0, exploration_fraction=0.5),
+        runs=200,
+        steps=400,
+    )
     # after half the budget epsilon is 0: the greedy arm of a well-explored table, mostly the best one
     assert decayed.history_["optimal"][-100:].mean() > 0.8
 

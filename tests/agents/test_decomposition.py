@@ -35,7 +35,9 @@ def test_pca_round_trip_and_whitening(four_blobs):
 
 
 def test_pca_bad_input(four_blobs):
-    with pytest.raises(ValueError, match=r"n_components=6 is too large .* min\(n_samples, n_features\) = 5"):
+    with pytest.raises(
+        ValueError, match=r"n_components=6 is too large .* min\(n_samples, n_features\) = 5"
+    ):
         PCA(n_components=6).fit(four_blobs[0])
     with pytest.raises(ValueError, match=r"n_components=0 is out of range"):
         PCA(n_components=0).fit(four_blobs[0])

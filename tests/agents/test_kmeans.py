@@ -29,14 +29,18 @@ def _match(found: np.ndarray, truth: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("k, match", [(0, r"k=0 is out of range"), (-3, r"k=-3"), (2.5, r"k=2.5 must be an integer")])
+@pytest.mark.parametrize(
+    "k, match", [(0, r"k=0 is out of range"), (-3, r"k=-3"), (2.5, r"k=2.5 must be an integer")]
+)
 def test_k_below_one_or_not_integer_is_refused(blobs, k, match):
     with pytest.raises(ValueError, match=match):
         KMeans(k=k).fit(blobs[0])
 
 
 def test_k_above_n_samples_is_refused():
-    with pytest.raises(ValueError, match=r"k=6 is larger than the number of samples in X \(n_samples=5\)"):
+    with pytest.raises(
+        ValueError, match=r"k=6 is larger than the number of samples in X \(n_samples=5\)"
+    ):
         KMeans(k=6).fit(np.random.default_rng(0).normal(size=(5, 2)))
 
 
@@ -68,12 +72,16 @@ def test_fewer_distinct_points_than_k_with_an_init_array_is_refused():
 
 @pytest.mark.parametrize("shape", [(3, 3), (4, 2), (4,)])
 def test_init_array_of_the_wrong_shape_is_refused(blobs, shape):
-    with pytest.raises(ValueError, match=r"init has shape .*\(k, n_features\) = \(4, 3\)|init has shape \(4,\)"):
+    with pytest.raises(
+        ValueError, match=r"init has shape .*\(k, n_features\) = \(4, 3\)|init has shape \(4,\)"
+    ):
         KMeans(k=4, init=np.zeros(shape)).fit(blobs[0])
 
 
 def test_unknown_init_name_suggests_the_right_one(blobs):
-    with pytest.raises(ValueError, match=r"init='kmeans\+\+' is not allowed.*Did you mean 'k-means\+\+'"):
+    with pytest.raises(
+        ValueError, match=r"init='kmeans\+\+' is not allowed.*Did you mean 'k-means\+\+'"
+    ):
         KMeans(k=4, init="kmeans++").fit(blobs[0])
 
 
@@ -115,7 +123,9 @@ def test_inertia_never_rises_over_lloyd_iterations():
 
 
 def test_same_seed_same_labels_and_thread_count_does_not_matter(monkeypatch):
-    monkeypatch.setattr(kmeans_module, "_BLOCK_ELEMENTS", 8 * 1000)  # small chunks, so both threads get work
+    monkeypatch.setattr(
+        kmeans_module, "_BLOCK_ELEMENTS", 8 * 1000
+    )  # small chunks, so both threads get work
     X, _ = make_blobs(20_000, n_features=4, centers=8, cluster_std=2.5, random_state=1)
     assert len(X) >= 20 * chunk_rows(8)
     before = torch.get_num_threads()
@@ -153,7 +163,9 @@ def test_empty_cluster_is_reseeded_not_nan(blobs):
 
 
 def test_duplicate_starting_centres_are_split(blobs):
-    init = np.vstack([TRUE_CENTERS[:3], TRUE_CENTERS[:1]])  # two identical centres tie for every row
+    init = np.vstack(
+        [TRUE_CENTERS[:3], TRUE_CENTERS[:1]]
+    )  # two identical centres tie for every row
     model = KMeans(k=4, init=init, max_iter=50).fit(blobs[0])
     assert np.all(np.isfinite(model.centers_))
     assert np.bincount(model.labels_, minlength=4).min() > 0
@@ -192,7 +204,9 @@ def test_minibatch_inertia_is_close_to_full_kmeans():
 def test_minibatch_sgd_step_is_the_running_mean_update():
     X = np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 10.0], [12.0, 10.0]], dtype=np.float32)
     init = np.array([[1.0, 1.0], [11.0, 11.0]], dtype=np.float32)
-    model = MiniBatchKMeans(k=2, init=init).partial_fit(X)  # first step: N_j = n_j, so c = batch mean
+    model = MiniBatchKMeans(k=2, init=init).partial_fit(
+        X
+    )  # first step: N_j = n_j, so c = batch mean
     assert np.allclose(model.centers_, [[1.0, 0.0], [11.0, 10.0]])
     model.partial_fit(np.array([[4.0, 0.0]], dtype=np.float32))  # N_0 = 3: c += (x - c) / 3
     assert np.allclose(model.centers_[0], [1.0 + (4.0 - 1.0) / 3, 0.0])
@@ -215,7 +229,9 @@ def test_partial_fit_and_fit_from_an_iterator_of_batches():
 
 
 def test_minibatch_bad_input():
-    with pytest.raises(ValueError, match=r"k=5 is larger than the number of samples in X \(n_samples=3\)"):
+    with pytest.raises(
+        ValueError, match=r"k=5 is larger than the number of samples in X \(n_samples=3\)"
+    ):
         MiniBatchKMeans(k=5).partial_fit(np.zeros((3, 2)))
     with pytest.raises(ValueError, match=r"batch_size=0 is out of range"):
         MiniBatchKMeans(k=2, batch_size=0).fit(np.random.default_rng(0).normal(size=(20, 2)))
@@ -248,7 +264,9 @@ def test_a_failed_fit_leaves_the_model_unfitted():
         model.act(X)
 
 
-@pytest.mark.parametrize("n, k", [(200_000, 32), (1_000_000, 16), (20_000, 8), (123_457, 3), (1, 1)])
+@pytest.mark.parametrize(
+    "n, k", [(200_000, 32), (1_000_000, 16), (20_000, 8), (123_457, 3), (1, 1)]
+)
 def test_chunks_cover_every_row_and_share_evenly(n, k):
     step = chunk_size(n, k)
     count = -(-n // step)

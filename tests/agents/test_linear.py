@@ -33,8 +33,12 @@ def test_gradient_descent_converges_to_the_closed_form(line, backend):
 
 
 def test_both_engines_trace_the_same_path(line):
-    a = LinearRegressor(backend="numpy", optimizer="adam", learning_rate=0.05, max_iter=50, batch_size=16).fit(*line)
-    b = LinearRegressor(backend="torch", optimizer="adam", learning_rate=0.05, max_iter=50, batch_size=16).fit(*line)
+    a = LinearRegressor(
+        backend="numpy", optimizer="adam", learning_rate=0.05, max_iter=50, batch_size=16
+    ).fit(*line)
+    b = LinearRegressor(
+        backend="torch", optimizer="adam", learning_rate=0.05, max_iter=50, batch_size=16
+    ).fit(*line)
     np.testing.assert_allclose(a.history_["loss"], b.history_["loss"], rtol=1e-4)
 
 
@@ -59,7 +63,10 @@ def test_multi_output_ridge_and_evaluate():
     ridge = LinearRegressor(solver="closed-form", l2=100.0).fit(X, Y)
     assert np.abs(ridge.coef_).sum() < np.abs(m.coef_).sum()
     for backend in ("torch", "numpy"):
-        np.testing.assert_allclose(LinearRegressor(solver="closed-form", l2=100.0, backend=backend).fit(X, Y).coef_, ridge.coef_)
+        np.testing.assert_allclose(
+            LinearRegressor(solver="closed-form", l2=100.0, backend=backend).fit(X, Y).coef_,
+            ridge.coef_,
+        )
 
 
 @pytest.mark.parametrize(
@@ -90,7 +97,10 @@ def test_bad_data_is_named(X, y, match):
         (dict(max_iter=0), "max_iter=0 is out of range; it must be an integer >= 1"),
         (dict(max_iter=2.5), "max_iter=2.5 must be an integer"),
         (dict(tol=-1.0), "tol=-1.0"),
-        (dict(optimizer="lbfgs"), "optimizer='lbfgs' is not allowed; choose one of 'sgd', 'momentum', 'adam', 'rmsprop'"),
+        (
+            dict(optimizer="lbfgs"),
+            "optimizer='lbfgs' is not allowed; choose one of 'sgd', 'momentum', 'adam', 'rmsprop'",
+        ),
         (dict(backend="jax"), "backend='jax' is not allowed; choose one of 'numpy', 'torch'"),
         (dict(solver="normal"), "solver='normal'"),
         (dict(batch_size=0), "batch_size=0"),
@@ -106,7 +116,9 @@ def test_act_before_fit_and_with_wrong_features(line):
     with pytest.raises(NotFittedError, match=r"not fitted yet; call fit\(...\) before act"):
         LinearRegressor().act(line[0])
     m = LinearRegressor(max_iter=5).fit(*line)
-    with pytest.raises(ValueError, match=r"X has 2 features, but LinearRegressor is expecting 1 features"):
+    with pytest.raises(
+        ValueError, match=r"X has 2 features, but LinearRegressor is expecting 1 features"
+    ):
         m.act(np.ones((3, 2)))
 
 
@@ -115,7 +127,9 @@ def test_divergence_stops_with_a_message(line):
 
     for backend in ("torch", "numpy"):
         with pytest.raises(DivergenceError, match="smaller learning rate"):
-            LinearRegressor(backend=backend, learning_rate=50.0, max_iter=500).fit(line[0] * 100, line[1])
+            LinearRegressor(backend=backend, learning_rate=50.0, max_iter=500).fit(
+                line[0] * 100, line[1]
+            )
 
 
 def test_callback_reports_the_loss_and_tol_stops_early(line):

@@ -20,7 +20,9 @@ def iris():
 
 
 def small(**kw):
-    base = dict(hidden=(16,), epochs=30, batch_size=16, learning_rate=0.02, early_stopping=False, seed=0)
+    base = dict(
+        hidden=(16,), epochs=30, batch_size=16, learning_rate=0.02, early_stopping=False, seed=0
+    )
     return base | kw
 
 
@@ -57,8 +59,14 @@ def test_regressor_fits_a_curve_and_reports_history():
     rng = np.random.default_rng(0)
     X = rng.uniform(-2, 2, (300, 1))
     y = np.sin(2 * X[:, 0])
-    model = MLPRegressor(hidden=(32, 32), epochs=60, learning_rate=0.01, validation_fraction=0.2,
-                         early_stopping=False, seed=0).fit(X, y)
+    model = MLPRegressor(
+        hidden=(32, 32),
+        epochs=60,
+        learning_rate=0.01,
+        validation_fraction=0.2,
+        early_stopping=False,
+        seed=0,
+    ).fit(X, y)
     assert model.evaluate(X, y)["r2"] > 0.95
     assert model.act(X[:4]).shape == (4,)
     assert set(model.history_) == {"loss", "mae", "val_loss", "val_mae"}
@@ -81,13 +89,17 @@ def test_same_seed_same_numbers_and_engines_agree(xor):
     other = MLPClassifier(**(kw | {"seed": 1})).fit(X_tr, y_tr).history_
     assert other["loss"] != a["loss"]
     scratch = MLPClassifier(**(kw | {"backend": "numpy"})).fit(X_tr, y_tr).history_
-    np.testing.assert_allclose(scratch["loss"], a["loss"], rtol=1e-4)  # float64 NumPy vs float32 torch, same path
+    np.testing.assert_allclose(
+        scratch["loss"], a["loss"], rtol=1e-4
+    )  # float64 NumPy vs float32 torch, same path
 
 
 def test_conv_front_end_on_images():
     X, y = load_real("digits")
     images = X[:300].reshape(-1, 8, 8) / 16
-    model = MLPClassifier(hidden=(), conv_channels=(4,), epochs=3, batch_size=32, learning_rate=0.01, seed=0)
+    model = MLPClassifier(
+        hidden=(), conv_channels=(4,), epochs=3, batch_size=32, learning_rate=0.01, seed=0
+    )
     model.fit(images, y[:300])
     assert model.spec_.conv is not None and model.spec_.conv.image_shape == (8, 8)
     assert model.evaluate(images, y[:300])["accuracy"] > 0.5
@@ -97,10 +109,14 @@ def test_conv_front_end_on_images():
 
 def test_early_stopping_stops_and_restores_the_best_weights(iris):
     X_tr, X_te, y_tr, y_te = iris
-    model = MLPClassifier(hidden=(64,), epochs=300, learning_rate=0.05, early_stopping=True, patience=3, seed=0)
+    model = MLPClassifier(
+        hidden=(64,), epochs=300, learning_rate=0.05, early_stopping=True, patience=3, seed=0
+    )
     model.fit(X_tr, y_tr, validation_data=(X_te, y_te))
     assert model.stopped_epoch_ is not None and model.n_epochs_ < 300
-    assert model.stopped_epoch_ - model.best_epoch_ == 4  # patience 3: the 4th epoch without improvement stops
+    assert (
+        model.stopped_epoch_ - model.best_epoch_ == 4
+    )  # patience 3: the 4th epoch without improvement stops
     best = model.history_["val_loss"][model.best_epoch_ - 1]
     assert model.evaluate(X_te, y_te)["log_loss"] == pytest.approx(best, rel=1e-4)
 
@@ -118,7 +134,11 @@ def test_callback_sees_each_epoch_and_a_usable_model_and_can_stop(xor):
     assert [info["done"] for info, _ in seen] == [1, 2, 3] and model.n_epochs_ == 3
     first, shape = seen[0]
     assert shape == (2, 2) and set(first) == {"unit", "done", "total", "loss", "accuracy"}
-    assert first["unit"] == "epochs" and first["total"] == 30 and first["loss"] == model.history_["loss"][0]
+    assert (
+        first["unit"] == "epochs"
+        and first["total"] == 30
+        and first["loss"] == model.history_["loss"][0]
+    )
 
 
 @pytest.mark.parametrize("backend", ["torch", "numpy"])
@@ -133,7 +153,9 @@ def test_save_load_round_trip(tmp_path, xor, backend):
 
 def test_regressor_round_trip_with_images(tmp_path):
     X = np.random.default_rng(0).normal(size=(40, 6, 6))
-    model = MLPRegressor(hidden=(4,), conv_channels=(2,), epochs=2, seed=0).fit(X, X.mean(axis=(1, 2)))
+    model = MLPRegressor(hidden=(4,), conv_channels=(2,), epochs=2, seed=0).fit(
+        X, X.mean(axis=(1, 2))
+    )
     back = MLPRegressor.load(model.save(tmp_path / "r.npz"))
     np.testing.assert_allclose(back.act(X), model.act(X), rtol=1e-6)
 
@@ -146,7 +168,9 @@ def test_divergence_names_the_epoch_and_keeps_finite_weights():
     X = rng.normal(size=(200, 3)) * 100
     y = X @ np.array([3.0, -2.0, 1.0]) * 100
     model = MLPRegressor(hidden=(16,), optimizer="sgd", learning_rate=1.0, epochs=20, seed=0)
-    with pytest.raises(DivergenceError, match=r"diverged in epoch \d+.*smaller learning_rate") as info:
+    with pytest.raises(
+        DivergenceError, match=r"diverged in epoch \d+.*smaller learning_rate"
+    ) as info:
         model.fit(X, y)
     assert info.value.epoch >= 1
     assert all(np.isfinite(p.detach().numpy()).all() for p in model.net_.parameters())
@@ -156,7 +180,9 @@ def test_divergence_names_the_epoch_and_keeps_finite_weights():
 
 def test_divergence_in_the_numpy_engine_too():
     X = np.linspace(-50, 50, 100)[:, None]
-    model = MLPRegressor(hidden=(8,), optimizer="sgd", learning_rate=10.0, epochs=5, backend="numpy", seed=0)
+    model = MLPRegressor(
+        hidden=(8,), optimizer="sgd", learning_rate=10.0, epochs=5, backend="numpy", seed=0
+    )
     with pytest.raises(DivergenceError, match=r"diverged in epoch \d"):
         model.fit(X, X[:, 0] ** 3)
     assert all(np.isfinite(p).all() for p in model.net_.params)
@@ -187,7 +213,9 @@ def test_nan_in_X_and_feature_mismatch_at_act(xor):
     with pytest.raises(ValueError, match="NaN"):
         MLPClassifier(epochs=1).fit(bad, y_tr)
     model = MLPClassifier(epochs=1).fit(X_tr, y_tr)
-    with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is expecting 2 features"):
+    with pytest.raises(
+        ValueError, match="X has 3 features, but MLPClassifier is expecting 2 features"
+    ):
         model.act(np.zeros((4, 3)))
 
 
@@ -201,7 +229,10 @@ def test_nan_in_X_and_feature_mismatch_at_act(xor):
         ({"optimizer": "adamw"}, "Did you mean 'adam'"),
         ({"learning_rate": 0}, "learning_rate=0 is out of range"),
         ({"batch_size": 0}, "batch_size=0"),
-        ({"early_stopping": True, "validation_fraction": 0.0}, "early_stopping=True needs validation data"),
+        (
+            {"early_stopping": True, "validation_fraction": 0.0},
+            "early_stopping=True needs validation data",
+        ),
     ],
 )
 def test_bad_hyperparameters_are_refused_in_fit(params, message):
@@ -224,10 +255,16 @@ def test_regressor_rejects_wrong_target_shape():
 
 def test_a_validation_split_too_small_for_every_class_says_so():
     X, y = np.zeros((20, 2)), np.array([0] * 19 + [1])
-    with pytest.raises(ValueError, match=r"validation_fraction=0.1: cannot stratify.*validation_data"):
+    with pytest.raises(
+        ValueError, match=r"validation_fraction=0.1: cannot stratify.*validation_data"
+    ):
         MLPClassifier(epochs=1, validation_fraction=0.1).fit(X, y)
-    with pytest.warns(UserWarning, match="early stopping is off for this fit: it trains all 3 epochs"):
-        model = MLPClassifier(epochs=3).fit(X, y)  # the default split: warned, then trained without it
+    with pytest.warns(
+        UserWarning, match="early stopping is off for this fit: it trains all 3 epochs"
+    ):
+        model = MLPClassifier(epochs=3).fit(
+            X, y
+        )  # the default split: warned, then trained without it
     assert model.n_epochs_ == 3 and "val_loss" not in model.history_
 
 
@@ -277,7 +314,9 @@ def test_regressor_learns_a_large_target_through_its_standardisation():
     y = 5_000.0 + 2_000.0 * X[:, 0] - 1_000.0 * X[:, 1]  # raw units far from 1
     model = MLPRegressor(hidden=(), epochs=100, early_stopping=False, seed=0).fit(X, y)
     assert model.evaluate(X, y)["r2"] > 0.99
-    assert abs(model.predict(X).mean() - y.mean()) < 0.01 * y.std()  # the standardisation is undone in predict
+    assert (
+        abs(model.predict(X).mean() - y.mean()) < 0.01 * y.std()
+    )  # the standardisation is undone in predict
 
 
 def test_sparse_and_object_inputs():

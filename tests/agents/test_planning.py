@@ -30,7 +30,9 @@ def test_value_and_policy_iteration_agree_on_taxi():
 def test_exact_frozen_lake_references():
     model = transition_model("FrozenLake-v1")
     values, policy = finite_horizon(model, 100)
-    assert values[100][0] == pytest.approx(0.7442, abs=5e-5)  # time-dependent optimum within 100 steps
+    assert values[100][0] == pytest.approx(
+        0.7442, abs=5e-5
+    )  # time-dependent optimum within 100 steps
     assert policy.shape == (100, 16)
     stationary = ValueIteration(gamma=0.99).fit("FrozenLake-v1").policy_
     assert policy_value(model, stationary, horizon=100)[0] == pytest.approx(0.7402, abs=5e-5)
@@ -59,7 +61,9 @@ def test_no_transition_table_is_refused():
 
 
 def test_box_spaces_and_broken_tables_are_refused():
-    with pytest.raises(ValueError, match="transition table env.unwrapped.P .* CartPole-v1 has none"):
+    with pytest.raises(
+        ValueError, match="transition table env.unwrapped.P .* CartPole-v1 has none"
+    ):
         ValueIteration().fit("CartPole-v1")
     with pytest.raises(ValueError, match="Blackjack-v1 has none"):  # no model, whatever its spaces
         PolicyIteration().fit("Blackjack-v1")
@@ -96,10 +100,14 @@ def test_explore_is_for_learners():
 def test_callback_sees_every_sweep_and_can_stop():
     seen = []
     plan = ValueIteration(gamma=0.9).fit("FrozenLake-v1", callback=seen.append)
-    assert [i["done"] for i in seen] == list(range(1, plan.n_iter_))  # the converged sweep ends without a report
+    assert [i["done"] for i in seen] == list(
+        range(1, plan.n_iter_)
+    )  # the converged sweep ends without a report
     assert seen[0]["unit"] == "iterations" and seen[-1]["delta"] == plan.history_["delta"][-2]
     with pytest.warns(RuntimeWarning, match="without converging"):
-        stopped = ValueIteration(gamma=0.9).fit("FrozenLake-v1", callback=lambda info: info["done"] < 4)
+        stopped = ValueIteration(gamma=0.9).fit(
+            "FrozenLake-v1", callback=lambda info: info["done"] < 4
+        )
     assert stopped.n_iter_ == 4
 
 

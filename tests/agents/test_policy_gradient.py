@@ -26,17 +26,35 @@ def prepared(agent, obs_space, action_space):
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_two_step_gradient_equals_hand_computation(backend):
     # Linear softmax policy pi(a|s) = softmax(W s + b); REINFORCE without baseline or normalisation.
-    agent = PolicyGradient(hidden=(), baseline="none", normalize=False, gamma=0.9, n_envs=1, n_steps=2,
-                           update_epochs=1, minibatches=1, backend=backend)
+    agent = PolicyGradient(
+        hidden=(),
+        baseline="none",
+        normalize=False,
+        gamma=0.9,
+        n_envs=1,
+        n_steps=2,
+        update_epochs=1,
+        minibatches=1,
+        backend=backend,
+    )
     prepared(agent, gym.spaces.Box(-5, 5, (2,), np.float32), gym.spaces.Discrete(2))
     W = np.array([[0.5, -0.3], [0.2, 0.1]])
     b = np.array([0.1, -0.2])
-    agent.policy_.params[0][...], agent.policy_.params[1][...] = W, b  # the same code for both engines
+    agent.policy_.params[0][...], agent.policy_.params[1][...] = (
+        W,
+        b,
+    )  # the same code for both engines
     s = np.array([[1.0, 2.0], [-1.0, 0.5]])
     a, r = np.array([1, 0]), np.array([1.0, 2.0])
     agent._carry, agent._mean_return = [None], None
-    roll = {"obs": s[:, None].astype(np.float32), "actions": a[:, None], "rewards": r[:, None],
-            "terminated": np.array([[False], [True]]), "truncated": np.zeros((2, 1), bool), "final": {}}
+    roll = {
+        "obs": s[:, None].astype(np.float32),
+        "actions": a[:, None],
+        "rewards": r[:, None],
+        "terminated": np.array([[False], [True]]),
+        "truncated": np.zeros((2, 1), bool),
+        "final": {},
+    }
     batch = agent._make_batch(roll)
     agent._loss_grads(batch)
     got_W, got_b = agent.policy_.grads
@@ -63,7 +81,10 @@ def torch_log_prob_entropy(space, out, log_std, actions):
     if isinstance(space, gym.spaces.MultiDiscrete):
         parts = torch.split(out, [int(n) for n in space.nvec], dim=1)
         ds = [D.Categorical(logits=p) for p in parts]
-        return (sum(d.log_prob(actions[:, k]) for k, d in enumerate(ds)), sum(d.entropy() for d in ds))
+        return (
+            sum(d.log_prob(actions[:, k]) for k, d in enumerate(ds)),
+            sum(d.entropy() for d in ds),
+        )
     if isinstance(space, gym.spaces.MultiBinary):
         d = D.Bernoulli(logits=out)
         return d.log_prob(actions.double()).sum(1), d.entropy().sum(1)
@@ -81,8 +102,12 @@ def torch_policy_loss(logp, adv, old, clip):
     return -surrogate.mean()
 
 
-SPACES = {"categorical": gym.spaces.Discrete(3), "gaussian": gym.spaces.Box(-1, 1, (2,), np.float32),
-          "multi_discrete": gym.spaces.MultiDiscrete([3, 2]), "multi_binary": gym.spaces.MultiBinary(3)}
+SPACES = {
+    "categorical": gym.spaces.Discrete(3),
+    "gaussian": gym.spaces.Box(-1, 1, (2,), np.float32),
+    "multi_discrete": gym.spaces.MultiDiscrete([3, 2]),
+    "multi_binary": gym.spaces.MultiBinary(3),
+}
 
 
 @pytest.mark.parametrize("kind", list(SPACES))
@@ -93,7 +118,9 @@ def test_hand_written_gradients_equal_torch_autograd(kind, clip_range, reused):
     # in float64 from the same weights, for every head and branch: PPO's clipped ratio (some ratios outside the
     # clip range) or not, a reused batch or one plain step.
     space = SPACES[kind]
-    agent = prepared(PolicyGradient(seed=1, hidden=(8,), entropy_coef=0.05, clip_range=clip_range), BOX4, space)
+    agent = prepared(
+        PolicyGradient(seed=1, hidden=(8,), entropy_coef=0.05, clip_range=clip_range), BOX4, space
+    )
     if agent.log_std_ is not None:
         agent.log_std[...] = [0.3, -0.2]
     rng = np.random.default_rng(0)
@@ -105,9 +132,16 @@ def test_hand_written_gradients_equal_torch_autograd(kind, clip_range, reused):
     if reused:
         old = agent._head.log_prob(agent.policy_(X), agent.log_std, acts) + rng.normal(0, 0.3, B)
     losses = agent._loss_grads(Batch(X, acts, adv, ret, old))
-    grads = agent.policy_.grads + (agent.log_std_.grads if agent.log_std_ is not None else []) + agent.value_net_.grads
+    grads = (
+        agent.policy_.grads
+        + (agent.log_std_.grads if agent.log_std_ is not None else [])
+        + agent.value_net_.grads
+    )
 
-    params = {name: [torch.tensor(p, requires_grad=True) for p in part.params] for name, part in agent._parts.items()}
+    params = {
+        name: [torch.tensor(p, requires_grad=True) for p in part.params]
+        for name, part in agent._parts.items()
+    }
 
     def mlp(ps, x):
         h = torch.relu(x @ ps[0].T + ps[1])
@@ -125,7 +159,12 @@ def test_hand_written_gradients_equal_torch_autograd(kind, clip_range, reused):
     assert len(grads) == len(want)
     for g, w in zip(grads, want):
         np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12)
-    expected = {"loss": total, "policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy.mean()}
+    expected = {
+        "loss": total,
+        "policy_loss": policy_loss,
+        "value_loss": value_loss,
+        "entropy": entropy.mean(),
+    }
     for k, v in expected.items():
         assert losses[k] == pytest.approx(float(v.detach()), rel=1e-9, abs=1e-12)
 
@@ -177,7 +216,9 @@ def test_act_is_greedy_by_default_and_samples_when_asked():
     agent = PolicyGradient(seed=0, n_envs=2, n_steps=8).fit("CartPole-v1", steps=64)
     obs = np.random.default_rng(0).normal(size=(200, 4)).astype(np.float32)
     np.testing.assert_array_equal(agent.act(obs), agent.policy_(obs).argmax(axis=1))
-    assert not np.array_equal(agent.act(obs, explore=True), agent.act(obs))  # a near-uniform policy samples both
+    assert not np.array_equal(
+        agent.act(obs, explore=True), agent.act(obs)
+    )  # a near-uniform policy samples both
     assert isinstance(agent.act(obs[0]), int)
 
 
@@ -185,7 +226,9 @@ def test_act_is_greedy_by_default_and_samples_when_asked():
 def test_gaussian_policy_save_load_and_action_bounds(tmp_path, backend):
     import envs.continuous  # noqa: F401  (registers sandbox/PointReach-v0)
 
-    agent = PolicyGradient(seed=0, n_envs=2, n_steps=8, backend=backend).fit("sandbox/PointReach-v0", steps=160)
+    agent = PolicyGradient(seed=0, n_envs=2, n_steps=8, backend=backend).fit(
+        "sandbox/PointReach-v0", steps=160
+    )
     obs = np.random.default_rng(1).uniform(-1, 1, size=(20, 4)).astype(np.float32)
     acts = agent.act(obs, explore=True)
     assert acts.shape == (20, 2) and np.all(np.abs(acts) <= 1.0)
@@ -203,13 +246,29 @@ class TwoChoicesEnv(SpaceEnv):
         self.want = np.asarray(want)
 
     def step(self, action):
-        return self.observation_space.sample(), float((np.asarray(action) == self.want).sum()), True, False, {}
+        return (
+            self.observation_space.sample(),
+            float((np.asarray(action) == self.want).sum()),
+            True,
+            False,
+            {},
+        )
 
 
-@pytest.mark.parametrize("space, want", [(gym.spaces.MultiDiscrete([3, 4]), [2, 1]), (gym.spaces.MultiBinary(3), [1, 0, 1])],
-                         ids=["multi_discrete", "multi_binary"])
+@pytest.mark.parametrize(
+    "space, want",
+    [(gym.spaces.MultiDiscrete([3, 4]), [2, 1]), (gym.spaces.MultiBinary(3), [1, 0, 1])],
+    ids=["multi_discrete", "multi_binary"],
+)
 def test_factorised_policies_learn_each_component(tmp_path, space, want):
-    kw = dict(seed=0, hidden=(16,), n_envs=4, n_steps=16, learning_rate=1e-2, learning_rate_schedule="constant")
+    kw = dict(
+        seed=0,
+        hidden=(16,),
+        n_envs=4,
+        n_steps=16,
+        learning_rate=1e-2,
+        learning_rate_schedule="constant",
+    )
     agent = PolicyGradient(**kw).fit(lambda: TwoChoicesEnv(space, want), steps=6_000)
     obs = np.random.default_rng(0).uniform(-1, 1, size=(30, 2)).astype(np.float32)
     acts = agent.act(obs)
@@ -221,7 +280,9 @@ def test_factorised_policies_learn_each_component(tmp_path, space, want):
 
 def test_dict_observations_are_flattened_and_learned_from(tmp_path):
     # The reward asks for the action equal to the Discrete part of the observation: only readable once flattened.
-    obs_space = gym.spaces.Dict({"goal": gym.spaces.Discrete(3), "noise": gym.spaces.Box(-1, 1, (2,), np.float32)})
+    obs_space = gym.spaces.Dict(
+        {"goal": gym.spaces.Discrete(3), "noise": gym.spaces.Box(-1, 1, (2,), np.float32)}
+    )
 
     class Match(SpaceEnv):
         def reset(self, *, seed=None, options=None):
@@ -233,22 +294,37 @@ def test_dict_observations_are_flattened_and_learned_from(tmp_path):
             self.obs = self.observation_space.sample()
             return self.obs, r, True, False, {}
 
-    agent = PolicyGradient(seed=0, hidden=(16,), n_envs=4, n_steps=16, learning_rate=1e-2,
-                           learning_rate_schedule="constant").fit(
-        lambda: Match(action_space=gym.spaces.Discrete(3), observation_space=obs_space), steps=6_000)
+    agent = PolicyGradient(
+        seed=0,
+        hidden=(16,),
+        n_envs=4,
+        n_steps=16,
+        learning_rate=1e-2,
+        learning_rate_schedule="constant",
+    ).fit(
+        lambda: Match(action_space=gym.spaces.Discrete(3), observation_space=obs_space), steps=6_000
+    )
     for g in range(3):
         assert agent.act({"goal": g, "noise": np.zeros(2, np.float32)}) == g
     agent.save(tmp_path / "d.npz")
-    assert PolicyGradient.load(tmp_path / "d.npz").act({"goal": 2, "noise": np.zeros(2, np.float32)}) == 2
+    assert (
+        PolicyGradient.load(tmp_path / "d.npz").act({"goal": 2, "noise": np.zeros(2, np.float32)})
+        == 2
+    )
 
 
 def test_a_users_vector_env_in_any_autoreset_mode_gives_the_same_run_and_stays_open():
     # gym.make_vec resets an env in the step after its episode ended (NEXT_STEP); PolicyGradient sees the same
     # episodes as with a SAME_STEP env, and the caller's vector env is left open.
     runs = []
-    for mode in (gym.vector.AutoresetMode.NEXT_STEP, gym.vector.AutoresetMode.SAME_STEP,
-                 gym.vector.AutoresetMode.DISABLED):
-        vec = gym.make_vec("CartPole-v1", 3, vectorization_mode="sync", vector_kwargs={"autoreset_mode": mode})
+    for mode in (
+        gym.vector.AutoresetMode.NEXT_STEP,
+        gym.vector.AutoresetMode.SAME_STEP,
+        gym.vector.AutoresetMode.DISABLED,
+    ):
+        vec = gym.make_vec(
+            "CartPole-v1", 3, vectorization_mode="sync", vector_kwargs={"autoreset_mode": mode}
+        )
         agent = PolicyGradient(seed=0, n_steps=16).fit(vec, steps=960)
         assert not vec.closed
         vec.close()
@@ -267,13 +343,18 @@ def test_async_vector_env_is_accepted():
 
 def test_a_users_env_instance_runs_alone_and_is_never_closed():
     env = CountCloses(gym.make("CartPole-v1"))
-    agent = PolicyGradient(n_steps=8).fit(env, steps=32)  # n_envs=16 copies of an instance cannot be made
+    agent = PolicyGradient(n_steps=8).fit(
+        env, steps=32
+    )  # n_envs=16 copies of an instance cannot be made
     assert env.closes == 0 and agent.history_["update_steps"] == [8, 16, 24, 32]
 
 
 @pytest.mark.parametrize(
     "space, name",
-    [(gym.spaces.Dict({"a": gym.spaces.Discrete(2)}), "Dict"), (gym.spaces.Box(-1, 1, (2, 2)), "Box")],
+    [
+        (gym.spaces.Dict({"a": gym.spaces.Discrete(2)}), "Dict"),
+        (gym.spaces.Box(-1, 1, (2, 2)), "Box"),
+    ],
 )
 def test_unsupported_action_space_is_named_and_env_support_agrees(space, name):
     env = SpaceEnv(action_space=space)
@@ -289,11 +370,17 @@ def test_unsupported_observation_space_is_named_and_env_support_agrees():
         PolicyGradient(n_envs=1).fit(env, steps=10)
 
 
-@pytest.mark.parametrize("env", [
-    gym.make("CartPole-v1"), gym.make("Blackjack-v1"), gym.make("Pendulum-v1"),
-    SpaceEnv(action_space=gym.spaces.MultiBinary(2)),
-    gym.make_vec("CartPole-v1", 2, vectorization_mode="sync"),
-], ids=["cartpole", "blackjack-tuple-obs", "pendulum", "multibinary", "make_vec"])
+@pytest.mark.parametrize(
+    "env",
+    [
+        gym.make("CartPole-v1"),
+        gym.make("Blackjack-v1"),
+        gym.make("Pendulum-v1"),
+        SpaceEnv(action_space=gym.spaces.MultiBinary(2)),
+        gym.make_vec("CartPole-v1", 2, vectorization_mode="sync"),
+    ],
+    ids=["cartpole", "blackjack-tuple-obs", "pendulum", "multibinary", "make_vec"],
+)
 def test_env_support_says_yes_where_fit_runs(env):
     assert PolicyGradient.env_support(env) is None
     agent = PolicyGradient(n_envs=1, n_steps=4).fit(env, steps=16)
@@ -305,7 +392,9 @@ def test_nan_reward_or_observation_stops_fit_naming_the_step():
         PolicyGradient(n_envs=1, n_steps=4).fit(NaNEnv(bad_reward_at=3), steps=8)
     with pytest.raises(ValueError, match="non-finite observation .* at env step 2"):
         PolicyGradient(n_envs=1, n_steps=4).fit(NaNEnv(bad_obs_at=2), steps=8)
-    with pytest.raises(ValueError, match="non-finite observation .* at env step 10"):  # an episode's last one
+    with pytest.raises(
+        ValueError, match="non-finite observation .* at env step 10"
+    ):  # an episode's last one
         PolicyGradient(n_envs=1, n_steps=4).fit(NaNEnv(bad_obs_at=10), steps=16)
 
 
@@ -360,8 +449,14 @@ def test_bad_hyperparameter_is_named_at_fit():
 
 
 def test_learning_rate_schedule_reaches_learning_rate_end():
-    agent = PolicyGradient(n_envs=2, n_steps=8, update_epochs=1, minibatches=1, learning_rate=1e-2,
-                           learning_rate_end=1e-3)
+    agent = PolicyGradient(
+        n_envs=2,
+        n_steps=8,
+        update_epochs=1,
+        minibatches=1,
+        learning_rate=1e-2,
+        learning_rate_end=1e-3,
+    )
     agent.fit("CartPole-v1", steps=160)  # 10 updates of one gradient step each
     assert agent._lr_factor(agent._schedule_at(agent._grad_steps)) == pytest.approx(0.1)
     assert agent._lr_factor(agent._schedule_at(5)) == pytest.approx(1 - 0.9 * 0.5)
@@ -371,7 +466,9 @@ def test_learning_rate_schedule_reaches_learning_rate_end():
 def test_divergence_stops_with_a_message_naming_the_env_step():
     from sandbox.errors import DivergenceError
 
-    agent = PolicyGradient(n_envs=1, n_steps=4, baseline="none", normalize=False, update_epochs=1, minibatches=1)
+    agent = PolicyGradient(
+        n_envs=1, n_steps=4, baseline="none", normalize=False, update_epochs=1, minibatches=1
+    )
     with pytest.raises(DivergenceError, match="stopped after 4 env steps.*loss became"):
         agent.fit(SpaceEnv(reward=1e300), steps=8)  # finite rewards, but the loss overflows
     assert len(agent.history_["episode_returns"]) == 4  # what was learned before the stop is kept
@@ -384,6 +481,10 @@ def test_act_before_fit():
 
 @pytest.mark.parametrize("baseline, lam", [("none", None), ("mean", None), ("value", None)])
 def test_reinforce_variants_run(baseline, lam):
-    agent = PolicyGradient(baseline=baseline, gae_lambda=lam, n_envs=2, n_steps=64, seed=0).fit("CartPole-v1", steps=1024)
-    assert len(agent.history_["loss"]) >= 1 and all(math.isfinite(v) for v in agent.history_["loss"])
+    agent = PolicyGradient(baseline=baseline, gae_lambda=lam, n_envs=2, n_steps=64, seed=0).fit(
+        "CartPole-v1", steps=1024
+    )
+    assert len(agent.history_["loss"]) >= 1 and all(
+        math.isfinite(v) for v in agent.history_["loss"]
+    )
     assert agent.training_["steps"] == 1024

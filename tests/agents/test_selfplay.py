@@ -9,7 +9,9 @@ from envs.tictactoe import TicTacToe, encode
 
 @pytest.fixture(scope="module")
 def agent():
-    return SelfPlayQLearning(epsilon_start=0.5, exploration_fraction=1.0, seed=0).fit(TicTacToe("self"), episodes=4000)
+    return SelfPlayQLearning(epsilon_start=0.5, exploration_fraction=1.0, seed=0).fit(
+        TicTacToe("self"), episodes=4000
+    )
 
 
 def test_never_loses_to_minimax_and_beats_random_moving_first(agent):
@@ -39,7 +41,10 @@ def test_takes_an_immediate_win_and_blocks_one(agent):
 
 
 def test_same_seed_same_table_and_save_load(tmp_path, agent):
-    a, b = (SelfPlayQLearning(seed=5, use_symmetries=False).fit(TicTacToe("self"), episodes=300) for _ in range(2))
+    a, b = (
+        SelfPlayQLearning(seed=5, use_symmetries=False).fit(TicTacToe("self"), episodes=300)
+        for _ in range(2)
+    )
     np.testing.assert_array_equal(a.q_table_, b.q_table_)
     np.testing.assert_array_equal(a.history_["episode_returns"], b.history_["episode_returns"])
     loaded = SelfPlayQLearning.load(agent.save(tmp_path / "ttt.npz"))
@@ -58,10 +63,16 @@ def test_evaluate_needs_an_opponent(agent):
         agent.evaluate(TicTacToe("self"), episodes=1)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [({"gamma": 2}, "gamma"), ({"learning_rate": 0}, "learning_rate"),
-                                                  ({"epsilon_start": -0.1}, "epsilon_start"),
-                                                  ({"exploration_fraction": 2}, "exploration_fraction"),
-                                                  ({"use_symmetries": 1}, "use_symmetries")])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"gamma": 2}, "gamma"),
+        ({"learning_rate": 0}, "learning_rate"),
+        ({"epsilon_start": -0.1}, "epsilon_start"),
+        ({"exploration_fraction": 2}, "exploration_fraction"),
+        ({"use_symmetries": 1}, "use_symmetries"),
+    ],
+)
 def test_bad_hyperparameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
         SelfPlayQLearning(**kwargs).fit(TicTacToe("self"), episodes=1)

@@ -21,8 +21,10 @@ ESTIMATORS = [
     PCA(),
 ]
 
-_RAW_GD = ("plain gradient descent on unscaled features near 100 diverges (a DivergenceError that says so); "
-           "the closed-form solver passes it")
+_RAW_GD = (
+    "plain gradient descent on unscaled features near 100 diverges (a DivergenceError that says so); "
+    "the closed-form solver passes it"
+)
 EXPECTED_FAILURES: dict[str, dict[str, str]] = {
     "LinearRegressor(gd)": {
         "check_fit_idempotent": _RAW_GD,

@@ -21,11 +21,16 @@ def iris():
 
 def test_cross_val_score_and_grid_search_over_a_pipeline(iris):
     X, y = iris
-    pipe = make_pipeline(StandardScaler(), MLPClassifier(hidden=(), epochs=20, learning_rate=0.05, early_stopping=False))
+    pipe = make_pipeline(
+        StandardScaler(),
+        MLPClassifier(hidden=(), epochs=20, learning_rate=0.05, early_stopping=False),
+    )
     scores = cross_val_score(pipe, X, y, cv=3)
     assert scores.shape == (3,) and scores.min() > 0.8
     grid = GridSearchCV(pipe, {"mlpclassifier__learning_rate": [1e-4, 5e-2]}, cv=3).fit(X, y)
-    assert grid.best_params_ == {"mlpclassifier__learning_rate": 5e-2}  # 20 epochs at 1e-4 barely move
+    assert grid.best_params_ == {
+        "mlpclassifier__learning_rate": 5e-2
+    }  # 20 epochs at 1e-4 barely move
     assert grid.predict(X[:5]).shape == (5,) and grid.score(X, y) > 0.9
 
 
@@ -60,7 +65,9 @@ def test_dataframe_columns_become_feature_names(iris):
     X, y = iris
     frame = pd.DataFrame(X, columns=["sl", "sw", "pl", "pw"])
     model = LinearRegressor(solver="closed-form").fit(frame, y)
-    assert model.feature_names_in_.tolist() == ["sl", "sw", "pl", "pw"] and model.n_features_in_ == 4
+    assert (
+        model.feature_names_in_.tolist() == ["sl", "sw", "pl", "pw"] and model.n_features_in_ == 4
+    )
     assert PCA().fit(frame).get_feature_names_out().tolist() == ["pca0", "pca1"]
 
 

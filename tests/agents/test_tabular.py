@@ -22,7 +22,9 @@ def non_slippery():
 
 
 def test_q_learning_finds_the_shortest_path_on_non_slippery_4x4():
-    agent = QLearning(gamma=0.9, learning_rate=0.5, epsilon_start=0.5, epsilon_end=0.5, seed=0).fit(non_slippery(), episodes=400)
+    agent = QLearning(gamma=0.9, learning_rate=0.5, epsilon_start=0.5, epsilon_end=0.5, seed=0).fit(
+        non_slippery(), episodes=400
+    )
     result = agent.evaluate(non_slippery(), episodes=5)
     assert result["success_rate"] == 1.0
     assert result["mean_length"] == 6  # S to G on the 4x4 map takes 6 moves at the least
@@ -30,8 +32,15 @@ def test_q_learning_finds_the_shortest_path_on_non_slippery_4x4():
 
 
 def test_q_learning_converges_to_the_hand_computed_q_table():
-    agent = QLearning(gamma=GAMMA, learning_rate=0.5, learning_rate_schedule="linear", learning_rate_end=0.01,
-                      epsilon_start=1.0, epsilon_end=1.0, seed=0)
+    agent = QLearning(
+        gamma=GAMMA,
+        learning_rate=0.5,
+        learning_rate_schedule="linear",
+        learning_rate_end=0.01,
+        epsilon_start=1.0,
+        epsilon_end=1.0,
+        seed=0,
+    )
     agent.fit(TinyMDP(), steps=20_000)
     np.testing.assert_allclose(agent.q_table_, Q_STAR, atol=0.1)  # values 8-10: within about 1%
     assert agent.act(0) == 1 and agent.act(1) == 0
@@ -39,7 +48,13 @@ def test_q_learning_converges_to_the_hand_computed_q_table():
 
 @pytest.mark.parametrize("cls", AGENTS)
 def test_same_seed_gives_an_identical_q_table(cls):
-    kwargs = dict(learning_rate=0.2, learning_rate_schedule="cosine", epsilon_start=0.5, epsilon_end=0.05, seed=7)
+    kwargs = dict(
+        learning_rate=0.2,
+        learning_rate_schedule="cosine",
+        epsilon_start=0.5,
+        epsilon_end=0.05,
+        seed=7,
+    )
     a = cls(**kwargs).fit("FrozenLake-v1", episodes=300)
     b = cls(**kwargs).fit("FrozenLake-v1", episodes=300)
     c = cls(**{**kwargs, "seed": 8}).fit("FrozenLake-v1", episodes=300)
@@ -53,22 +68,30 @@ def test_sarsa_learns_the_safe_path_and_q_learning_the_edge_on_the_cliff():
     greedy = {}
     for cls in (QLearning, SARSA):
         agent = cls(**common).fit("CliffWalking-v1", episodes=500)
-        greedy[cls.__name__] = agent.evaluate("CliffWalking-v1", episodes=1, max_steps=100)["mean_return"]
+        greedy[cls.__name__] = agent.evaluate("CliffWalking-v1", episodes=1, max_steps=100)[
+            "mean_return"
+        ]
     assert greedy["QLearning"] == -13  # the optimal path along the cliff edge
     assert -100 < greedy["SARSA"] < -13  # a longer path, away from the edge
 
 
 def test_expected_sarsa_learns_the_tiny_mdp():
-    agent = ExpectedSARSA(gamma=GAMMA, learning_rate=0.3, epsilon_start=0.3, epsilon_end=0.3, seed=1).fit(TinyMDP(), steps=5000)
+    agent = ExpectedSARSA(
+        gamma=GAMMA, learning_rate=0.3, epsilon_start=0.3, epsilon_end=0.3, seed=1
+    ).fit(TinyMDP(), steps=5000)
     assert list(agent.policy_) == [1, 0]
 
 
 def test_steps_budget_is_exact_and_history_per_episode():
-    agent = QLearning(epsilon_start=1.0, epsilon_end=0.0, exploration_fraction=0.5, seed=0).fit("FrozenLake-v1", steps=777)
+    agent = QLearning(epsilon_start=1.0, epsilon_end=0.0, exploration_fraction=0.5, seed=0).fit(
+        "FrozenLake-v1", steps=777
+    )
     assert agent.n_steps_ == 777 == sum(agent.history_["episode_lengths"])
     assert len(agent.history_["episode_returns"]) == agent.n_episodes_
     eps = agent.history_["epsilon"]
-    assert eps[0] == 1.0 and all(x >= y for x, y in zip(eps, eps[1:])) and eps[-1] == 0.0  # held after half
+    assert (
+        eps[0] == 1.0 and all(x >= y for x, y in zip(eps, eps[1:])) and eps[-1] == 0.0
+    )  # held after half
 
 
 def test_schedules():
@@ -76,7 +99,9 @@ def test_schedules():
     assert schedule_value("linear", 1.0, 0.0, 0.25) == pytest.approx(0.75)
     assert schedule_value("cosine", 1.0, 0.0, 0.5) == pytest.approx(0.5)
     assert schedule_value("linear", 1.0, 0.0, 3.0) == 0.0  # held at the end value
-    assert exploration(1.0, 0.1, 0.5, 0.25) == pytest.approx(0.55)  # halfway through the exploration part
+    assert exploration(1.0, 0.1, 0.5, 0.25) == pytest.approx(
+        0.55
+    )  # halfway through the exploration part
     assert exploration(1.0, 0.1, 0.5, 0.8) == pytest.approx(0.1)  # held after it
     assert exploration(1.0, 0.1, 0.0, 0.0) == pytest.approx(0.1)  # no decay at all
 
@@ -88,7 +113,9 @@ def test_epsilon_greedy_breaks_ties_at_random_and_explores_uniformly():
 
 
 def test_optimistic_initial_values_make_a_greedy_agent_explore():
-    agent = QLearning(epsilon_start=0.0, epsilon_end=0.0, initial_q=1.0, gamma=0.95, learning_rate=0.5, seed=0).fit(non_slippery(), episodes=300)
+    agent = QLearning(
+        epsilon_start=0.0, epsilon_end=0.0, initial_q=1.0, gamma=0.95, learning_rate=0.5, seed=0
+    ).fit(non_slippery(), episodes=300)
     assert agent.evaluate(non_slippery(), episodes=1)["success_rate"] == 1.0
 
 
@@ -187,8 +214,12 @@ def test_callback_reports_every_percent_and_can_stop_training():
     agent = QLearning(seed=0).fit("FrozenLake-v1", episodes=200, callback=seen.append)
     assert [i["done"] for i in seen] == list(range(2, 201, 2)) and seen[0]["unit"] == "episodes"
     assert seen[-1]["total"] == 200 and 0 <= seen[-1]["mean_return"] <= 1
-    np.testing.assert_array_equal(seen[-1]["policy"], np.argmax(agent.q_table_, axis=1))  # the final table's argmax
-    stopped = QLearning(seed=0).fit("FrozenLake-v1", episodes=200, callback=lambda info: info["done"] < 50)
+    np.testing.assert_array_equal(
+        seen[-1]["policy"], np.argmax(agent.q_table_, axis=1)
+    )  # the final table's argmax
+    stopped = QLearning(seed=0).fit(
+        "FrozenLake-v1", episodes=200, callback=lambda info: info["done"] < 50
+    )
     assert stopped.n_episodes_ == 50  # False at 50 stops there, keeping what was learned
 
 
@@ -198,8 +229,13 @@ def test_default_budget_and_progress_bar(capsys):
     assert "QLearning" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [({"callback": 3}, "callback=3 is not callable"),
-                                                 ({"progress": "yes"}, "progress='yes' must be True or False")])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"callback": 3}, "callback=3 is not callable"),
+        ({"progress": "yes"}, "progress='yes' must be True or False"),
+    ],
+)
 def test_bad_callbacks(kwargs, message):
     with pytest.raises(ValueError, match=message):
         QLearning().fit("FrozenLake-v1", episodes=1, **kwargs)
@@ -210,7 +246,9 @@ def test_a_time_limit_truncates_without_ending_the_value():
 
     # One step per episode: staying in state 0 earns 0.5 and the limit cuts the episode there.
     # State 0 is not terminal, so Q(0, stay) must bootstrap past 0.5 towards 0.5 / (1 - gamma).
-    agent = QLearning(gamma=0.5, learning_rate=0.5, epsilon_start=0.0, epsilon_end=0.0, seed=0).fit(TimeLimit(TinyMDP(), 1), episodes=200)
+    agent = QLearning(gamma=0.5, learning_rate=0.5, epsilon_start=0.0, epsilon_end=0.0, seed=0).fit(
+        TimeLimit(TinyMDP(), 1), episodes=200
+    )
     assert agent.q_table_[0, 0] == pytest.approx(1.0, abs=1e-6)  # 0.5 / (1 - 0.5): never the end
 
 
@@ -220,7 +258,9 @@ def test_a_time_limit_truncates_without_ending_the_value():
 def test_tuple_observations_are_flattened_by_themselves_and_act_takes_the_tuple(tmp_path):
     agent = QLearning(seed=0).fit("Blackjack-v1", episodes=300)
     assert agent.q_table_.shape == (32 * 11 * 2, 2)
-    assert agent.act((20, 5, 0)) == agent.act(20 * 22 + 5 * 2 + 0)  # the tuple and its flat index agree
+    assert agent.act((20, 5, 0)) == agent.act(
+        20 * 22 + 5 * 2 + 0
+    )  # the tuple and its flat index agree
     assert "max_steps" in agent.evaluate("Blackjack-v1", episodes=5)
     agent.save(tmp_path / "bj.npz")
     assert QLearning.load(tmp_path / "bj.npz").act((20, 5, 0)) == agent.act((20, 5, 0))
@@ -238,8 +278,12 @@ def test_a_tuple_with_a_box_part_is_refused_naming_both_wrappers():
 
 
 def test_a_table_too_large_to_allocate_is_refused_with_its_size():
-    env = Discretize(gym.wrappers.FlattenObservation(gym.make("Blackjack-v1")), bins=2, low=0, high=1)
-    with pytest.raises(ValueError, match=rf"35,184,372,088,832 states x 2 actions.*limit of {MAX_TABLE_ENTRIES:,}"):
+    env = Discretize(
+        gym.wrappers.FlattenObservation(gym.make("Blackjack-v1")), bins=2, low=0, high=1
+    )
+    with pytest.raises(
+        ValueError, match=rf"35,184,372,088,832 states x 2 actions.*limit of {MAX_TABLE_ENTRIES:,}"
+    ):
         QLearning().fit(env, episodes=1)
     assert "limit" in SARSA.env_support(env)
 
@@ -275,8 +319,15 @@ def test_act_refuses_a_nan_observation():
 def test_sarsa_with_defaults_reaches_the_cliff_goal_on_every_seed():
     """#14: with its defaults SARSA's greedy policy reaches the goal instead of walking into a wall forever."""
     for seed in (3, 7):
-        result = SARSA(seed=seed).fit("CliffWalking-v1", episodes=500).evaluate("CliffWalking-v1", episodes=1)
-        assert result["capped_episodes"] == 0 and -17 <= result["mean_return"] <= -13, (seed, result)
+        result = (
+            SARSA(seed=seed)
+            .fit("CliffWalking-v1", episodes=500)
+            .evaluate("CliffWalking-v1", episodes=1)
+        )
+        assert result["capped_episodes"] == 0 and -17 <= result["mean_return"] <= -13, (
+            seed,
+            result,
+        )
 
 
 def test_greedy_ties_are_broken_at_random_but_reproducibly():

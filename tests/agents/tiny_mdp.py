@@ -40,6 +40,10 @@ class TinyMDP(gym.Env):
 
     def step(self, action):
         outcomes = self._P[self.s][int(action)]
-        i = self.np_random.choice(len(outcomes), p=[o[0] for o in outcomes]) if len(outcomes) > 1 else 0
+        i = (
+            self.np_random.choice(len(outcomes), p=[o[0] for o in outcomes])
+            if len(outcomes) > 1
+            else 0
+        )
         _, self.s, reward, done = outcomes[i]
         return self.s, reward, done, False, {}

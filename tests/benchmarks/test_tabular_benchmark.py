@@ -26,7 +26,12 @@ def test_q_learning_learns_blackjack_through_the_tuple_wrapper():
     from sandbox.rollout import evaluate
 
     result = module.blackjack(train_episodes=5000, eval_episodes=2000)
-    arbitrary = evaluate(lambda obs: int(obs[0]) % 2, "Blackjack-v1", episodes=2000, seed=1_000_000)["mean_return"]
-    assert result["basic_strategy"] > result["q_learning"] - 0.15 and result["q_learning"] > arbitrary + 0.15
+    arbitrary = evaluate(
+        lambda obs: int(obs[0]) % 2, "Blackjack-v1", episodes=2000, seed=1_000_000
+    )["mean_return"]
+    assert (
+        result["basic_strategy"] > result["q_learning"] - 0.15
+        and result["q_learning"] > arbitrary + 0.15
+    )
     assert module.basic_strategy((12, 4, 0)) == 0 and module.basic_strategy((12, 2, 0)) == 1
     assert module.basic_strategy((18, 9, 1)) == 1 and module.basic_strategy((18, 7, 1)) == 0

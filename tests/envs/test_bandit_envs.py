@@ -34,7 +34,10 @@ def test_bandit_env_reports_the_optimal_arm():
     assert info["was_optimal"] is True
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [({"k": 1}, "k="), ({"drift": -0.1}, "drift"), ({"render_mode": "rgb_array"}, "render_mode")])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"k": 1}, "k="), ({"drift": -0.1}, "drift"), ({"render_mode": "rgb_array"}, "render_mode")],
+)
 def test_bandit_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Bandit(**kwargs)
@@ -49,7 +52,9 @@ def test_bandit_bad_arm():
 
 def test_contextual_bandit_pays_for_the_right_label_only():
     X, y = load_iris(return_X_y=True)
-    env = ContextualBandit((X, np.array(["setosa", "versicolor", "virginica"])[y]), standardize=False)
+    env = ContextualBandit(
+        (X, np.array(["setosa", "versicolor", "virginica"])[y]), standardize=False
+    )
     obs, info = env.reset(seed=0)
     row = info["index"]
     np.testing.assert_allclose(obs, X[row].astype(np.float32))

@@ -26,7 +26,11 @@ VARIANTS = [
 def test_check_env_passes_without_warnings(env_id, kwargs, recwarn):
     env = gym.make(env_id, **kwargs)
     check_env(env.unwrapped)
-    messages = [str(w.message) for w in recwarn if "gymnasium" in (w.filename or "") or "WARN" in str(w.message)]
+    messages = [
+        str(w.message)
+        for w in recwarn
+        if "gymnasium" in (w.filename or "") or "WARN" in str(w.message)
+    ]
     assert messages == []
 
 
@@ -43,7 +47,11 @@ def _trajectory(env, seed, steps=60):
     out = [np.asarray(obs).tolist()]
     for _ in range(steps):
         mask = info.get("action_mask")
-        a = int(rng.choice(np.flatnonzero(mask))) if mask is not None else int(rng.integers(env.action_space.n))
+        a = (
+            int(rng.choice(np.flatnonzero(mask)))
+            if mask is not None
+            else int(rng.integers(env.action_space.n))
+        )
         obs, r, term, trunc, info = env.step(a)
         out.append((np.asarray(obs).tolist(), float(r), term, trunc))
         if term or trunc:

@@ -19,7 +19,12 @@ def test_p_agrees_with_sampled_steps():
             s2, r, term, trunc, info = env.step(a)
             counts[s2] = counts.get(s2, 0) + 1
             p, r_p, d_p = expected[s2]  # every sampled outcome is in P, with P's reward and ending
-            assert (r, term, trunc, info["prob"]) == (pytest.approx(r_p), d_p, False, pytest.approx(p))
+            assert (r, term, trunc, info["prob"]) == (
+                pytest.approx(r_p),
+                d_p,
+                False,
+                pytest.approx(p),
+            )
         for s2, (p, _, _) in expected.items():
             sigma = np.sqrt(p * (1 - p) / n)
             assert abs(counts.get(s2, 0) / n - p) <= 4 * sigma + 1e-12

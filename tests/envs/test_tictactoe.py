@@ -71,8 +71,11 @@ def test_winner_on_all_lines():
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"opponent": "minmax"}, "Did you mean 'minimax'"), ({"agent_first": "yes"}, "agent_first"),
-     ({"illegal_reward": 1.0}, "illegal_reward")],
+    [
+        ({"opponent": "minmax"}, "Did you mean 'minimax'"),
+        ({"agent_first": "yes"}, "agent_first"),
+        ({"illegal_reward": 1.0}, "illegal_reward"),
+    ],
 )
 def test_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):

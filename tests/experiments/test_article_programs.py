@@ -16,7 +16,9 @@ def _closed_form(x, y):
 
 
 def test_keras_program_as_written_reaches_the_least_squares_line():
-    os.environ.setdefault("KERAS_BACKEND", "torch")  # as keras_program does, before the first import
+    os.environ.setdefault(
+        "KERAS_BACKEND", "torch"
+    )  # as keras_program does, before the first import
     pytest.importorskip("keras", reason="needs the keras extra: pip install '.[keras]'")
     x, y = article_line(100, seed=0)
     r = lr.keras_program(x, y, learning_rate=0.1, epochs=300, seed=0)

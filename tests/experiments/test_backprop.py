@@ -5,7 +5,22 @@ from sandbox import cli
 
 def test_hand_written_backprop_agrees_with_autograd_and_finite_differences(tmp_path):
     out = tmp_path / "bp"
-    assert cli.main(["run", "backprop", "--out", str(out), "--quiet", "--set", "hidden=5", "--set", "activation=gelu"]) == 0
+    assert (
+        cli.main(
+            [
+                "run",
+                "backprop",
+                "--out",
+                str(out),
+                "--quiet",
+                "--set",
+                "hidden=5",
+                "--set",
+                "activation=gelu",
+            ]
+        )
+        == 0
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["max_rel_diff_autograd"] < 1e-10
     assert summary["max_rel_diff_finite_differences"] < 1e-5

@@ -12,13 +12,25 @@ def _summary(path):
 
 
 def test_bandit_runs_and_repeats_under_a_seed(tmp_path):
-    args = ["run", "bandit", "--quiet", "--set", "runs=50", "--set", "steps=100", "--set", "tail=20"]
+    args = [
+        "run",
+        "bandit",
+        "--quiet",
+        "--set",
+        "runs=50",
+        "--set",
+        "steps=100",
+        "--set",
+        "tail=20",
+    ]
     assert main([*args, "--out", str(tmp_path / "a")]) == 0
     assert main([*args, "--out", str(tmp_path / "b")]) == 0
     a, b = _summary(tmp_path / "a"), _summary(tmp_path / "b")
     assert a["results"] == b["results"]
     assert set(a["results"]) == {"epsilon=0", "epsilon=0.01", "epsilon=0.1", "UCB c=2"}
-    assert (tmp_path / "a" / "optimal_action.png").is_file() and (tmp_path / "a" / "bandit.csv").is_file()
+    assert (tmp_path / "a" / "optimal_action.png").is_file() and (
+        tmp_path / "a" / "bandit.csv"
+    ).is_file()
 
 
 def test_bandit_bad_settings(tmp_path, capsys):
@@ -28,8 +40,24 @@ def test_bandit_bad_settings(tmp_path, capsys):
 
 def test_tictactoe_runs_small(tmp_path):
     out = tmp_path / "t"
-    assert main(["run", "tictactoe", "--quiet", "--set", "episodes=400", "--set", "eval_games=20",
-                 "--set", "window=100", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "tictactoe",
+                "--quiet",
+                "--set",
+                "episodes=400",
+                "--set",
+                "eval_games=20",
+                "--set",
+                "window=100",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     s = _summary(out)
     assert {"minimax_losses", "random_first_win_rate", "targets_met"} <= set(s)
     assert (out / "agent.npz").is_file() and (out / "self_play.png").is_file()
@@ -41,8 +69,24 @@ def test_tictactoe_resumes_from_another_working_directory(tmp_path, monkeypatch)
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     monkeypatch.chdir(tmp_path / "a")
-    assert main(["run", "tictactoe", "--quiet", "--set", "episodes=200", "--set", "eval_games=5",
-                 "--set", "window=100", "--out", "rel"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "tictactoe",
+                "--quiet",
+                "--set",
+                "episodes=200",
+                "--set",
+                "eval_games=5",
+                "--set",
+                "window=100",
+                "--out",
+                "rel",
+            ]
+        )
+        == 0
+    )
     run_dir = tmp_path / "a" / "rel"
     (run_dir / "stages" / "play.json").unlink()  # as if the run had died after learning
     (run_dir / "summary.json").unlink()
@@ -53,14 +97,45 @@ def test_tictactoe_resumes_from_another_working_directory(tmp_path, monkeypatch)
 
 def test_contextual_bandit_runs_small(tmp_path):
     out = tmp_path / "c"
-    assert main(["run", "contextual-bandit", "--quiet", "--set", "datasets=iris", "--set", "steps=300", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "contextual-bandit",
+                "--quiet",
+                "--set",
+                "datasets=iris",
+                "--set",
+                "steps=300",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert _summary(out)["iris_bandit_accuracy"] > 0.6
 
 
 def test_learn_env_on_a_gridworld_matches_the_planner(tmp_path):
     out = tmp_path / "l"
-    assert main(["run", "learn-env", "--quiet", "--set", "env_kwargs=map='3x3'", "--set", "budget=200",
-                 "--set", "eval_episodes=20", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "learn-env",
+                "--quiet",
+                "--set",
+                "env_kwargs=map='3x3'",
+                "--set",
+                "budget=200",
+                "--set",
+                "eval_episodes=20",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     s = _summary(out)
     assert s["mean_return"] == s["optimal_mean_return"] == 1.0 and s["mean_length"] == 4
     assert s["budget"] == 200 and s["budget_unit"] == "episodes"
@@ -70,9 +145,15 @@ def test_learn_env_on_a_gridworld_matches_the_planner(tmp_path):
     ("sets", "message"),
     [
         (["agent=QLearnin"], "Did you mean 'QLearning'"),
-        (["agent=LinearRegressor"], "LinearRegressor cannot run on sandbox/GridWorld-v0: a supervised learner"),
+        (
+            ["agent=LinearRegressor"],
+            "LinearRegressor cannot run on sandbox/GridWorld-v0: a supervised learner",
+        ),
         (["agent=EpsilonGreedy"], "EpsilonGreedy cannot run on sandbox/GridWorld-v0"),
-        (["agent=SelfPlayQLearning"], "SelfPlayQLearning cannot run on sandbox/GridWorld-v0: it learns by playing"),
+        (
+            ["agent=SelfPlayQLearning"],
+            "SelfPlayQLearning cannot run on sandbox/GridWorld-v0: it learns by playing",
+        ),
         (["agent=QLearning", "agent_kwargs=alpha=0.5"], "QLearning takes no parameter 'alpha'"),
         (["env_kwargs=map=5x5"], "keyword=literal"),
         (["env=sandbox/GridWrld-v0"], "Did you mean 'sandbox/GridWorld-v0'"),

@@ -21,7 +21,9 @@ CANDIDATES = [
     ("CartPole-v1", "", 2048),
 ]
 
-ENV_LEARNERS = sorted(n for n, c in load_learner_plugins().items() if c.paradigm in ("reinforcement", "planning"))
+ENV_LEARNERS = sorted(
+    n for n, c in load_learner_plugins().items() if c.paradigm in ("reinforcement", "planning")
+)
 
 
 def _home(cls):
@@ -37,14 +39,33 @@ def _home(cls):
 def test_learn_env_runs_every_environment_learner(name, tmp_path):
     cls = load_learner_plugins()[name]
     home = _home(cls)
-    assert home is not None, f"{name} supports none of the candidate envs; add one it supports to CANDIDATES"
+    assert home is not None, (
+        f"{name} supports none of the candidate envs; add one it supports to CANDIDATES"
+    )
     env_id, kwargs, budget = home
     out = tmp_path / name
-    args = ["run", "learn-env", "--quiet", "--set", f"agent={name}", "--set", f"env={env_id}",
-            "--set", f"env_kwargs={kwargs}", "--set", f"budget={budget}", "--set", "eval_episodes=5", "--out", str(out)]
+    args = [
+        "run",
+        "learn-env",
+        "--quiet",
+        "--set",
+        f"agent={name}",
+        "--set",
+        f"env={env_id}",
+        "--set",
+        f"env_kwargs={kwargs}",
+        "--set",
+        f"budget={budget}",
+        "--set",
+        "eval_episodes=5",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["agent"] == name and summary["env"].startswith(env_id.split(":")[0].split("-")[0])
+    assert summary["agent"] == name and summary["env"].startswith(
+        env_id.split(":")[0].split("-")[0]
+    )
 
 
 @pytest.mark.parametrize("name", ENV_LEARNERS)
@@ -55,7 +76,20 @@ def test_learn_env_refuses_with_the_env_support_reason(name, tmp_path, capsys):
         reason = cls.env_support(env)
         if reason is None or env_id == "sandbox/TicTacToe-v0":
             continue
-        args = ["run", "learn-env", "--quiet", "--set", f"agent={name}", "--set", f"env={env_id}",
-                "--set", f"env_kwargs={kwargs}", "--set", "budget=10", "--out", str(tmp_path / env_id.replace("/", "_"))]
+        args = [
+            "run",
+            "learn-env",
+            "--quiet",
+            "--set",
+            f"agent={name}",
+            "--set",
+            f"env={env_id}",
+            "--set",
+            f"env_kwargs={kwargs}",
+            "--set",
+            "budget=10",
+            "--out",
+            str(tmp_path / env_id.replace("/", "_")),
+        ]
         assert main(args) == 2
         assert f"{name} cannot run on {env_id}: {reason}" in capsys.readouterr().err

@@ -7,8 +7,14 @@ from experiments import paradigms
 from sandbox import experiment as ex
 from tests.experiments.helpers import run_small as run
 
-TINY = {"n_seeds": 2, "label_budgets": (10, 60), "updates": 40, "tabular_steps": 3000, "deep_steps": 600,
-        "curve_points": 4}
+TINY = {
+    "n_seeds": 2,
+    "label_budgets": (10, 60),
+    "updates": 40,
+    "tabular_steps": 3000,
+    "deep_steps": 600,
+    "curve_points": 4,
+}
 
 
 def test_paradigms_end_to_end_on_tiny_settings(tmp_path):
@@ -36,7 +42,9 @@ def test_tour_settings_are_short_and_valid():
     cfg = ex.make_config(exp, sets=dict(exp.tour))
     default = exp.config()
     assert cfg.tabular_steps * cfg.n_seeds <= default.tabular_steps * default.n_seeds / 5
-    assert cfg.deep_steps < default.deep_steps and max(cfg.label_budgets) < max(default.label_budgets)
+    assert cfg.deep_steps < default.deep_steps and max(cfg.label_budgets) < max(
+        default.label_budgets
+    )
 
 
 def test_bad_settings_are_refused_by_name():
@@ -53,7 +61,9 @@ def test_labels_are_revealed_one_of_each_digit_first():
     d = paradigms.digits_split(0)
     first = d["train_y"][d["order"][:10]]
     assert sorted(first.tolist()) == list(range(10))
-    assert sorted(d["order"].tolist()) == list(range(len(d["train_y"])))  # every training digit, once
+    assert sorted(d["order"].tolist()) == list(
+        range(len(d["train_y"]))
+    )  # every training digit, once
 
 
 def test_clusters_are_named_by_their_labelled_members():
@@ -68,4 +78,7 @@ def test_training_curve_is_the_success_of_recent_episodes():
     lengths = np.array([10, 10, 10, 10, 10], dtype=float)  # episodes end at steps 10, 20, ..., 50
     curve = paradigms.training_curve(returns, lengths, budget=50, points=5, window=2)
     assert curve == [[10.0, 0.0], [20.0, 0.0], [30.0, 0.5], [40.0, 1.0], [50.0, 1.0]]
-    assert paradigms.training_curve(returns, lengths, budget=10, points=2, window=2)[0] == [5.0, 0.0]  # none ended yet
+    assert paradigms.training_curve(returns, lengths, budget=10, points=2, window=2)[0] == [
+        5.0,
+        0.0,
+    ]  # none ended yet

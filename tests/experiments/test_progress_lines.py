@@ -8,7 +8,9 @@ TINY = {"maps": "4x4", "episodes_4x4": 400, "eval_episodes": 50, "curve_points":
 
 def _run(tmp_path, capsys, quiet):
     exp = ex.get("frozenlake")
-    summary = ex.run_experiment(exp, ex.make_config(exp, sets=TINY), tmp_path / str(quiet), quiet=quiet)
+    summary = ex.run_experiment(
+        exp, ex.make_config(exp, sets=TINY), tmp_path / str(quiet), quiet=quiet
+    )
     return summary, capsys.readouterr()
 
 
@@ -23,7 +25,9 @@ def test_frozenlake_prints_progress_lines_on_stderr_and_none_when_quiet(tmp_path
     quiet, out = _run(tmp_path, capsys, quiet=True)
     assert out.err == "" and out.out == ""
     # progress changes no number
-    assert {k: v for k, v in loud.items() if "seconds" not in k} == {k: v for k, v in quiet.items() if "seconds" not in k}
+    assert {k: v for k, v in loud.items() if "seconds" not in k} == {
+        k: v for k, v in quiet.items() if "seconds" not in k
+    }
 
 
 def test_a_fit_that_stops_early_still_prints_where_it_ended(capsys):

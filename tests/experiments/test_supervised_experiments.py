@@ -1,6 +1,5 @@
 """Each supervised experiment end to end on tiny settings: it runs, writes its files, reports sensibly."""
 
-
 import pytest
 
 from sandbox import experiment as ex
@@ -34,8 +33,22 @@ def test_playground_tour_settings_learn_the_circle(tmp_path):
 
 
 def test_digits_pipeline_on_tiny_settings(tmp_path):
-    s = run("digits", tmp_path, members=2, epochs=1, mlp_epochs=2, conv_channels=(4,), hidden=(16,), augment=False)
-    assert set(s["accuracy"]) == {"softmax regression", "MLP (16,)", "conv net", "2 conv nets, averaged"}
+    s = run(
+        "digits",
+        tmp_path,
+        members=2,
+        epochs=1,
+        mlp_epochs=2,
+        conv_channels=(4,),
+        hidden=(16,),
+        augment=False,
+    )
+    assert set(s["accuracy"]) == {
+        "softmax regression",
+        "MLP (16,)",
+        "conv net",
+        "2 conv nets, averaged",
+    }
     assert s["test_accuracy"] == max(s["accuracy"].values()) and s["test_accuracy"] > 0.8
     assert s["errors"] == round((1 - s["test_accuracy"]) * 450)
     for f in ("confusion.png", "misclassified.png", "accuracy.csv"):

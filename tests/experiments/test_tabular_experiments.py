@@ -31,5 +31,12 @@ def test_taxi(tmp_path):
 
 def test_cliff(tmp_path):
     s = run("cliff", tmp_path, runs=2, episodes=60, with_expected_sarsa=False)
-    assert {"q_learning_online_return", "sarsa_online_return", "q_learning_greedy_return", "sarsa_greedy_return"} <= set(s)
-    assert (tmp_path / "cliff" / "paths.png").exists() and (tmp_path / "cliff" / "online_return.png").exists()
+    assert {
+        "q_learning_online_return",
+        "sarsa_online_return",
+        "q_learning_greedy_return",
+        "sarsa_greedy_return",
+    } <= set(s)
+    assert (tmp_path / "cliff" / "paths.png").exists() and (
+        tmp_path / "cliff" / "online_return.png"
+    ).exists()

@@ -16,7 +16,9 @@ def test_segments_finds_the_planted_structure(tmp_path):
     summary, out = _run("segments", tmp_path, n=800, k_max=7, n_init=1, silhouette_sample=400)
     assert 4 <= summary["k"] <= 6
     assert summary["ari"] > 0.8
-    assert summary["planted_in_top"] >= 3  # all 4 planted oddities of 800 rows are among the 10 farthest
+    assert (
+        summary["planted_in_top"] >= 3
+    )  # all 4 planted oddities of 800 rows are among the 10 farthest
     for f in ("choose_k.png", "pca_segments.png", "segments.csv", "anomalies.csv", "summary.json"):
         assert (out / f).is_file()
     assert json.loads((out / "summary.json").read_text())["k"] == summary["k"]

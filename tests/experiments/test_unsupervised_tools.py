@@ -43,7 +43,9 @@ def test_silhouette_equals_scikit_learns(four_blobs):
     X, y = four_blobs
     assert silhouette(X, y, sample_size=None) == pytest.approx(silhouette_score(X, y), abs=1e-9)
     labels = KMeans(k=6, seed=0).fit(X).labels_
-    assert silhouette(X, labels, sample_size=None) == pytest.approx(silhouette_score(X, labels), abs=1e-9)
+    assert silhouette(X, labels, sample_size=None) == pytest.approx(
+        silhouette_score(X, labels), abs=1e-9
+    )
 
 
 def test_silhouette_bad_input(four_blobs):

@@ -64,7 +64,9 @@ def test_require_env_support_raises_the_learners_reason():
         def env_support(cls, env):
             return "it needs a Box action space"
 
-    with pytest.raises(ValueError, match="Needy cannot run on sandbox/GridWorld-v0: it needs a Box action space"):
+    with pytest.raises(
+        ValueError, match="Needy cannot run on sandbox/GridWorld-v0: it needs a Box action space"
+    ):
         require_env_support(Needy, make_env("sandbox/GridWorld-v0"))
     from sandbox.learner import LEARNERS
 
@@ -99,7 +101,11 @@ def test_tabular_agents_and_planners_answer_for_themselves(capsys):
     main(["check-env", "CartPole-v1"])
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
     for name in ("QLearning", "SARSA", "ExpectedSARSA"):
-        assert " no " in lines[name] and "observation_space=Box(4,)" in lines[name] and "Discretize" in lines[name]
+        assert (
+            " no " in lines[name]
+            and "observation_space=Box(4,)" in lines[name]
+            and "Discretize" in lines[name]
+        )
     for name in ("ValueIteration", "PolicyIteration"):  # a planner names the missing model first
         assert " no " in lines[name] and "transition table" in lines[name]
     main(["check-env", "sandbox/GridWorld-v0"])

@@ -14,7 +14,16 @@ from sandbox import catalog, cli
 from sandbox import experiment as ex
 
 ROOT = Path(__file__).parents[2]
-HEAVY = ("torch", "sklearn", "numpy", "matplotlib", "scipy", "gymnasium", "agents", "experiments.cartpole")
+HEAVY = (
+    "torch",
+    "sklearn",
+    "numpy",
+    "matplotlib",
+    "scipy",
+    "gymnasium",
+    "agents",
+    "experiments.cartpole",
+)
 
 
 def _imports_of(*argv: str) -> tuple[int, set[str], str]:
@@ -26,7 +35,9 @@ def _imports_of(*argv: str) -> tuple[int, set[str], str]:
         "raise SystemExit(rc)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, cwd=ROOT
+    )
     line = next(x for x in res.stderr.splitlines() if x.startswith("MODULES"))
     return res.returncode, set(eval(line.removeprefix("MODULES "))), res.stderr
 
@@ -56,17 +67,27 @@ def test_discovery_from_source_matches_the_imported_experiments():
     for name in ("cartpole", "linear-regression", "tour"):
         light, real = found[name], ex.get(name)
         assert isinstance(real, ex.Experiment)
-        assert (light.summary, light.tour, light.tour_order, light.headline, light.paradigm, light.learners) == (
-            real.summary, real.tour, real.tour_order, real.headline, real.paradigm, real.learners)
+        assert (
+            light.summary,
+            light.tour,
+            light.tour_order,
+            light.headline,
+            light.paradigm,
+            light.learners,
+        ) == (real.summary, real.tour, real.tour_order, real.headline, real.paradigm, real.learners)
         defaults = real.config()
         assert [(s.name, s.default) for s in light.settings] == [
-            (f, getattr(defaults, f)) for f in real.config.__dataclass_fields__]
+            (f, getattr(defaults, f)) for f in real.config.__dataclass_fields__
+        ]
 
 
 def test_show_explains_every_setting_and_the_learners_hyperparameters(capsys):
     assert cli.main(["show", "cartpole"]) == 0
     out = capsys.readouterr().out
-    assert "  agent=<str>  default 'pg'\n      \"pg\" (PolicyGradient) or \"dqn\" (DQN)\n      choices: pg, dqn" in out
+    assert (
+        '  agent=<str>  default \'pg\'\n      "pg" (PolicyGradient) or "dqn" (DQN)\n      choices: pg, dqn'
+        in out
+    )
     assert "steps=<int>  default 0\n      env-step budget; 0: the agent's own" in out
     assert "accepted: an integer >= 1" in out  # from validate's check_number
     assert "DQN's hyperparameters (--set agent.NAME=VALUE, used with agent=dqn" in out
@@ -74,7 +95,9 @@ def test_show_explains_every_setting_and_the_learners_hyperparameters(capsys):
     assert "agent.seed" not in out  # the run's --seed is the learner's seed
     example = out.split("Example:\n")[1].split()
     assert example[:3] == ["sandbox", "run", "cartpole"]
-    ex.check_settings(ex.info("cartpole"), sets=[a for a in example[3:] if "=" in a])  # the example is valid
+    ex.check_settings(
+        ex.info("cartpole"), sets=[a for a in example[3:] if "=" in a]
+    )  # the example is valid
 
 
 def test_settings_declared_by_field_metadata_comment_and_validate():
@@ -84,15 +107,24 @@ def test_settings_declared_by_field_metadata_comment_and_validate():
     class C:
         seed: int = 0
         steps: int = 0  # env steps; 0: the agent's own
-        kind: str = field(default="a", metadata={"help": "which one", "choices": ("a", "b"), "applies": "mode=x"})
+        kind: str = field(
+            default="a", metadata={"help": "which one", "choices": ("a", "b"), "applies": "mode=x"}
+        )
 
         def validate(self) -> None:
             check_number("steps", self.steps, low=0, integer=True)
 
     exp = ex.Experiment("t", "t", C, lambda c, r: {})
     s = {x.name: x for x in ex.declared_settings(exp)}
-    assert s["steps"].help == "env steps; 0: the agent's own" and s["steps"].bounds == "an integer >= 0"
-    assert (s["kind"].help, s["kind"].choices, s["kind"].applies) == ("which one", ("a", "b"), "mode=x")
+    assert (
+        s["steps"].help == "env steps; 0: the agent's own"
+        and s["steps"].bounds == "an integer >= 0"
+    )
+    assert (s["kind"].help, s["kind"].choices, s["kind"].applies) == (
+        "which one",
+        ("a", "b"),
+        "mode=x",
+    )
     with pytest.raises(ValueError, match="kind='c' is not allowed; choose one of 'a', 'b'"):
         ex.make_config(exp, sets=["kind=c"])
 
@@ -106,7 +138,9 @@ class Toy:
     kind, size : what it is
     """
 
-    def __init__(self, *, rate: float = 0.1, kind: str = "a", size: tuple[int, ...] = (2,), seed: int = 0):
+    def __init__(
+        self, *, rate: float = 0.1, kind: str = "a", size: tuple[int, ...] = (2,), seed: int = 0
+    ):
         self.rate, self.kind, self.size, self.seed = rate, kind, size, seed
 
 
@@ -129,12 +163,19 @@ def test_learner_hyperparameters_reach_the_constructor_and_survive_resume(tmp_pa
     assert catalog.learner_settings(f"{__name__}:Toy")[2].help == "what it is"
     cfg = ex.make_config(TOY, seed=3, sets=["agent.rate=0.5", "agent.size=4,5"])
     summary = ex.run_experiment(TOY, cfg, tmp_path / "r", quiet=True)
-    assert (summary["rate"], summary["kind"], summary["size"], summary["seed"]) == (0.5, "b", [4, 5], 3)
+    assert (summary["rate"], summary["kind"], summary["size"], summary["seed"]) == (
+        0.5,
+        "b",
+        [4, 5],
+        3,
+    )
     saved = json.loads((tmp_path / "r" / "config.json").read_text())["settings"]
     assert saved["agent.rate"] == 0.5 and saved["kind"] == "b"
     again = ex.settings_from_json(TOY, saved)
     assert ex.learner_params(again) == {"agent": {"rate": 0.5, "size": (4, 5)}}
-    assert _toy_run(ex.make_config(TOY, sets=["agent.kind=c"]), None)["kind"] == "c"  # the command line wins
+    assert (
+        _toy_run(ex.make_config(TOY, sets=["agent.kind=c"]), None)["kind"] == "c"
+    )  # the command line wins
 
 
 @pytest.mark.parametrize(

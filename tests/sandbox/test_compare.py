@@ -40,7 +40,20 @@ def with_toy(monkeypatch):
 
 def test_run_seeds_groups_runs_and_writes_the_aggregate_and_report(tmp_path, capsys, with_toy):
     out = tmp_path / "group"
-    code = cli.main(["run", "toy", "--seeds", "0-2", "--backend", "serial", "--set", "rate=0.9", "--out", str(out)])
+    code = cli.main(
+        [
+            "run",
+            "toy",
+            "--seeds",
+            "0-2",
+            "--backend",
+            "serial",
+            "--set",
+            "rate=0.9",
+            "--out",
+            str(out),
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0
     assert sorted(p.name for p in (out / "rate=0.9").iterdir()) == ["seed=0", "seed=1", "seed=2"]
@@ -51,7 +64,10 @@ def test_run_seeds_groups_runs_and_writes_the_aggregate_and_report(tmp_path, cap
     assert (out / "report.md").is_file() and (out / "report.html").is_file()
     result = json.loads((out / "comparison.json").read_text())
     (point,) = result["settings"].values()
-    assert point["metrics"]["accuracy"]["n"] == 3 and point["metrics"]["accuracy"]["ci_low"] is not None
+    assert (
+        point["metrics"]["accuracy"]["n"] == 3
+        and point["metrics"]["accuracy"]["ci_low"] is not None
+    )
 
 
 def test_run_seeds_refuses_bad_combinations(tmp_path, capsys, with_toy):
@@ -67,8 +83,18 @@ def test_compare_mixes_sweeps_and_single_runs(tmp_path, capsys, with_toy):
     from sandbox.sweep import sweep
 
     sweep("toy", {"rate": ["0.2", "0.8"]}, [0, 2, 3], tmp_path / "sweep", quiet=True)
-    ex.run_experiment(TOY, ex.make_config(TOY, seed=0, sets=["rate=0.79"]), tmp_path / "single", quiet=True)
-    code = cli.main(["compare", str(tmp_path / "sweep"), str(tmp_path / "single"), "--out", str(tmp_path / "cmp")])
+    ex.run_experiment(
+        TOY, ex.make_config(TOY, seed=0, sets=["rate=0.79"]), tmp_path / "single", quiet=True
+    )
+    code = cli.main(
+        [
+            "compare",
+            str(tmp_path / "sweep"),
+            str(tmp_path / "single"),
+            "--out",
+            str(tmp_path / "cmp"),
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0
     result = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
@@ -76,7 +102,9 @@ def test_compare_mixes_sweeps_and_single_runs(tmp_path, capsys, with_toy):
     assert result["differing"] == ["rate"]  # label and the seed are the same everywhere
     lead = {row["metric"]: row for row in result["leaders"]}
     assert lead["accuracy"]["leader"] == "rate=0.8" and lead["accuracy"]["runner-up"] == "rate=0.79"
-    assert lead["accuracy"]["95 % intervals overlap?"].startswith("unknown")  # the single run has no interval
+    assert lead["accuracy"]["95 % intervals overlap?"].startswith(
+        "unknown"
+    )  # the single run has no interval
     assert "constant" not in lead and "not shown: constant" in printed
     header = printed.splitlines()[0]
     assert "accuracy" in header and "constant" not in header
@@ -99,7 +127,9 @@ def test_a_failed_run_is_shown_as_failed(tmp_path, with_toy):
     ex.run_experiment(TOY, ex.make_config(TOY, seed=0), out / "default" / "seed=0", quiet=True)
     (out / "default" / "seed=1").mkdir(parents=True)  # started, never finished
     (out / "sweep.json").write_text(json.dumps({"experiment": "toy", "grid": {}, "seeds": [0, 1]}))
-    (out / "summary.json").write_text(json.dumps({"failed": ["default seed=1: RuntimeError: kaput"]}))
+    (out / "summary.json").write_text(
+        json.dumps({"failed": ["default seed=1: RuntimeError: kaput"]})
+    )
     result = compare.compare([out], quiet=True)
     (point,) = result["settings"].values()
     assert point["status"] == "1 ok, 1 failed"
@@ -111,7 +141,9 @@ def test_report_html_is_self_contained(tmp_path, with_toy):
     cli.main(["run", "toy", "--seeds", "0,1", "--backend", "serial", "--out", str(out), "--quiet"])
     page = (out / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') >= 1
-    assert not re.search(r"""(src|href)=["'](?!data:)""", page)  # nothing to fetch from disk or network
+    assert not re.search(
+        r"""(src|href)=["'](?!data:)""", page
+    )  # nothing to fetch from disk or network
     md = (out / "report.md").read_text()
     for name in re.findall(r"\]\(([^)]+\.png)\)", md):
         assert (out / name).is_file()
@@ -119,8 +151,15 @@ def test_report_html_is_self_contained(tmp_path, with_toy):
 
 # ---------------------------------------------------------------- in a real browser
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 # Injected into a copy of the page: collect console errors and failed loads, then, once the page
 # has loaded, write what the browser saw into the DOM, where --dump-dom shows it.
 PROBE_HEAD = """<script>window.__errors = [];
@@ -148,12 +187,24 @@ def chromium() -> str:
 
 
 def open_in_browser(page: str, tmp_path) -> dict:
-    probe = page.replace("<head>", "<head>" + PROBE_HEAD, 1).replace("</body>", PROBE_TAIL + "</body>", 1)
+    probe = page.replace("<head>", "<head>" + PROBE_HEAD, 1).replace(
+        "</body>", PROBE_TAIL + "</body>", 1
+    )
     path = tmp_path / "probe.html"
     path.write_text(probe)
-    res = subprocess.run([chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-                          "--virtual-time-budget=5000", "--dump-dom", path.as_uri()],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [
+            chromium(),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     found = re.search(r'<pre id="probe">(.*?)</pre>', res.stdout, re.S)
     assert found, f"the page did not finish loading in Chromium:\n{res.stderr[-2000:]}"
     return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
@@ -185,7 +236,9 @@ def test_the_tour_ends_by_naming_its_report(tmp_path, monkeypatch, capsys):
         run.save_plot(fig, "line")
         return {"answer": 42}
 
-    member = ex.Experiment("drawn", "draws a line", ToyConfig, drawn, tour={}, paradigm="toy", headline=("answer",))
+    member = ex.Experiment(
+        "drawn", "draws a line", ToyConfig, drawn, tour={}, paradigm="toy", headline=("answer",)
+    )
     real = ex.discover
     monkeypatch.setattr(ex, "discover", lambda: {**real(), "drawn": member})
     tour = ex.get("tour")

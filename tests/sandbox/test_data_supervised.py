@@ -39,7 +39,9 @@ def test_playground_labels_follow_their_rule_and_bad_input():
 def test_house_prices_follow_the_documented_formula():
     X, y = house_prices(300, noise=0.0, seed=1)
     area, rooms, dist, age = X.T
-    expect = 50 + area * (1 + 3 * np.exp(-dist / 8)) + 15 * rooms - 0.8 * age + 0.01 * (age - 30) ** 2
+    expect = (
+        50 + area * (1 + 3 * np.exp(-dist / 8)) + 15 * rooms - 0.8 * age + 0.01 * (age - 30) ** 2
+    )
     np.testing.assert_allclose(y, expect)
     assert house_prices(5000, noise=60.0, seed=2)[1].min() >= 20  # the floor
     assert rooms.min() >= 1 and rooms.max() <= 8 and (40 <= area).all() and (area <= 200).all()
@@ -57,7 +59,10 @@ def test_split_is_stratified_seeded_and_matches_scikit_learn():
     parts = split(X, y, test=0.2, validation=0.2, seed=5)
     assert [len(p) for p in parts[3:]] == [1077, 360, 360]
     for part in parts[3:]:
-        assert np.abs(np.bincount(part, minlength=10) / len(part) - np.bincount(y) / len(y)).max() < 0.01
+        assert (
+            np.abs(np.bincount(part, minlength=10) / len(part) - np.bincount(y) / len(y)).max()
+            < 0.01
+        )
 
 
 def test_split_errors():
@@ -73,7 +78,9 @@ def test_split_errors():
 def test_standardizer_uses_the_training_part_only():
     train = np.array([[0.0, 5.0], [2.0, 5.0]])
     s = Standardizer().fit(train)
-    np.testing.assert_allclose(s.transform(np.array([[4.0, 5.0]])), [[3.0, 0.0]])  # constant column -> 0, not NaN
+    np.testing.assert_allclose(
+        s.transform(np.array([[4.0, 5.0]])), [[3.0, 0.0]]
+    )  # constant column -> 0, not NaN
     np.testing.assert_allclose(s.inverse_transform(s.transform(train)), train)
     with pytest.raises(ValueError, match="fitted on"):
         s.transform(np.zeros((1, 3)))
@@ -87,7 +94,9 @@ def test_shift_images_moves_each_copy_one_pixel():
     assert [tuple(np.argwhere(o)[0]) for o in out] == [(1, 2), (2, 2), (0, 2), (1, 3), (1, 1)]
     edge = np.zeros((1, 3, 3))
     edge[0, 0, 0] = 1.0
-    assert shift_images(edge, np.array([0]))[0][2].sum() == 0  # moved off the image, not wrapped round
+    assert (
+        shift_images(edge, np.array([0]))[0][2].sum() == 0
+    )  # moved off the image, not wrapped round
 
 
 def test_classification_metrics_agree_with_scikit_learn():

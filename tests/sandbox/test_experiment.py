@@ -20,7 +20,14 @@ def test_run_writes_every_file_and_the_gd_fits_agree(tmp_path, capsys):
     assert cli.main(["run", "linear-regression", "--out", str(out), *SMALL]) == 0
     printed = capsys.readouterr().out
     assert "by-hand numpy" in printed and "closed form" in printed and "within 0.001" in printed
-    for name in ("config.json", "metrics.csv", "summary.json", "fits.png", "loss.png", "article_table.csv"):
+    for name in (
+        "config.json",
+        "metrics.csv",
+        "summary.json",
+        "fits.png",
+        "loss.png",
+        "article_table.csv",
+    ):
         assert (out / name).is_file(), name
     summary = json.loads((out / "summary.json").read_text())
     assert summary["converged_within_tolerance"] is True
@@ -65,10 +72,16 @@ def test_refuses_to_overwrite_a_run(tmp_path, capsys):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["run", "linear-regresion"], "unknown experiment 'linear-regresion'. Did you mean 'linear-regression'?"),
+        (
+            ["run", "linear-regresion"],
+            "unknown experiment 'linear-regresion'. Did you mean 'linear-regression'?",
+        ),
         (["run", "linear-regression", "--set", "lr=0.1"], "unknown setting 'lr'"),
         (["run", "linear-regression", "--set", "learning_rat=0.1"], "Did you mean 'learning_rate'"),
-        (["run", "linear-regression", "--set", "iterations=ten"], "--set iterations='ten': expected an integer"),
+        (
+            ["run", "linear-regression", "--set", "iterations=ten"],
+            "--set iterations='ten': expected an integer",
+        ),
         (["run", "linear-regression", "--set", "learning_rate=fast"], "expected a number"),
         (["run", "linear-regression", "--set", "iterations"], "expected key=value"),
         (["run", "linear-regression", "--set", "iterations=0"], "iterations=0 is out of range"),
@@ -93,7 +106,10 @@ def test_list_and_show(capsys):
     assert "linear-regression" in out and "tour" in out
     assert cli.main(["show", "linear-regression"]) == 0
     shown = capsys.readouterr().out
-    assert "  learning_rate=<float>  default 0.1\n      the optimizer's step size\n      accepted: > 0.0" in shown
+    assert (
+        "  learning_rate=<float>  default 0.1\n      the optimizer's step size\n      accepted: > 0.0"
+        in shown
+    )
     assert "iterations=<int>  default 300\n      as in the article" in shown
 
 
@@ -127,16 +143,28 @@ def test_tour_survives_a_failing_member(tmp_path, monkeypatch):
         raise RuntimeError("kaput")
 
     broken = ex.Experiment("broken", "fails on purpose", C, boom, tour={}, tour_order=0)
-    fine = ex.Experiment("fine", "works", C, lambda cfg, run: {"answer": 42}, tour={}, tour_order=1, headline=("answer",))
+    fine = ex.Experiment(
+        "fine",
+        "works",
+        C,
+        lambda cfg, run: {"answer": 42},
+        tour={},
+        tour_order=1,
+        headline=("answer",),
+    )
     real = ex.discover
     monkeypatch.setattr(ex, "discover", lambda: {**real(), "broken": broken, "fine": fine})
     tour = ex.get("tour")
-    summary = ex.run_experiment(tour, ex.make_config(tour, sets=["only=broken,fine"]), tmp_path / "t", quiet=True)
+    summary = ex.run_experiment(
+        tour, ex.make_config(tour, sets=["only=broken,fine"]), tmp_path / "t", quiet=True
+    )
     assert summary["failed"] == ["broken"]
     assert summary["experiments"]["fine"]["answer"] == 42
     assert "RuntimeError: kaput" in (tmp_path / "t" / "tour.csv").read_text()
     with pytest.raises(ValueError, match="'nope' is not in the tour"):
-        ex.run_experiment(tour, ex.make_config(tour, sets=["only=nope"]), tmp_path / "u", quiet=True)
+        ex.run_experiment(
+            tour, ex.make_config(tour, sets=["only=nope"]), tmp_path / "u", quiet=True
+        )
 
 
 def test_installed_console_script_and_plain_script(tmp_path):
@@ -147,7 +175,9 @@ def test_installed_console_script_and_plain_script(tmp_path):
     script = Path(__file__).parents[2] / "experiments" / "linear_regression.py"
     res = subprocess.run(
         [sys.executable, str(script), "--out", str(tmp_path / "s"), "--quiet", *SMALL],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "s" / "summary.json").is_file()
@@ -160,11 +190,18 @@ def test_csv_cells_with_commas_and_quotes_keep_their_columns(tmp_path):
     rows = [["learning_rate=0.1,hidden=(8, 8)", 0, 'ValueError: "x", then y'], ["plain", 1, 0.5]]
     run.table("t", ["settings", "seed", "status"], rows)
     back = list(csv.reader((tmp_path / "t.csv").open(newline="")))
-    assert back == [["settings", "seed", "status"], *[[str(c) if not isinstance(c, float) else "0.5" for c in r]
-                                                      for r in rows]]
+    assert back == [
+        ["settings", "seed", "status"],
+        *[[str(c) if not isinstance(c, float) else "0.5" for c in r] for r in rows],
+    ]
     run.log("a,b", step=1, loss=0.25)
     run.flush()
-    assert list(csv.reader((tmp_path / "metrics.csv").open(newline="")))[1] == ["a,b", "1", "loss", "0.25"]
+    assert list(csv.reader((tmp_path / "metrics.csv").open(newline="")))[1] == [
+        "a,b",
+        "1",
+        "loss",
+        "0.25",
+    ]
 
 
 def test_a_damaged_stage_file_is_named(tmp_path, capsys):
@@ -209,7 +246,9 @@ def test_two_runs_into_one_folder_cannot_mix(tmp_path):
     exp = ex.Experiment("waits", "waits", _Waits, slow)
     out = tmp_path / "run"
     results = {}
-    first = threading.Thread(target=lambda: results.update(a=ex.run_experiment(exp, _Waits(seed=1), out, quiet=True)))
+    first = threading.Thread(
+        target=lambda: results.update(a=ex.run_experiment(exp, _Waits(seed=1), out, quiet=True))
+    )
     first.start()
     assert started.wait(30)
     try:
@@ -235,7 +274,11 @@ def test_a_failed_run_keeps_its_traceback(tmp_path):
     with pytest.raises(RuntimeError):
         ex.run_experiment(exp, _Waits(), tmp_path / "r", quiet=True)
     text = (tmp_path / "r" / "error.txt").read_text()
-    assert text.startswith("Traceback") and "RuntimeError: kaput, with details" in text and "in boom" in text
+    assert (
+        text.startswith("Traceback")
+        and "RuntimeError: kaput, with details" in text
+        and "in boom" in text
+    )
     fine = ex.Experiment("boom", "fixed", _Waits, lambda cfg, run: {"a": 1})
     ex.run_experiment(fine, _Waits(), tmp_path / "r", quiet=True, resume=True)
     assert not (tmp_path / "r" / "error.txt").exists()

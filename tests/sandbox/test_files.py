@@ -28,7 +28,10 @@ def test_json_is_strict_even_for_numpy_and_nan(tmp_path):
 
     import numpy as np
 
-    path = atomic_write_json(tmp_path / "x.json", {"v": np.float32(1.5), "arr": np.arange(2), "bad": math.nan, "t": (1, 2)})
+    path = atomic_write_json(
+        tmp_path / "x.json",
+        {"v": np.float32(1.5), "arr": np.arange(2), "bad": math.nan, "t": (1, 2)},
+    )
     assert json.loads(path.read_text()) == {"v": 1.5, "arr": [0, 1], "bad": "nan", "t": [1, 2]}
 
 
@@ -61,13 +64,18 @@ def test_a_read_only_folder_is_a_clear_error(tmp_path, monkeypatch):
     folder = tmp_path / "locked"
     folder.mkdir()
     folder.chmod(0o555)
-    if os.geteuid() == 0:  # root writes through permission bits: make the folder refuse as it would a user
+    if (
+        os.geteuid() == 0
+    ):  # root writes through permission bits: make the folder refuse as it would a user
+
         def refuse(*args, **kwargs):
             raise PermissionError(13, "Permission denied", str(folder))
 
         monkeypatch.setattr(tempfile, "mkstemp", refuse)
     try:
-        with pytest.raises(PermissionError, match=r"cannot write .*x.json: the folder .*locked is not writable"):
+        with pytest.raises(
+            PermissionError, match=r"cannot write .*x.json: the folder .*locked is not writable"
+        ):
             atomic_write_json(folder / "x.json", {})
     finally:
         folder.chmod(0o755)
@@ -78,5 +86,7 @@ def test_a_directory_or_a_file_in_the_way_is_a_clear_error(tmp_path):
     with pytest.raises(IsADirectoryError, match=r"adir is a directory; give a file path inside it"):
         atomic_write_json(tmp_path / "adir", {})
     (tmp_path / "afile").write_text("x")
-    with pytest.raises(NotADirectoryError, match=r"cannot write .*y.json: .*afile is a file, not a folder"):
+    with pytest.raises(
+        NotADirectoryError, match=r"cannot write .*y.json: .*afile is a file, not a folder"
+    ):
         atomic_write_json(tmp_path / "afile" / "y.json", {})

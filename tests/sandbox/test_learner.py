@@ -114,13 +114,18 @@ def _forge(path, tmp_path, edit):
 
 
 def test_a_checkpoint_naming_a_module_imports_nothing(tmp_path, fitted, monkeypatch):
-    (tmp_path / "planted.py").write_text("import pathlib\npathlib.Path(__file__).with_name('RAN').touch()\n"
-                                         "class LinearRegressor2: pass\n")
+    (tmp_path / "planted.py").write_text(
+        "import pathlib\npathlib.Path(__file__).with_name('RAN').touch()\n"
+        "class LinearRegressor2: pass\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     path = fitted[0].save(tmp_path / "m.npz")
     forged = _forge(path, tmp_path, lambda m: m.update({"class": "planted:LinearRegressor2"}))
-    with pytest.raises(CheckpointError, match=r"names planted:LinearRegressor2, which is not a learner this sandbox "
-                                              r"knows.*nothing was imported"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"names planted:LinearRegressor2, which is not a learner this sandbox "
+        r"knows.*nothing was imported",
+    ):
         learner.load(forged)
     assert not (tmp_path / "RAN").exists()
     # a known class name under another module is refused too: the whole name must match

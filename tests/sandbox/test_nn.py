@@ -17,7 +17,15 @@ def test_same_seed_same_weights_other_seed_other_weights():
 
 
 def test_shapes_and_layers_follow_the_spec():
-    net = build_network({"in_features": 5, "out_features": 2, "hidden": [16, 4], "activation": "tanh", "dropout": 0.2})
+    net = build_network(
+        {
+            "in_features": 5,
+            "out_features": 2,
+            "hidden": [16, 4],
+            "activation": "tanh",
+            "dropout": 0.2,
+        }
+    )
     assert [lin.weight.shape for lin in net.dense_layers] == [(16, 5), (4, 16), (2, 4)]
     assert sum(isinstance(m, torch.nn.Dropout) for m in net.body) == 2
     assert net(torch.zeros(7, 5)).shape == (7, 2)
@@ -54,7 +62,10 @@ def test_conv_is_seeded():
         (NetSpec(4, 1, activation="rellu"), "Did you mean 'relu'"),
         (NetSpec(0, 1), "in_features=0"),
         (NetSpec(4, 1, hidden=(8, 0)), "hidden="),
-        (NetSpec(4, 1, dropout=1.0), r"dropout=1.0 is out of range; it must be a number in \[0.0, 1.0\)"),
+        (
+            NetSpec(4, 1, dropout=1.0),
+            r"dropout=1.0 is out of range; it must be a number in \[0.0, 1.0\)",
+        ),
         (NetSpec(4, 1, dropout=-0.1), "dropout"),
         (NetSpec(63, 1, conv=ConvSpec((8, 8))), "does not match conv.image_shape"),
         (NetSpec(64, 1, conv=ConvSpec((8, 8), kernel_size=2)), "must be odd"),

@@ -63,7 +63,9 @@ def test_schedules():
 def test_non_finite_loss_stops_before_touching_weights():
     w = torch.nn.Parameter(torch.tensor([[1.0]]))
     opt = make_optimizer([w], "sgd", lr=0.1)
-    with pytest.raises(DivergenceError, match=r"update 1 \(learning rate 0.1\).*smaller learning rate"):
+    with pytest.raises(
+        DivergenceError, match=r"update 1 \(learning rate 0.1\).*smaller learning rate"
+    ):
         opt.step(w.sum() * math.inf)
     assert float(w.detach()) == 1.0
 

@@ -20,7 +20,10 @@ def test_callback_gets_a_dict_at_the_cadence_and_can_stop_training():
     done = _train(Reporter(seen.append, desc="T", unit="steps", total=1000, reports=10), 1000)
     assert done == 1000 and [i["done"] for i in seen] == list(range(100, 1001, 100))
     assert seen[0] == {"unit": "steps", "done": 100, "total": 1000, "loss": 0.01}
-    stopped = _train(Reporter(lambda info: info["done"] < 300, desc="T", unit="steps", total=1000, reports=10), 1000)
+    stopped = _train(
+        Reporter(lambda info: info["done"] < 300, desc="T", unit="steps", total=1000, reports=10),
+        1000,
+    )
     assert stopped == 300
 
 
@@ -40,7 +43,9 @@ def test_no_listener_no_output_and_no_work(capsys):
     assert capsys.readouterr() == ("", "")
 
 
-@pytest.mark.parametrize("callback, progress, message", [(3, False, "is not callable"), (None, "yes", "True or False")])
+@pytest.mark.parametrize(
+    "callback, progress, message", [(3, False, "is not callable"), (None, "yes", "True or False")]
+)
 def test_bad_arguments_are_refused(callback, progress, message):
     with pytest.raises(ValueError, match=message):
         check_callback(callback, progress)

@@ -7,7 +7,9 @@ from sandbox.rollout import discounted_returns, evaluate
 
 
 def test_unknown_id_gets_close_matches():
-    with pytest.raises(ValueError, match=r"'FrozenLak-v1' is not registered.*Did you mean 'FrozenLake-v1'"):
+    with pytest.raises(
+        ValueError, match=r"'FrozenLak-v1' is not registered.*Did you mean 'FrozenLake-v1'"
+    ):
         make_env("FrozenLak-v1")
 
 
@@ -36,9 +38,18 @@ def test_evaluate_a_fixed_policy_on_frozenlake():
     path = {0: 1, 4: 1, 8: 2, 9: 2, 10: 1, 14: 2}
     env = gym.make("FrozenLake-v1", is_slippery=False)
     result = evaluate(lambda s: path[int(s)], env, episodes=5)
-    assert result == {"mean_return": 1.0, "std_return": 0.0, "success_rate": 1.0, "mean_length": 6.0, "episodes": 5,
-                      "max_steps": None, "capped_episodes": 0}
-    left = evaluate(lambda s: 0, env, episodes=3, seed=1)  # walks into the wall until the time limit
+    assert result == {
+        "mean_return": 1.0,
+        "std_return": 0.0,
+        "success_rate": 1.0,
+        "mean_length": 6.0,
+        "episodes": 5,
+        "max_steps": None,
+        "capped_episodes": 0,
+    }
+    left = evaluate(
+        lambda s: 0, env, episodes=3, seed=1
+    )  # walks into the wall until the time limit
     assert left["success_rate"] == 0.0 and left["mean_length"] == 100.0
     with pytest.raises(ValueError, match="episodes=0"):
         evaluate(lambda s: 0, env, episodes=0)
@@ -49,7 +60,9 @@ def test_success_means_a_goal_not_a_constant_reward():
 
     assert episode_success(True, 1.0, {}, episode_return=1.0, length=6)  # FrozenLake's goal
     assert episode_success(True, 20.0, {}, episode_return=8.0, length=13)  # Taxi's drop-off
-    assert not episode_success(True, 1.0, {}, episode_return=40.0, length=40)  # CartPole's pole fell
+    assert not episode_success(
+        True, 1.0, {}, episode_return=40.0, length=40
+    )  # CartPole's pole fell
     assert not episode_success(False, 1.0, {}, episode_return=500.0, length=500)  # time limit
     assert not episode_success(True, 0.0, {}, episode_return=0.0, length=3)  # FrozenLake's hole
     assert episode_success(True, -1.0, {"is_success": True})

@@ -11,7 +11,9 @@ from sandbox.vector import Budget, EpisodeTracker, ObsEncoder, make_vec_env, mov
 
 def test_make_vec_env_resets_in_the_same_step_and_refuses_copies_of_an_instance():
     vec = make_vec_env("CartPole-v1", 3)
-    assert vec.num_envs == 3 and vec.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
+    assert (
+        vec.num_envs == 3 and vec.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
+    )
     vec.close()
     with pytest.raises(ValueError, match="cannot be copied"):
         make_vec_env(gym.make("CartPole-v1"), 2)
@@ -24,7 +26,9 @@ def test_make_vec_env_resets_in_the_same_step_and_refuses_copies_of_an_instance(
 def test_tracker_finds_the_first_episode_where_the_window_mean_reaches_the_target():
     t = EpisodeTracker(2, target=10.0, window=2)
     t.step(np.array([4.0, 6.0]), np.array([True, False]))  # env 0 ends with 4
-    t.step(np.array([5.0, 5.0]), np.array([True, True]))  # env 0: 5, env 1: 11 -> window [5, 11] = 8
+    t.step(
+        np.array([5.0, 5.0]), np.array([True, True])
+    )  # env 0: 5, env 1: 11 -> window [5, 11] = 8
     assert not t.solved
     t.step(np.array([9.0, 9.0]), np.array([False, True]))  # env 1: 9 -> [11, 9] = 10
     assert t.returns == [4.0, 5.0, 11.0, 9.0] and t.end_steps == [2, 4, 4, 6]
@@ -60,13 +64,27 @@ def _episodes(vec, steps=60):
 
 def test_a_users_vector_env_resets_in_the_same_step_whatever_its_autoreset_mode():
     want = None
-    for mode in (gym.vector.AutoresetMode.SAME_STEP, gym.vector.AutoresetMode.NEXT_STEP, gym.vector.AutoresetMode.DISABLED):
-        vec = make_vec_env(gym.make_vec("CartPole-v1", 3, vectorization_mode="sync", vector_kwargs={"autoreset_mode": mode}), 1)
-        assert vec.num_envs == 3 and vec.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
+    for mode in (
+        gym.vector.AutoresetMode.SAME_STEP,
+        gym.vector.AutoresetMode.NEXT_STEP,
+        gym.vector.AutoresetMode.DISABLED,
+    ):
+        vec = make_vec_env(
+            gym.make_vec(
+                "CartPole-v1", 3, vectorization_mode="sync", vector_kwargs={"autoreset_mode": mode}
+            ),
+            1,
+        )
+        assert (
+            vec.num_envs == 3
+            and vec.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
+        )
         got = _episodes(vec)
         vec.close()
         want = want or got
-        assert got == want and len(got) > 6  # the same episodes, none of length 1 (no step lost to a reset)
+        assert (
+            got == want and len(got) > 6
+        )  # the same episodes, none of length 1 (no step lost to a reset)
 
 
 def test_a_vector_env_without_an_autoreset_mode_is_refused_with_what_is_accepted():
@@ -77,7 +95,10 @@ def test_a_vector_env_without_an_autoreset_mode_is_refused_with_what_is_accepted
 
 
 def test_budget_takes_exactly_one_of_steps_and_episodes():
-    assert (Budget(None, None, default_steps=50).unit, Budget(None, None, default_steps=50).total) == ("steps", 50)
+    assert (
+        Budget(None, None, default_steps=50).unit,
+        Budget(None, None, default_steps=50).total,
+    ) == ("steps", 50)
     b = Budget(None, 4, default_steps=50)
     t = EpisodeTracker(2)
     t.step(np.array([1.0, 1.0]), np.array([True, True]))
@@ -89,14 +110,20 @@ def test_budget_takes_exactly_one_of_steps_and_episodes():
 
 
 def test_obs_encoder_flattens_dict_and_tuple_observations_one_by_one_or_batched():
-    space = gym.spaces.Dict({"pos": gym.spaces.Box(-1, 1, (2,), np.float32),
-                             "cell": gym.spaces.Tuple((gym.spaces.Discrete(3), gym.spaces.MultiBinary(2)))})
+    space = gym.spaces.Dict(
+        {
+            "pos": gym.spaces.Box(-1, 1, (2,), np.float32),
+            "cell": gym.spaces.Tuple((gym.spaces.Discrete(3), gym.spaces.MultiBinary(2))),
+        }
+    )
     enc = ObsEncoder(space)
     one = {"pos": np.array([0.5, -0.5], np.float32), "cell": (2, np.array([1, 0], np.int8))}
     x, batched = enc(one)
     assert not batched and enc.size == 7
     np.testing.assert_array_equal(x[0], gym.spaces.flatten(space, one))
-    batch = gym.vector.utils.concatenate(space, [one, one], gym.vector.utils.create_empty_array(space, 2))
+    batch = gym.vector.utils.concatenate(
+        space, [one, one], gym.vector.utils.create_empty_array(space, 2)
+    )
     xb, batched = enc(batch)
     assert batched and xb.shape == (2, 7) and np.array_equal(xb[1], x[0])
     again = ObsEncoder.from_dict(enc.to_dict())
@@ -111,11 +138,15 @@ def test_obs_encoder_flattens_dict_and_tuple_observations_one_by_one_or_batched(
 def test_a_policy_that_drops_the_pole_is_no_success(batched):
     """CartPole pays +1 per step and ends when the pole falls: that end is no goal, in either loop."""
     if batched:
-        result = evaluate_batched(lambda obs: np.zeros(len(obs), dtype=int), "CartPole-v1", episodes=5, seed=0)
+        result = evaluate_batched(
+            lambda obs: np.zeros(len(obs), dtype=int), "CartPole-v1", episodes=5, seed=0
+        )
     else:
         result = evaluate(lambda obs: 0, "CartPole-v1", episodes=5, seed=0)
     assert result["mean_length"] < 20 and result["success_rate"] == 0.0
-    assert result["max_steps"] is None and result["capped_episodes"] == 0  # CartPole has its own limit
+    assert (
+        result["max_steps"] is None and result["capped_episodes"] == 0
+    )  # CartPole has its own limit
 
 
 def test_batched_and_sequential_evaluation_agree_on_a_policy_that_fails_sometimes():

@@ -43,12 +43,16 @@ def _walk(run: ex.Run, seed: int, n: int, name: str) -> dict:
 
 def staged(cfg: StagedConfig, run: ex.Run) -> dict:
     first = run.stage("first", lambda: _walk(run, derive_seed(cfg.seed, "first"), cfg.n, "first"))
-    second = run.stage("second", lambda: _walk(run, derive_seed(cfg.seed, "second"), cfg.n, "second"))
+    second = run.stage(
+        "second", lambda: _walk(run, derive_seed(cfg.seed, "second"), cfg.n, "second")
+    )
     fig, ax = plt.subplots()
     ax.plot([first["end"], second["end"]])
     run.save_plot(fig, "ends")
     plt.close(fig)
-    run.table("ends", ["stage", "end, as printed"], [["first", first["end"]], ["second", second["end"]]])
+    run.table(
+        "ends", ["stage", "end, as printed"], [["first", first["end"]], ["second", second["end"]]]
+    )
     return {"first": first, "second": second}
 
 
@@ -74,7 +78,10 @@ def _inject(point: str) -> None:
 
     def half_then_die(fd):
         name = os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))
-        target = {"during-stage-write": ".second.json.", "during-summary-write": ".summary.json."}.get(point)
+        target = {
+            "during-stage-write": ".second.json.",
+            "during-summary-write": ".summary.json.",
+        }.get(point)
         if target and name.startswith(target):
             os.ftruncate(fd, os.fstat(fd).st_size // 2)
             _die()
@@ -91,7 +98,11 @@ def _child(point: str, out: str) -> None:
 def _no_half_written_file(out: Path) -> None:
     """Every file under its own name is whole; a kill mid-write leaves only a hidden ``.NAME.*.tmp``."""
     for path in out.rglob("*"):
-        if path.is_dir() or path.name == ex.LOCK_NAME or (path.name.startswith(".") and path.suffix == ".tmp"):
+        if (
+            path.is_dir()
+            or path.name == ex.LOCK_NAME
+            or (path.name.startswith(".") and path.suffix == ".tmp")
+        ):
             continue
         assert not path.name.startswith("."), f"an unexpected hidden file: {path}"
         data = path.read_bytes()
@@ -115,27 +126,38 @@ def clean_run(tmp_path_factory):
 
 
 @pytest.mark.parametrize(
-    "point", ["before-config", "mid-stage", "between-stages", "during-stage-write", "during-summary-write"]
+    "point",
+    ["before-config", "mid-stage", "between-stages", "during-stage-write", "during-summary-write"],
 )
 def test_a_killed_run_resumes_to_the_clean_summary(tmp_path, clean_run, point):
     out = tmp_path / "run"
     child = multiprocessing.get_context("fork").Process(target=_child, args=(point, str(out)))
     child.start()
     child.join(120)
-    assert child.exitcode == -signal.SIGKILL, f"the fault at {point} did not fire (exit code {child.exitcode})"
+    assert child.exitcode == -signal.SIGKILL, (
+        f"the fault at {point} did not fire (exit code {child.exitcode})"
+    )
     _no_half_written_file(out)
     if point == "before-config":
-        with pytest.raises(FileNotFoundError, match="nothing was run yet; start it again with the same --out"):
+        with pytest.raises(
+            FileNotFoundError, match="nothing was run yet; start it again with the same --out"
+        ):
             ex.resume_settings(out)
         summary = ex.run_experiment(STAGED, StagedConfig(), out, quiet=True)
     else:
         name, settings = ex.resume_settings(out)
         assert name == "staged"
-        summary = ex.run_experiment(STAGED, ex.settings_from_json(STAGED, settings), out, quiet=True, resume=True)
+        summary = ex.run_experiment(
+            STAGED, ex.settings_from_json(STAGED, settings), out, quiet=True, resume=True
+        )
     expected, clean_out = clean_run
     assert _clean(summary) == expected
-    assert _clean(json.loads((out / "summary.json").read_text())) == json.loads(json.dumps(expected))
+    assert _clean(json.loads((out / "summary.json").read_text())) == json.loads(
+        json.dumps(expected)
+    )
     for name in ("metrics.csv", "ends.csv", "stages/first.json", "stages/second.json"):
         assert (out / name).read_text() == (clean_out / name).read_text(), name
-    assert not list(out.rglob(".*.tmp"))  # what a killed writer left, the next run of the folder removed
+    assert not list(
+        out.rglob(".*.tmp")
+    )  # what a killed writer left, the next run of the folder removed
     _no_half_written_file(out)

@@ -105,7 +105,9 @@ def test_scratch_optimizers_trace_torch(name):
     rng = np.random.default_rng(1)
     X, y = rng.normal(size=(16, 3)), rng.integers(0, 3, size=16)
     spec = NetSpec(3, 3, (5,), "tanh")
-    config = dict(name=name, lr=0.05, l1=1e-3, l2=1e-2, clip_norm=0.5, schedule="cosine", total_steps=8)
+    config = dict(
+        name=name, lr=0.05, l1=1e-3, l2=1e-2, clip_norm=0.5, schedule="cosine", total_steps=8
+    )
     net = ScratchNet(spec, seed=2)
     sopt = ScratchOptimizer(net.params, OptimConfig(**config))
     tnet = build_network(spec, seed=2, dtype=torch.float64)
@@ -135,8 +137,13 @@ def test_per_parameter_learning_rates_trace_torch_parameter_groups():
     sopt = ScratchOptimizer(net.params, OptimConfig(**config), lrs=lrs)
     tnet = build_network(spec, seed=4, dtype=torch.float64)
     first, second = tnet.dense_layers
-    topt = Optimizer([{"params": list(first.parameters()), "lr": 0.05}, {"params": list(second.parameters()), "lr": 0.2}],
-                     OptimConfig(**config))
+    topt = Optimizer(
+        [
+            {"params": list(first.parameters()), "lr": 0.05},
+            {"params": list(second.parameters()), "lr": 0.2},
+        ],
+        OptimConfig(**config),
+    )
     _train_both_and_compare(net, sopt, tnet, topt, X, y, steps=6)
     with pytest.raises(ValueError, match="one learning rate per parameter"):
         ScratchOptimizer(net.params, OptimConfig(**config), lrs=[0.1])

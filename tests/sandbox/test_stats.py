@@ -35,7 +35,11 @@ def test_describe_gives_the_student_t_interval():
 
 
 def test_overlap_is_unknown_without_an_interval():
-    a, b, c = stats.describe([1.0, 1.1, 0.9]), stats.describe([1.05, 1.2, 1.0]), stats.describe([5.0, 5.1, 4.9])
+    a, b, c = (
+        stats.describe([1.0, 1.1, 0.9]),
+        stats.describe([1.05, 1.2, 1.0]),
+        stats.describe([5.0, 5.1, 4.9]),
+    )
     assert stats.overlap(a, b) is True
     assert stats.overlap(a, c) is False
     assert stats.overlap(a, stats.describe([1.0])) is None
@@ -45,13 +49,20 @@ def test_run_status_never_calls_a_non_converged_run_ok():
     assert stats.run_status({"mse": 0.1}) == "ok"
     assert stats.run_status({"converged_within_tolerance": False}) == "not converged"
     assert stats.run_status({"solved": False, "converged": False}) == "not converged, not solved"
-    assert stats.run_status({"4x4": {"target_met": False}, "8x8": {"target_met": True}}) == "target not met"
+    assert (
+        stats.run_status({"4x4": {"target_met": False}, "8x8": {"target_met": True}})
+        == "target not met"
+    )
     assert stats.run_status(None, "DivergenceError: boom") == "failed: DivergenceError: boom"
     assert stats.run_status(None) == "failed: no summary.json"
 
 
 def test_aggregate_counts_threshold_keys_over_the_runs_that_reached_them():
-    runs = [{"acc": 0.8, "solved_at_steps": 1000}, {"acc": 0.9, "solved_at_steps": None}, {"acc": 1.0}]
+    runs = [
+        {"acc": 0.8, "solved_at_steps": 1000},
+        {"acc": 0.9, "solved_at_steps": None},
+        {"acc": 1.0},
+    ]
     agg = stats.aggregate(runs, ["acc", "solved_at_steps", "missing"])
     assert agg["acc"]["mean"] == pytest.approx(0.9) and agg["acc"]["n"] == 3
     assert agg["solved_at_steps"]["reached"] == "1 of 3" and agg["solved_at_steps"]["mean"] == 1000
@@ -75,9 +86,14 @@ def test_band_keeps_shared_x_and_interpolates_different_x():
 
 def test_read_metrics_groups_series_and_sorts_steps(tmp_path):
     path = tmp_path / "metrics.csv"
-    path.write_text("series,step,metric,value\ntrain,2,loss,0.5\ntrain,1,loss,1.0\neval,1,acc,0.7\n")
+    path.write_text(
+        "series,step,metric,value\ntrain,2,loss,0.5\ntrain,1,loss,1.0\neval,1,acc,0.7\n"
+    )
     m = stats.read_metrics(path)
-    assert m[("train", "loss")][0].tolist() == [1.0, 2.0] and m[("train", "loss")][1].tolist() == [1.0, 0.5]
+    assert m[("train", "loss")][0].tolist() == [1.0, 2.0] and m[("train", "loss")][1].tolist() == [
+        1.0,
+        0.5,
+    ]
     assert stats.read_metrics(tmp_path / "absent.csv") == {}
     path.write_text("series,step,metric,value\ntrain,two,loss,0.5\n")
     with pytest.raises(ValueError, match="unreadable row"):

@@ -12,7 +12,9 @@ FAST = {"iterations": "20", "converge_iterations": "20"}
 
 def test_grid_parsing_and_early_validation():
     assert parse_grid(["learning_rate=0.1,0.2", "hidden=(8,8);(16,)"]) == {
-        "learning_rate": ["0.1", "0.2"], "hidden": ["(8,8)", "(16,)"]}
+        "learning_rate": ["0.1", "0.2"],
+        "hidden": ["(8,8)", "(16,)"],
+    }
     with pytest.raises(ValueError, match="expected key=v1,v2"):
         parse_grid(["learning_rate"])
     from sandbox.experiment import get
@@ -31,21 +33,39 @@ def test_a_failing_run_does_not_take_the_others_down_and_reruns_resume(tmp_path)
     grid = {"learning_rate": ["0.1", "50"], **{k: [v] for k, v in FAST.items()}}
     summary = sweep("linear-regression", grid, [0, 1], tmp_path, quiet=True)
     assert summary["runs"] == 4
-    assert len(summary["failed"]) == 2 and all("learning_rate=50" in f and "DivergenceError" in f for f in summary["failed"])
+    assert len(summary["failed"]) == 2 and all(
+        "learning_rate=50" in f and "DivergenceError" in f for f in summary["failed"]
+    )
     ok = summary["points"]["learning_rate=0.1,iterations=20,converge_iterations=20"]
     assert ok["closed_form_w"]["n"] == 2
     assert json.loads((tmp_path / "summary.json").read_text()) == json.loads(json.dumps(summary))
     assert (tmp_path / "sweep.csv").read_text().count("\n") == 5
     # a second call reuses finished runs: their summaries are not rewritten
-    done = tmp_path / "learning_rate=0.1,iterations=20,converge_iterations=20" / "seed=0" / "summary.json"
+    done = (
+        tmp_path
+        / "learning_rate=0.1,iterations=20,converge_iterations=20"
+        / "seed=0"
+        / "summary.json"
+    )
     stamp = done.stat().st_mtime_ns
     sweep("linear-regression", grid, [0, 1], tmp_path, quiet=True)
     assert done.stat().st_mtime_ns == stamp
 
 
 def test_process_backend_and_cli(tmp_path, capsys):
-    args = ["sweep", "linear-regression", "--seeds", "0,1", "--backend", "process", "--workers", "2",
-            "--out", str(tmp_path), "--quiet"] + [a for k, v in FAST.items() for a in ("--grid", f"{k}={v}")]
+    args = [
+        "sweep",
+        "linear-regression",
+        "--seeds",
+        "0,1",
+        "--backend",
+        "process",
+        "--workers",
+        "2",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+    ] + [a for k, v in FAST.items() for a in ("--grid", f"{k}={v}")]
     assert cli.main(args) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["failed"] == [] and summary["runs"] == 2
@@ -53,8 +73,12 @@ def test_process_backend_and_cli(tmp_path, capsys):
     assert "backend='slurm' is not allowed" in capsys.readouterr().err
 
 
-DEATHS = {"exit": "exited with code 137", "kill": "killed by signal SIGKILL", "segv": "killed by signal SIGSEGV",
-          "raise": "RuntimeError: raised, with a comma"}
+DEATHS = {
+    "exit": "exited with code 137",
+    "kill": "killed by signal SIGKILL",
+    "segv": "killed by signal SIGSEGV",
+    "raise": "RuntimeError: raised, with a comma",
+}
 
 
 def test_a_sweep_survives_workers_that_die_and_a_rerun_retries_only_those(tmp_path):
@@ -67,10 +91,17 @@ def test_a_sweep_survives_workers_that_die_and_a_rerun_retries_only_those(tmp_pa
             assert why in line, line
             assert why in (tmp_path / f"crash={crash}" / f"seed={seed}" / "error.txt").read_text()
     value = summary["points"]["crash=none"]["value"]
-    assert {k: value[k] for k in ("mean", "std", "min", "max", "n")} == {"mean": 5.0, "std": 7.0710678118654755,
-                                                                         "min": 0.0, "max": 10.0, "n": 2}
+    assert {k: value[k] for k in ("mean", "std", "min", "max", "n")} == {
+        "mean": 5.0,
+        "std": 7.0710678118654755,
+        "min": 0.0,
+        "max": 10.0,
+        "n": 2,
+    }
     # the survivors' 95 % t interval: 12.706 (t, 1 degree of freedom) * 7.071 / sqrt(2) either side of 5
-    assert value["half_width"] == pytest.approx(63.531, abs=1e-3) and value["ci_low"] == pytest.approx(5 - 63.531, abs=1e-3)
+    assert value["half_width"] == pytest.approx(63.531, abs=1e-3) and value[
+        "ci_low"
+    ] == pytest.approx(5 - 63.531, abs=1e-3)
     rows = list(csv.DictReader((tmp_path / "sweep.csv").open(newline="")))
     assert len(rows) == 10 and [r["status"] for r in rows].count("ok") == 2
     assert json.loads((tmp_path / "summary.json").read_text()) == json.loads(json.dumps(summary))
@@ -85,12 +116,16 @@ def test_a_sweep_survives_workers_that_die_and_a_rerun_retries_only_those(tmp_pa
 def test_ray_backend_same_numbers_as_serial_and_survives_a_killed_worker(tmp_path):
     pytest.importorskip("ray", reason="the Ray backend needs the 'sweep' extra")
     grid = {"learning_rate": ["0.1"], **{k: [v] for k, v in FAST.items()}}
-    summary = sweep("linear-regression", grid, [0, 1], tmp_path / "ray", backend="ray", workers=2, quiet=True)
+    summary = sweep(
+        "linear-regression", grid, [0, 1], tmp_path / "ray", backend="ray", workers=2, quiet=True
+    )
     serial = sweep("linear-regression", grid, [0, 1], tmp_path / "serial", quiet=True)
     assert summary["failed"] == [] and summary["points"] == serial["points"]
     for seed in (0, 1):
         d = f"learning_rate=0.1,iterations=20,converge_iterations=20/seed={seed}"
-        a, b = (json.loads((tmp_path / k / d / "summary.json").read_text()) for k in ("ray", "serial"))
+        a, b = (
+            json.loads((tmp_path / k / d / "summary.json").read_text()) for k in ("ray", "serial")
+        )
         a.pop("seconds"), b.pop("seconds")
         assert a == b
     grid = {"crash": ["none", "kill", "exit"]}
@@ -99,4 +134,9 @@ def test_ray_backend_same_numbers_as_serial_and_survives_a_killed_worker(tmp_pat
     assert all("the worker running it died: WorkerCrashedError" in f for f in crashed["failed"])
     assert crashed["points"]["crash=none"]["value"]["n"] == 1
     assert (tmp_path / "crash" / "crash=kill" / "seed=0" / "error.txt").is_file()
-    assert sweep(CRASHES, grid, [0], tmp_path / "crash", backend="ray", workers=2, quiet=True)["failed"] == []
+    assert (
+        sweep(CRASHES, grid, [0], tmp_path / "crash", backend="ray", workers=2, quiet=True)[
+            "failed"
+        ]
+        == []
+    )

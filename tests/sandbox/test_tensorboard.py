@@ -7,7 +7,9 @@ import pytest
 from sandbox import cli
 from sandbox import experiment as ex
 
-pytest.importorskip("tensorboard", reason="needs the tensorboard extra: pip install '.[tensorboard]'")
+pytest.importorskip(
+    "tensorboard", reason="needs the tensorboard extra: pip install '.[tensorboard]'"
+)
 
 from sandbox.tensorboard import read_scalars  # noqa: E402
 
@@ -32,7 +34,10 @@ def test_metrics_are_written_as_scalars_once_even_after_resume(tmp_path, capsys,
     monkeypatch.setattr(ex, "info", lambda name: ex.Experiment("t", "t", C, _two_stages))
     out = tmp_path / "r"
     assert cli.main(["run", "t", "--out", str(out), "--tensorboard", "--quiet"]) == 0
-    expected = {"train/loss": [(0, 1.0), (1, 0.5), (2, pytest.approx(1 / 3))], "eval/mean_return": [(10, 7.5)]}
+    expected = {
+        "train/loss": [(0, 1.0), (1, 0.5), (2, pytest.approx(1 / 3))],
+        "eval/mean_return": [(10, 7.5)],
+    }
     assert read_scalars(out / "tensorboard") == expected
     (out / "summary.json").unlink()
     (out / "stages" / "second.json").unlink()

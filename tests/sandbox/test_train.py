@@ -52,8 +52,16 @@ Y = np.zeros(4)
 
 def test_history_and_early_stopping_with_restore_best():
     t = Scripted([1.0] * 20, [5, 4, 3, 3.5, 3.2, 3.1, 9, 9])
-    r = fit_loop(t, X, Y, epochs=20, batch_size=4, rng=np.random.default_rng(0), validation=(X, Y),
-                 early_stopping=EarlyStopping(patience=2))
+    r = fit_loop(
+        t,
+        X,
+        Y,
+        epochs=20,
+        batch_size=4,
+        rng=np.random.default_rng(0),
+        validation=(X, Y),
+        early_stopping=EarlyStopping(patience=2),
+    )
     assert r.best_epoch == 3 and r.stopped_epoch == 6 and r.epochs_run == 6
     assert r.history["val_loss"] == [5, 4, 3, 3.5, 3.2, 3.1]
     assert r.history["loss"] == [1.0] * 6 and r.history["accuracy"] == [1.0] * 6
@@ -62,14 +70,24 @@ def test_history_and_early_stopping_with_restore_best():
 
 def test_min_delta_counts_small_gains_as_no_improvement():
     t = Scripted([1.0] * 10, [5, 4.95, 4.9, 4.85])
-    r = fit_loop(t, X, Y, epochs=10, batch_size=4, rng=np.random.default_rng(0), validation=(X, Y),
-                 early_stopping=EarlyStopping(patience=1, min_delta=0.1, restore_best=False))
+    r = fit_loop(
+        t,
+        X,
+        Y,
+        epochs=10,
+        batch_size=4,
+        rng=np.random.default_rng(0),
+        validation=(X, Y),
+        early_stopping=EarlyStopping(patience=1, min_delta=0.1, restore_best=False),
+    )
     assert r.best_epoch == 1 and r.stopped_epoch == 3 and t.w[0] == 3
 
 
 def test_divergence_keeps_finite_weights_and_names_the_epoch():
     t = Scripted([1.0, 1.0, math.inf], [3, 2])
-    with pytest.raises(DivergenceError, match=r"diverged in epoch 3: the loss became inf.*current weights") as info:
+    with pytest.raises(
+        DivergenceError, match=r"diverged in epoch 3: the loss became inf.*current weights"
+    ) as info:
         fit_loop(t, X, Y, epochs=5, batch_size=4, rng=np.random.default_rng(0), validation=(X, Y))
     assert info.value.epoch == 3 and info.value.result.history["val_loss"] == [3, 2]
     assert t.w[0] == 2
@@ -91,18 +109,30 @@ def test_non_finite_validation_loss_is_divergence():
 
 def test_early_stopping_needs_validation_and_checks_its_settings():
     with pytest.raises(ValueError, match="early stopping needs validation data"):
-        fit_loop(Scripted([1.0], []), X, Y, epochs=1, batch_size=1, rng=np.random.default_rng(0), early_stopping=EarlyStopping())
+        fit_loop(
+            Scripted([1.0], []),
+            X,
+            Y,
+            epochs=1,
+            batch_size=1,
+            rng=np.random.default_rng(0),
+            early_stopping=EarlyStopping(),
+        )
     with pytest.raises(ValueError, match="patience=-1"):
         EarlyStopping(patience=-1).validate()
 
 
 def test_torch_trainee_mean_epoch_loss_weights_batches_by_size():
     net = build_network(NetSpec(2, 1), seed=0)
-    opt = Optimizer(net.parameters(), OptimConfig(name="sgd", lr=1e-9))  # effectively frozen weights
+    opt = Optimizer(
+        net.parameters(), OptimConfig(name="sgd", lr=1e-9)
+    )  # effectively frozen weights
     t = TorchTrainee(net, opt, "mse")
     Xd = np.random.default_rng(0).normal(size=(10, 2))
     yd = np.zeros(10)
-    r = fit_loop(t, Xd, yd, epochs=1, batch_size=4, rng=np.random.default_rng(0))  # batches of 4, 4, 2
+    r = fit_loop(
+        t, Xd, yd, epochs=1, batch_size=4, rng=np.random.default_rng(0)
+    )  # batches of 4, 4, 2
     full, _ = t.score(*t.prepare(Xd, yd))
     assert r.history["loss"][0] == pytest.approx(full, rel=1e-5)
 
@@ -110,7 +140,10 @@ def test_torch_trainee_mean_epoch_loss_weights_batches_by_size():
 def test_weights_broken_by_the_last_update_of_an_epoch_are_caught():
     t = Scripted([1.0, 1.0], [], poison_at=2)
     t.train_losses = iter([1.0, 1.0])
-    with pytest.raises(DivergenceError, match="epoch 2: the weights became non-finite.*end of epoch 1 were restored"):
+    with pytest.raises(
+        DivergenceError,
+        match="epoch 2: the weights became non-finite.*end of epoch 1 were restored",
+    ):
         fit_loop(t, X, Y, epochs=2, batch_size=4, rng=np.random.default_rng(0))
     assert t.w[0] == 1
 

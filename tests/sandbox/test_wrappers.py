@@ -12,7 +12,9 @@ from sandbox.wrappers import Discretize
 
 
 def test_grid_cells_and_their_centres():
-    env = Discretize("MountainCar-v0", bins=(6, 4))  # position in [-1.2, 0.6], velocity in [-0.07, 0.07]
+    env = Discretize(
+        "MountainCar-v0", bins=(6, 4)
+    )  # position in [-1.2, 0.6], velocity in [-0.07, 0.07]
     assert env.observation_space == spaces.Discrete(24)
     assert env.cell([-1.2, -0.07]) == (0, 0)
     assert env.cell([0.6, 0.07]) == (5, 3)
@@ -27,7 +29,9 @@ def test_grid_cells_and_their_centres():
 def test_unbounded_dimensions_need_explicit_bounds():
     with pytest.raises(ValueError, match=r"unbounded in dimensions \[1, 3\].*low=\("):
         Discretize("CartPole-v1", bins=6)
-    env = Discretize("CartPole-v1", bins=(1, 1, 6, 6), low=(-2.4, -3, -0.21, -3.5), high=(2.4, 3, 0.21, 3.5))
+    env = Discretize(
+        "CartPole-v1", bins=(1, 1, 6, 6), low=(-2.4, -3, -0.21, -3.5), high=(2.4, 3, 0.21, 3.5)
+    )
     assert env.observation_space.n == 36
 
 
@@ -52,7 +56,9 @@ def test_action_bins_on_a_box_action_space():
     env.reset(seed=0)
     obs, reward, *_ = env.step(4)
     assert 0 <= obs < 125 and reward <= 0
-    with pytest.raises(ValueError, match=r"action=5 is not in this Discretize's action space, Discrete\(5\)"):
+    with pytest.raises(
+        ValueError, match=r"action=5 is not in this Discretize's action space, Discrete\(5\)"
+    ):
         env.step(5)
     with pytest.raises(ValueError, match="action_bins is for a Box action space"):
         Discretize("MountainCar-v0", action_bins=3)
@@ -67,7 +73,9 @@ def test_discrete_observations_pass_through():
 
 def test_q_learning_runs_on_a_discretized_box_env():
     env = Discretize("MountainCar-v0", bins=(12, 10))
-    agent = QLearning(learning_rate=0.2, epsilon_start=0.2, epsilon_end=0.2, seed=0).fit(env, steps=3000)
+    agent = QLearning(learning_rate=0.2, epsilon_start=0.2, epsilon_end=0.2, seed=0).fit(
+        env, steps=3000
+    )
     assert agent.q_table_.shape == (120, 3) and agent.n_steps_ == 3000
     assert np.any(agent.q_table_ != 0)
 
@@ -84,7 +92,9 @@ def test_flatten_discrete_indexes_tuple_and_dict_observations():
     assert seen == set(range(704))  # one index per combination, none shared
 
     class DictEnv(gym.Env):
-        observation_space = gym.spaces.Dict({"row": gym.spaces.Discrete(3, start=1), "col": gym.spaces.Discrete(4)})
+        observation_space = gym.spaces.Dict(
+            {"row": gym.spaces.Discrete(3, start=1), "col": gym.spaces.Discrete(4)}
+        )
         action_space = gym.spaces.Discrete(2)
 
         def reset(self, *, seed=None, options=None):
@@ -99,7 +109,10 @@ def test_flatten_discrete_indexes_tuple_and_dict_observations():
 def test_flatten_discrete_refuses_what_it_cannot_index():
     from sandbox.wrappers import FlattenDiscrete
 
-    with pytest.raises(ValueError, match=r"Tuple or Dict observation space whose parts are all Discrete; CartPole-v1"):
+    with pytest.raises(
+        ValueError,
+        match=r"Tuple or Dict observation space whose parts are all Discrete; CartPole-v1",
+    ):
         FlattenDiscrete("CartPole-v1")
     env = FlattenDiscrete(gym.make("Blackjack-v1"))
     with pytest.raises(ValueError, match="does not match"):
