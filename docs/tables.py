@@ -192,8 +192,8 @@ TABLES: dict[str, Table] = {
         "Sutton & Barto's 10-armed testbed, 2000 runs",
     ),
     "learn-env-episodes": Table(
-        ("sweep learn-env --grid episodes=100,300,1000 --seeds 0,1,2 --out {out}",),
-        lambda folder: grouped(folder, "episodes", ("success_rate", "optimal_success_rate")),
+        ("sweep learn-env --grid budget=100,300,1000 --seeds 0,1,2 --out {out}",),
+        lambda folder: grouped(folder, "budget", ("success_rate", "optimal_success_rate")),
         "Q-learning on the slippery 5x5 GridWorld: success against training episodes",
     ),
     "cartpole-seeds": Table(
