@@ -44,9 +44,7 @@ class Config:
     window: int = 100
     eval_episodes: int = 100
     threads: int = 1  # torch threads; one is fastest for these small networks
-    backend: str = (
-        "numpy"  # the agent's: "numpy" (the default) or "torch"; compare their env steps/s
-    )
+    backend: str = "numpy"  # the agent's engine, "numpy" or "torch"; compare their env steps/s
     n_step: int = 3  # only with agent=dqn: DQN's n-step returns (1: one-step Q-learning targets)
     prioritized: bool = True  # only with agent=dqn: DQN's prioritized replay (false: uniform)
 

@@ -43,13 +43,11 @@ DEFAULT_ENV_KWARGS = "map='5x5', slip=0.2, step_cost=0.01"
 class Config:
     seed: int = 0
     env: str = DEFAULT_ENV  # a registered env id, or module:Class
-    env_kwargs: str | None = (
-        None  # keyword arguments for the env; None: DEFAULT_ENV_KWARGS for the default env, else none
-    )
+    env_kwargs: str | None = None  # the env's keyword arguments; None: the default env's, else none
     agent: str = "QLearning"  # the learner's class name, as `sandbox check-env` lists them
     agent_kwargs: str = ""  # hyperparameters, e.g. "gamma=0.9, learning_rate=0.5"
     budget: int | None = (
-        None  # episodes or env steps, as the agent counts by default; None: its default budget
+        None  # episodes or env steps, in the agent's budget_unit; None: its default
     )
     eval_episodes: int = 1000
     gamma: float = 0.99  # the reference value iteration's discount

@@ -29,8 +29,10 @@ import importlib
 import importlib.machinery
 import importlib.metadata
 import importlib.util
+import io
 import re
 import sys
+import tokenize
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -356,6 +358,22 @@ def _comments(source: str) -> dict[tuple[int, int], str]:
             rest = lines[row - 1][col:].strip() if 0 < row <= len(lines) else ""
             return rest[1:].strip() if rest.startswith("#") else ""
 
+        def within(self, node: ast.AST) -> str:
+            """The first comment inside ``node``'s lines: a formatter may wrap a long default in
+            parentheses, which moves its trailing comment inside them."""
+            for row in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+                text = lines[row - 1] if 0 < row <= len(lines) else ""
+                try:
+                    tokens = list(
+                        tokenize.generate_tokens(io.StringIO(text.strip() + "\n").readline)
+                    )
+                except (tokenize.TokenError, SyntaxError):
+                    continue
+                for tok in tokens:
+                    if tok.type == tokenize.COMMENT:
+                        return tok.string[1:].strip()
+            return ""
+
     return _Trailing()
 
 
@@ -391,6 +409,7 @@ def config_settings(
                 default=default,
                 help=meta.get("help")
                 or comments[(node.end_lineno, node.end_col_offset)]
+                or (comments.within(node) if hasattr(comments, "within") else "")
                 or COMMON_MEANINGS.get(name, ""),
                 choices=tuple(meta.get("choices", choices)),
                 bounds=bounds,
