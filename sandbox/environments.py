@@ -103,9 +103,16 @@ def _construct(build: Callable[..., Any], kwargs: dict[str, Any], what: str) -> 
         ) from None
 
 
-def env_name(env: gym.Env) -> str:
+def env_name(env: gym.Env | gym.vector.VectorEnv) -> str:
+    """The env's registered id, else its class name; a vector env of copies is named by its copies."""
     spec = getattr(env, "spec", None)
-    return spec.id if spec is not None and spec.id else type(env.unwrapped).__name__
+    if spec is not None and spec.id:
+        return spec.id
+    # SyncVectorEnv keeps its envs; AsyncVectorEnv cannot and keeps its class name
+    copies = getattr(env.unwrapped, "envs", None)
+    if isinstance(env, gym.vector.VectorEnv) and copies:
+        return env_name(copies[0])
+    return type(env.unwrapped).__name__
 
 
 # ------------------------------------------------------------ what an agent can run on

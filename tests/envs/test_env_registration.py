@@ -96,3 +96,15 @@ def test_a_keyword_the_env_does_not_take_is_a_clear_error_not_a_type_error():
     for env in ("CartPole-v1", "sandbox/GridWorld-v0"):
         with pytest.raises(ValueError, match=r"does not take the keyword arguments \['bogus'\]"):
             make_env(env, bogus=1)
+
+
+def test_a_vector_env_of_copies_is_named_by_its_copies():
+    from sandbox.environments import env_name
+    from sandbox.vector import make_vec_env
+
+    vec = make_vec_env("CartPole-v1", 2)
+    try:
+        # not "SyncVectorEnv", as DQN's NaN-reward error once said
+        assert env_name(vec) == "CartPole-v1"
+    finally:
+        vec.close()
