@@ -18,6 +18,10 @@ budget; None: the agent's own default budget), then its greedy policy plays
 mode (``opponent='self'``) and plays against the env as given. Where the env
 exposes a transition table ``P``, value iteration solves it exactly and its
 greedy policy plays the same episodes, as the reference.
+
+Where the agent has a preset for the env (``sandbox/presets/<Agent>.toml``; see
+:mod:`sandbox.presets`), its settings are applied and named in the output
+(``preset=none`` leaves them out); ``agent_kwargs`` override any of them.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from sandbox import plots
+from sandbox import plots, presets
 from sandbox.checks import check_choice, check_number, close_matches
 from sandbox.environments import env_name, make_env, require_env_support
 from sandbox.experiment import Experiment, Run
@@ -45,7 +49,10 @@ class Config:
     env: str = DEFAULT_ENV  # a registered env id, or module:Class
     env_kwargs: str | None = None  # the env's keyword arguments; None: the default env's, else none
     agent: str = "QLearning"  # the learner's class name, as `sandbox check-env` lists them
-    agent_kwargs: str = ""  # hyperparameters, e.g. "gamma=0.9, learning_rate=0.5"
+    agent_kwargs: str = (
+        ""  # hyperparameters, e.g. "gamma=0.9, learning_rate=0.5"; they override the preset's
+    )
+    preset: str = "auto"  # auto: the agent's preset for this env, if one ships (sandbox/presets/); none; or a name like DQN/MountainCar-v0
     budget: int | None = (
         None  # episodes or env steps, in the agent's budget_unit; None: its default
     )
@@ -58,6 +65,8 @@ class Config:
         check_number("eval_episodes", self.eval_episodes, low=1, integer=True)
         env_kwargs(self)
         parse_kwargs("agent_kwargs", self.agent_kwargs)
+        if self.preset not in ("auto", "none"):
+            presets.get(self.preset)
 
 
 def env_kwargs(cfg: Config) -> dict[str, Any]:
@@ -116,16 +125,25 @@ def train(cfg: Config, run: Run) -> dict:
     require_env_support(cls, make_env(cfg.env, **kwargs))
     # A factory, not an instance: agents that run several env copies make their own.
     train_env = functools.partial(make_env, cfg.env, **kwargs)
-    params = parse_kwargs("agent_kwargs", cfg.agent_kwargs)
+    preset = presets.resolve(cfg.preset, cls.__name__, cfg.env)
+    given = parse_kwargs("agent_kwargs", cfg.agent_kwargs)
     known = cls._param_names()
-    for key in params:
+    for key in [*(preset.params if preset else ()), *given]:
         if key not in known:
             hint = close_matches(key, known)
             did = f" Did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+            where = f"preset {preset.name} ({preset.file})" if key not in given else "agent_kwargs"
             raise ValueError(
-                f"agent_kwargs: {cls.__name__} takes no parameter {key!r}.{did} "
+                f"{where}: {cls.__name__} takes no parameter {key!r}.{did} "
                 f"Its parameters: {', '.join(known)}."
             )
+    params = {**(preset.params if preset else {}), **given}
+    if preset is not None:
+        overridden = sorted(set(preset.params) & set(given))
+        run.say(
+            preset.describe()
+            + (f"; overridden by agent_kwargs: {', '.join(overridden)}" if overridden else "")
+        )
     if "seed" in known:
         params.setdefault("seed", cfg.seed)
     agent = cls(**params)
@@ -138,6 +156,7 @@ def train(cfg: Config, run: Run) -> dict:
     out = {
         "agent": cls.__name__,
         "env": env_name(env),
+        "preset": preset.name if preset else None,
         "budget": None if cls.paradigm == "planning" else cfg.budget,
         "budget_unit": None if cls.paradigm == "planning" else unit,
         **{k: result.get(k) for k in ("mean_return", "success_rate", "mean_length")},
@@ -195,6 +214,7 @@ def run(cfg: Config, run: Run) -> dict:
         for k in (
             "agent",
             "env",
+            "preset",
             "budget",
             "budget_unit",
             "mean_return",
