@@ -49,6 +49,7 @@ class Table:
     commands: tuple[str, ...]  # sandbox arguments; {out} is the table's run folder
     build: Callable[[Path], tuple[list[str], list[list[Any]]]]  # run folder -> (headers, rows)
     about: str
+    note: Callable[[Path], str] | None = None  # run folder -> a line under the stamp
 
 
 # ------------------------------------------------------------------ reading run folders
@@ -175,6 +176,30 @@ def dqn_screening_table(folder: Path) -> tuple[list[str], list[list[Any]]]:
     return ["n_step", "prioritized", "seeds solved", "which"], rows
 
 
+def suite_table(folder: Path) -> tuple[list[str], list[list[Any]]]:
+    """The suite's own table: one row per entry, as its summary.json keeps them."""
+    from sandbox.suite import HEADERS, cells
+
+    rows = json.loads((folder / "summary.json").read_text())["rows"]
+    return HEADERS, [cells(r) for r in rows]
+
+
+def suite_note(folder: Path) -> str:
+    summary = json.loads((folder / "summary.json").read_text())
+    size = summary["size"]
+    what = (
+        "the full size: the budgets and seeds the targets are stated for"
+        if size == "full"
+        else f"the {size} size: small budgets and one or two seeds, which shows the suite works, "
+        "not what the agents reach (`sandbox run suite --set size=full` makes the full table)"
+    )
+    only = f", only {summary['only']}" if summary.get("only") else ""
+    return (
+        f"<sub>Suite size: {size}{only}, {what}. Targets met: {summary['targets_met']} of "
+        f"{summary['targets']}.</sub>"
+    )
+
+
 CARTPOLE = ("solved_at_steps", "solved_seconds", "eval_mean_return", "steps_per_second")
 
 TABLES: dict[str, Table] = {
@@ -195,6 +220,12 @@ TABLES: dict[str, Table] = {
         ("sweep learn-env --grid budget=100,300,1000 --seeds 0,1,2 --out {out}",),
         lambda folder: grouped(folder, "budget", ("success_rate", "optimal_success_rate")),
         "Q-learning on the slippery 5x5 GridWorld: success against training episodes",
+    ),
+    "suite": Table(
+        ("run suite --set size=full --set workers=2 --out {out}",),
+        suite_table,
+        "the benchmark suite, full size (hours on 2 cores)",
+        suite_note,
     ),
     "cartpole-seeds": Table(
         tuple(f"run cartpole --seed {n} --out {{out}}/seed={n}" for n in range(5)),
@@ -280,8 +311,10 @@ def markdown(headers: list[str], rows: list[list[Any]]) -> str:
 
 def render(name: str, runs: Path) -> str:
     folder = runs / name
-    headers, rows = TABLES[name].build(folder)
-    return markdown(headers, rows) + "\n\n" + stamp(name, folder) + "\n"
+    table = TABLES[name]
+    headers, rows = table.build(folder)
+    note = "\n\n" + table.note(folder) if table.note else ""
+    return markdown(headers, rows) + "\n\n" + stamp(name, folder) + note + "\n"
 
 
 # ------------------------------------------------------------------ running and writing

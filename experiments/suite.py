@@ -30,6 +30,7 @@ from sandbox.checks import check_choice, check_number
 from sandbox.experiment import Experiment, Run
 from sandbox.files import atomic_write_json
 from sandbox.report import Report
+from sandbox.suite import SIZES
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Config:
     entries: str = ""  # the entries file (TOML); "": the suite's own, sandbox/suite.toml
 
     def validate(self) -> None:
-        check_choice("size", self.size, suite.SIZES)
+        check_choice("size", self.size, SIZES)
         check_number("workers", self.workers, low=1, integer=True)
         suite.select(suite.load(self.entries or None), self.only)
 
@@ -160,6 +161,12 @@ def report(cfg: Config, rows: list[dict], folder: Path) -> Report:
         "value-iteration reference), on a machine that may have been running other work."
     )
     page.table(suite.HEADERS, [suite.cells(r) for r in rows])
+    page.heading("Per seed")
+    page.text(
+        "Each run's score beside its reference on the same evaluation episodes (for the generated "
+        "FrozenLake maps, seed K is map K)."
+    )
+    page.table(["entry", "seed", "score", "reference", "score / reference"], per_seed(rows))
     for r in rows:
         folder_of = folder / r["entry"]
         if not (folder_of / "sweep.json").is_file():
@@ -176,6 +183,23 @@ def report(cfg: Config, rows: list[dict], folder: Path) -> Report:
             for name, fig, caption in figures[:1]:
                 page.figure(fig, f"{r['entry']}_{name}", caption)
     return page
+
+
+def per_seed(rows: list[dict]) -> list[list]:
+    out = []
+    for r in rows:
+        refs = r.get("references", {})
+        for seed, score in r["scores"].items():
+            ref = refs.get(seed)
+            ratio = score / ref if score is not None and ref else None
+            out.append(
+                [r["entry"], seed, _num(score), _num(ref), "-" if ratio is None else f"{ratio:.3f}"]
+            )
+    return out
+
+
+def _num(v: float | None) -> str:
+    return "-" if v is None else f"{v:.4g}"
 
 
 EXPERIMENT = Experiment(

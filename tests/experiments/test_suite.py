@@ -5,6 +5,8 @@ runs that finished; a bad `only` is refused with the ids."""
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -61,6 +63,16 @@ target = { value = -200, comparison = ">=" }
 """
 
 
+def _tables():
+    root = Path(__file__).resolve().parents[2] / "docs"
+    sys.path.insert(0, str(root))
+    try:
+        import tables
+    finally:
+        sys.path.remove(str(root))
+    return tables
+
+
 def _suite(tmp_path, *extra):
     entries = tmp_path / "entries.toml"
     entries.write_text(TOY)
@@ -103,6 +115,12 @@ def test_suite_table_resume_failure_and_compare(tmp_path, capsys):
     for column in ("reference", "reference source", "target", "met", "wall s/run"):
         assert column in table
     assert (out / "report.html").is_file() and summary["report"].endswith("report.html")
+
+    # docs/tables.py builds the docs table from the suite's summary.json
+    tables = _tables()
+    headers, cells = tables.suite_table(out)
+    assert headers == suite.HEADERS and [c[0] for c in cells] == list(rows)
+    assert "Suite size: short" in tables.suite_note(out)
 
     # an entry's folder is a seed group `sandbox compare` reads
     compared = compare([out / "lake"], quiet=True)
