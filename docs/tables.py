@@ -188,14 +188,14 @@ def suite_note(folder: Path) -> str:
     summary = json.loads((folder / "summary.json").read_text())
     size = summary["size"]
     what = (
-        "the full size: the budgets and seeds the targets are stated for"
+        "the budgets and seeds the targets are stated for"
         if size == "full"
-        else f"the {size} size: small budgets and one or two seeds, which shows the suite works, "
-        "not what the agents reach (`sandbox run suite --set size=full` makes the full table)"
+        else "small budgets and one or two seeds: it shows the suite works, not what the agents "
+        "reach; `sandbox run suite --set size=full` makes the full table"
     )
     only = f", only {summary['only']}" if summary.get("only") else ""
     return (
-        f"<sub>Suite size: {size}{only}, {what}. Targets met: {summary['targets_met']} of "
+        f"<sub>Suite size: {size}{only} ({what}). Targets met: {summary['targets_met']} of "
         f"{summary['targets']}.</sub>"
     )
 

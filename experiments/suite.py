@@ -88,11 +88,34 @@ def references(entry: suite.Entry, size: str, summaries: dict, folder: Path) -> 
     return {int(s): v for s, v in saved["values"].items() if int(s) in summaries}
 
 
+COMPARED = ("env", "env_kwargs", "agent", "agent_kwargs", "budget", "eval_episodes")
+
+
+def check_reusable(runs: list[dict], out: Path) -> None:
+    """Refuse to resume over runs made with other settings than the entries now give (an entries file
+    edited between two sessions): a finished run is reused as it is, so it must be the run asked for."""
+    for r in runs:
+        path = out / r["dir"] / "config.json"
+        if not path.is_file():
+            continue
+        had = suite.read_json(path).get("settings", {})
+        wanted = {"agent_kwargs": "", "budget": None, **r["sets"]}
+        differ = [k for k in COMPARED if str(had.get(k)) != str(wanted[k])]
+        if differ:
+            was = ", ".join(f"{k}={had.get(k)!r}" for k in differ)
+            now = ", ".join(f"{k}={wanted[k]!r}" for k in differ)
+            raise ValueError(
+                f"{out / r['dir']} was run with {was}, but the entry now asks for {now}; "
+                "start the suite in a new --out, or delete that run's folder to run it again."
+            )
+
+
 def run(cfg: Config, run: Run) -> dict:
     entries = suite.select(suite.load(cfg.entries or None), cfg.only)
     missing = {e.id: unavailable(e, cfg.size) for e in entries}
     runnable = [e for e in entries if missing[e.id] is None]
     runs = suite.plan_runs(runnable, cfg.size)
+    check_reusable(runs, run.dir)
     run.say(
         f"suite ({cfg.size}): {len(entries)} entries, {len(runs)} learn-env runs, "
         f"{cfg.workers} at a time -> {run.dir}"

@@ -134,6 +134,15 @@ def test_suite_table_resume_failure_and_compare(tmp_path, capsys):
     assert printed.count("(reused)") == 3 and "broken seed=0: failed" in printed
     assert (out / "lake" / "QLearning" / "seed=0" / "summary.json").stat().st_mtime_ns == stamp
 
+    # an entries file edited since: its finished runs are not what it asks for, so no resume over them
+    entries = tmp_path / "entries.toml"
+    entries.write_text(TOY.replace("budget = 300", "budget = 400"))
+    assert main(["run", "suite", "--resume", str(out)]) == 2
+    assert (
+        "was run with budget=300, but the entry now asks for budget='400'"
+        in capsys.readouterr().err
+    )
+
 
 def test_unknown_only_names_the_ids(tmp_path, capsys):
     assert _suite(tmp_path, "--set", "only=tabular,nope", "--out", str(tmp_path / "x")) == 2
