@@ -236,7 +236,7 @@ EXPERIMENT = Experiment(
     tour={"eval_episodes": 200},
     tour_order=50,
     paradigm="reinforcement + planning",
-    headline=("success_rate", "optimal_success_rate"),
+    headline=("mean_return", "success_rate", "optimal_mean_return", "optimal_success_rate"),
 )
 
 if __name__ == "__main__":
