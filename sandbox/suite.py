@@ -317,7 +317,13 @@ def computed_reference(entry: Entry, seed: int, episodes: int) -> float:
 
 
 def plan_runs(entries: list[Entry], size: str) -> list[dict[str, Any]]:
-    """One run per (entry, seed): its learn-env settings and its folder under the suite's run folder."""
+    """One run per (entry, seed): its learn-env settings and its folder under the suite's run folder.
+
+    The longest runs go first (deep ones, then tabular, then planners, each by budget), so that the
+    workers do not end with one long run each left alone; the table keeps the entries' order.
+    """
+    first = {"deep": 0, "tabular": 1, "planning": 2}
+    ordered = sorted(entries, key=lambda e: (first[e.family], -(e.budget[size] or 0)))
     return [
         {
             "entry": e.id,
@@ -326,7 +332,7 @@ def plan_runs(entries: list[Entry], size: str) -> list[dict[str, Any]]:
             "label": e.agent,
             "dir": f"{e.id}/{e.agent}/seed={seed}",
         }
-        for e in entries
+        for e in ordered
         for seed in e.seeds[size]
     ]
 

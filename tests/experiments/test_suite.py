@@ -172,3 +172,22 @@ def test_basic_strategy_plays_blackjack_as_the_table_says():
     assert suite.basic_strategy((13, 4, 0)) == 0  # stand on 13 against a 4
     assert suite.basic_strategy((18, 9, 1)) == 1  # hit soft 18 against a 9
     assert suite.basic_strategy((18, 7, 1)) == 0
+
+
+def test_a_missing_dependency_makes_an_entry_not_available(monkeypatch):
+    import gymnasium as gym
+
+    import sandbox.environments
+    from experiments.suite import unavailable
+
+    def no_box2d(*args, **kwargs):
+        raise gym.error.DependencyNotInstalled("Box2D is not installed, run `pip install box2d`")
+
+    monkeypatch.setattr(sandbox.environments, "make_env", no_box2d)
+    entry = next(e for e in suite.load() if e.id == "lunarlander-dqn")
+    assert (
+        unavailable(entry, "short")
+        == "not available: Box2D is not installed, run `pip install box2d`"
+    )
+    pole = suite.Entry("x", "deep", "CartPole-v1", "NoSuchAgent", "mean_return", {}, {}, {})
+    assert unavailable(pole, "short") == "not available: no learner 'NoSuchAgent' in the registry"
