@@ -56,7 +56,7 @@ import statistics
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -202,35 +202,52 @@ class EnvBench:
     pairs: tuple[Pair, ...]
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     solve_at: float | None = None  # stop both sides when the 100-episode training mean reaches it
-    return_goal: float | None = (
-        None  # the issue's target for the sandbox's median evaluation return
-    )
+    return_goal: float | None = None  # the issue's target for the sandbox's median eval return
     wall_goal_seconds: float | None = None  # the issue's limit on the sandbox's median wall seconds
     extra_goals: dict[str, float] = field(default_factory=dict)
 
 
-def _pairs(budget: int, *algos: tuple[str, str], goals: dict[str, float] | None = None):
-    goals = goals or {}
-    return tuple(Pair(sb3, ours, budget, budget, goals.get(sb3)) for sb3, ours in algos)
-
-
-PG, DQN_, SAC_, TD3_ = ("PPO", "PolicyGradient"), ("DQN", "DQN"), ("SAC", "SAC"), ("TD3", "TD3")
 ENVS: dict[str, EnvBench] = {
     b.env: b
     for b in (
         EnvBench(
             "CartPole-v1",
             # PPO's schedules decay over 200,000 steps, PolicyGradient's over 150,000 (as before).
-            (Pair("PPO", "PolicyGradient", 200_000, 150_000, 0.25), *_pairs(100_000, DQN_)),
+            (
+                Pair("PPO", "PolicyGradient", 200_000, 150_000, wall_ratio_goal=0.25),
+                Pair("DQN", "DQN", 100_000, 100_000),
+            ),
             seeds=(0, 1, 2),
             solve_at=475.0,
             extra_goals={"solve_steps": 150_000, "throughput_fraction": 0.5},
         ),
-        EnvBench("Acrobot-v1", _pairs(150_000, PG, DQN_, goals={"PPO": 0.25}), return_goal=-85.0),
-        EnvBench("MountainCar-v0", _pairs(200_000, DQN_, PG), return_goal=-110.0),
-        EnvBench("Pendulum-v1", _pairs(50_000, SAC_, TD3_, PG), return_goal=-200.0),
         EnvBench(
-            "LunarLander-v3", _pairs(1_000_000, PG), return_goal=200.0, wall_goal_seconds=600.0
+            "Acrobot-v1",
+            (
+                Pair("PPO", "PolicyGradient", 150_000, 150_000, wall_ratio_goal=0.25),
+                Pair("DQN", "DQN", 150_000, 150_000),
+            ),
+            return_goal=-85.0,
+        ),
+        EnvBench(
+            "MountainCar-v0",
+            (Pair("DQN", "DQN", 200_000, 200_000), Pair("PPO", "PolicyGradient", 200_000, 200_000)),
+            return_goal=-110.0,
+        ),
+        EnvBench(
+            "Pendulum-v1",
+            (
+                Pair("SAC", "SAC", 50_000, 50_000),
+                Pair("TD3", "TD3", 50_000, 50_000),
+                Pair("PPO", "PolicyGradient", 50_000, 50_000),
+            ),
+            return_goal=-200.0,
+        ),
+        EnvBench(
+            "LunarLander-v3",
+            (Pair("PPO", "PolicyGradient", 1_000_000, 1_000_000),),
+            return_goal=200.0,
+            wall_goal_seconds=600.0,
         ),
     )
 }
@@ -247,7 +264,7 @@ def zoo_description(algo: str, env: str) -> str:
     return ", ".join(f"{k}={v}" for k, v in ZOO[algo, env].items())
 
 
-def build_sb3(algo: str, env_id: str, seed: int, budget: int) -> tuple[Any, Any]:
+def build_sb3(algo: str, env_id: str, seed: int) -> tuple[Any, Any]:
     """(model, VecNormalize or None): SB3 ``algo`` with RL Zoo's settings for ``env_id``, built as rl_zoo3 does."""
     import stable_baselines3 as sb3
     from stable_baselines3.common.env_util import make_vec_env
@@ -293,7 +310,7 @@ def run_sb3(
             return True
 
     load, cpu, start = load_average(), time.process_time(), time.perf_counter()
-    model, vecnorm = build_sb3(algo, env_id, seed, budget)
+    model, vecnorm = build_sb3(algo, env_id, seed)
     cb = StopWhenSolved() if solve_at is not None else None
     model.learn(total_timesteps=budget, callback=cb)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -387,18 +404,30 @@ def _evaluate(policy: Any, env_id: str, seed: int, episodes: int) -> dict:
 
 
 def raw_rate(env_id: str, n_envs: int, steps: int, seed: int) -> float:
-    """Env steps per second of the same vector env under uniformly random actions."""
+    """Env steps per second of the same vector env (Discrete actions) under uniformly random actions."""
     from sandbox.vector import make_vec_env
 
     vec = make_vec_env(env_id, n_envs)
     vec.reset(seed=seed)
-    vec.action_space.seed(seed)
+    rng = np.random.default_rng(seed)
     start = time.perf_counter()
     for _ in range(steps // n_envs):
-        vec.step(vec.action_space.sample())
+        vec.step(rng.integers(0, vec.single_action_space.n, n_envs))
     rate = (steps // n_envs) * n_envs / (time.perf_counter() - start)
     vec.close()
     return rate
+
+
+def warm_up(env_id: str, pairs: list[Pair]) -> None:
+    """Both sides of every pair train once on a token budget (their first update), untimed and thrown
+    away, so that one-time costs (imports such as torch._dynamo, which SB3's first optimizer pulls
+    in, numba's compiled kernels) are paid before any clock starts and charged to neither side."""
+    for pair in pairs:
+        model, _ = build_sb3(pair.sb3, env_id, seed=0)
+        model.learn(total_timesteps=1)
+        model.get_env().close()
+        params, _ = sandbox_setup(pair.sandbox, env_id)
+        sandbox_class(pair.sandbox)(**{**params, "seed": 0}).fit(env_id, steps=1)
 
 
 def _median(values: list[float]) -> float:
@@ -480,7 +509,7 @@ def parse_args(
                 f"--{name.replace('_', '-')} {value}: give a positive number of steps/episodes."
             )
     if args.budget is not None:
-        pairs = [Pair(x.sb3, x.sandbox, args.budget, args.budget, x.wall_ratio_goal) for x in pairs]
+        pairs = [replace(x, sb3_budget=args.budget, sandbox_budget=args.budget) for x in pairs]
     try:
         import stable_baselines3  # noqa: F401
     except ImportError:
@@ -500,12 +529,15 @@ def main(argv: list[str] | None = None) -> int:
     available = {pair.sb3: sandbox_class(pair.sandbox) is not None for pair in pairs}
     print(
         f"== {bench.env}: seeds {', '.join(map(str, seeds))}; deterministic evaluation over "
-        f"{args.eval_episodes} episodes; one torch thread; load average {load_start}"
+        f"{args.eval_episodes} episodes; one torch thread; load average {load_start}",
+        flush=True,
     )
     settings = {}
     for pair in pairs:
         if not available[pair.sb3]:
-            print(f"{pair.name}: not available (agents.{pair.sandbox} is not importable)")
+            print(
+                f"{pair.name}: not available (agents.{pair.sandbox} is not importable)", flush=True
+            )
             continue
         _, ours = sandbox_setup(pair.sandbox, bench.env)
         theirs = (
@@ -516,14 +548,16 @@ def main(argv: list[str] | None = None) -> int:
             if pair.sb3_budget == pair.sandbox_budget
             else f"SB3 {pair.sb3_budget:,}, sandbox {pair.sandbox_budget:,} env steps"
         )
-        print(f"{pair.name} ({budgets}):\n  {theirs}\n  {ours}")
+        print(f"{pair.name} ({budgets}):\n  {theirs}\n  {ours}", flush=True)
         settings[pair.name] = {"sb3": theirs, "sandbox": ours}
     runs: list[dict] = []
     with threadpool_limits(1), torch_threads(1):
+        ready = [pair for pair in pairs if available[pair.sb3]]
+        if ready:
+            print("warming up: each side's first update, untimed", flush=True)
+            warm_up(bench.env, ready)
         for i, seed in enumerate(seeds):
-            for pair in pairs:
-                if not available[pair.sb3]:
-                    continue
+            for pair in ready:
                 runs.append(run_pair(bench, pair, seed, sb3_first=i % 2 == 0, args=args))
     summary = summarize(bench, pairs, available, runs)
     print_tables(bench, pairs, available, runs, summary)
@@ -607,6 +641,9 @@ def summarize(bench: EnvBench, pairs: list[Pair], available: dict, runs: list[di
         entry["wall_ratio"] = (
             entry["sandbox"]["median_seconds"] / sb3_wall if math.isfinite(sb3_wall) else math.nan
         )
+        entry["cpu_ratio"] = (
+            entry["sandbox"]["median_cpu_seconds"] / entry["sb3"]["median_cpu_seconds"]
+        )
         goals: dict[str, Any] = {}
         ours = entry["sandbox"]
         if bench.return_goal is not None:
@@ -672,7 +709,7 @@ def print_tables(
         format_table(
             ["pair", "seed", "side", "eval return"]
             + (["solved at"] if solve else [])
-            + ["wall s", "CPU s", "steps/s", "load avg"],
+            + ["wall s", "CPU s", "steps/s", "load avg start-end"],
             per_seed,
         )
     )
@@ -681,7 +718,7 @@ def print_tables(
     for pair in pairs:
         entry = summary[pair.name]
         if not entry["available"]:
-            table.append([pair.name, "not available", "", "", "", "", ""])
+            table.append([pair.name, "not available", *[""] * 6])
             continue
         for side, label in (("sb3", f"SB3 {pair.sb3} (RL Zoo)"), ("sandbox", pair.sandbox)):
             e = entry[side]
@@ -694,6 +731,7 @@ def print_tables(
                     round(e["median_cpu_seconds"], 1),
                     round(e["median_steps_per_second"]),
                     round(entry["wall_ratio"], 3) if side == "sandbox" else "",
+                    round(entry["cpu_ratio"], 3) if side == "sandbox" else "",
                 ]
             )
     print(
@@ -709,6 +747,7 @@ def print_tables(
                 "median CPU s",
                 "steps/s",
                 "wall sandbox/SB3",
+                "CPU sandbox/SB3",
             ],
             table,
         )
