@@ -22,19 +22,25 @@ side runs with its defaults plus its preset for the env
 (``sandbox.presets.find``), named in the output. A sandbox learner that is not
 importable (SAC and TD3 before they exist) is reported as "not available".
 
-For each seed, every pair trains both sides one after the other in this
-process, with one torch thread and one BLAS thread, the side that goes first
-alternating from seed to seed so that a change of load hits both. Same budget,
+First each side of every pair trains once on a token budget (its first
+update), untimed and thrown away, so that one-time costs (SB3's first
+optimizer imports torch._dynamo; the sandbox loads numba kernels) are charged
+to neither side. Then, for each seed, every pair trains both sides one after
+the other in this process, with one torch thread and one BLAS thread, the side
+that goes first alternating from seed to seed so that a change of load hits
+both. Same budget,
 same seed, and the same evaluation afterwards: ``sandbox.rollout.evaluate_policy``
 on each side's deterministic policy (SB3's ``predict(deterministic=True)``
 through its frozen VecNormalize statistics where the Zoo normalises;
 the sandbox's ``act``), 100 episodes from the same reset seeds. Wall seconds
 run from building a side's envs and model to the end of its training (to the
 solve point on CartPole: a run that never gets there counts as infinitely
-slow); steps/s are its env steps over them.
+slow), evaluation left out; steps/s are its env steps over them.
 
-Printed: a table per env with each side's median evaluation return, median
-wall and CPU seconds, steps/s, and the wall ratio sandbox/SB3, then the goals
+Printed: a table of every run, and a table per env with each side's median
+evaluation return, median wall and CPU seconds, steps/s, and the wall ratio
+sandbox/SB3 (with the CPU-time ratio beside it, which other programs on the
+machine disturb less), then the goals
 of issue #14 where it states them: on every env the return target for the
 sandbox side; on Acrobot-v1 PolicyGradient's wall at most 0.25x PPO's; on
 CartPole-v1 today's (PolicyGradient's time to 475 at most 0.25x PPO's, in at
