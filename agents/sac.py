@@ -226,7 +226,8 @@ class SAC(_DeepAgent):
     def _build(self) -> dict[str, Part]:
         """The actor (mean and log-std of each action dimension), the two critics and their
         targets, and the entropy coefficient's log; the same seed, the same starting weights."""
-        n_in, n_act, hidden = self._encoder.size, self._n_actions, tuple(self.hidden)
+        n_in, n_act = self._encoder.size, self._n_actions
+        hidden = check_int_tuple("hidden", self.hidden)  # an int counts as one layer
         engine = self._engine
         self.actor_ = engine.net(
             NetSpec(n_in, 2 * n_act, hidden, self.activation), derive_seed(self.seed, "actor")

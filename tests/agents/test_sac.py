@@ -136,3 +136,26 @@ def test_bad_settings_name_the_parameter(params, name):
 def test_not_fitted():
     with pytest.raises(NotFittedError):
         SAC().act(np.zeros(4, np.float32))
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_input_grad_matches_autograd_on_both_engines(activation):
+    """The critics' dQ/d input (the actor's path to them): NumPy engine and torch engine agree with
+    autograd, and leave the parameters' gradients alone."""
+    from agents._engines import make_engine
+    from sandbox.netspec import NetSpec
+
+    spec = NetSpec(3, 2, (5, 4), activation)
+    x = np.random.default_rng(0).normal(size=(6, 3))
+    dout = np.random.default_rng(1).normal(size=(6, 2))
+    ref_net = make_engine("torch", np.float64).net(spec, 7)
+    t = torch.tensor(x, requires_grad=True)
+    (ref_net.module(t) * torch.from_numpy(dout)).sum().backward()
+    for backend in ("numpy", "torch"):
+        net = make_engine(backend, np.float64).net(spec, 7)
+        net.forward(x)
+        np.testing.assert_allclose(
+            net.input_grad(dout), t.grad.numpy(), rtol=1e-10, err_msg=backend
+        )
+        with pytest.raises(RuntimeError, match="forward"):
+            make_engine(backend, np.float64).net(spec, 7).input_grad(dout)
