@@ -301,7 +301,7 @@ class SAC(_DeepAgent):
         }
         sums = np.zeros(3)
         x = run.reset()
-        grad_steps, since_train = 0, 0
+        self._grad_steps, since_train = 0, 0
         while not run.over:
             if run.steps < self.learning_starts:
                 a = self._rng.uniform(-1.0, 1.0, (run.n_envs, n_act)).astype(np.float32)
@@ -316,18 +316,17 @@ class SAC(_DeepAgent):
             since_train = 0
             for _ in range(self.gradient_steps):
                 if self.learning_rate_schedule != "constant":
-                    factor = self._lr_factor(schedule_at(grad_steps))
+                    factor = self._lr_factor(schedule_at(self._grad_steps))
                     for o in opts:
                         o.set_lr_factor(factor)
                 batch = buffer.sample(self.batch_size, self._rng)
                 sums += self._update(batch, actor_opt, critic_opt, coef_opt)
-                grad_steps += 1
-                if grad_steps % LOG_EVERY == 0:
+                self._grad_steps += 1
+                if self._grad_steps % LOG_EVERY == 0:
                     for key, v in zip(("critic_loss", "actor_loss", "entropy_coef"), sums):
                         hist[key].append(float(v / LOG_EVERY))
                     hist["update_steps"].append(run.steps)
                     sums[:] = 0.0
-        self._grad_steps = grad_steps
 
     def _coef(self) -> float:
         if self.entropy_coef == "auto":
@@ -384,7 +383,7 @@ class SAC(_DeepAgent):
 
     def _training_extra(self, run: Training) -> dict[str, Any]:
         return {
-            "gradient_steps": getattr(self, "_grad_steps", 0),
+            "gradient_steps": self._grad_steps,
             "entropy_coef": self._coef(),
         }
 

@@ -77,6 +77,15 @@ def test_same_seed_same_numbers_and_checkpoint(tmp_path):
     assert not np.array_equal(runs[0].act(obs, explore=True), runs[0].act(obs, explore=True))
 
 
+def test_vector_envs_and_the_linear_schedule():
+    agent = SAC(
+        seed=0, n_envs=2, learning_rate_schedule="linear", **{**SMALL, "learning_starts": 100}
+    ).fit(POINT, steps=300)
+    # one round of updates per vector step (2 env steps) from env step 100 through 300
+    assert agent.training_["steps"] == 300 and agent.training_["gradient_steps"] == 101
+    assert agent.act(np.zeros((3, 4), np.float32)).shape == (3, 2)
+
+
 def test_actions_scaled_to_the_bounds():
     env = SpaceEnv(
         action_space=gym.spaces.Box(np.array([0, -5], np.float32), np.array([2, 5], np.float32))
