@@ -8,6 +8,7 @@ from agents.linear import LinearRegressor
 from agents.mlp import MLPClassifier, MLPRegressor
 from agents.planning import PolicyIteration, ValueIteration
 from agents.policy_gradient import PolicyGradient
+from agents.sac import SAC
 from agents.selfplay import SelfPlayQLearning
 from agents.tabular import SARSA, ExpectedSARSA, QLearning
 
@@ -25,6 +26,7 @@ __all__ = [
     "PolicyIteration",
     "PolicyGradient",
     "DQN",
+    "SAC",
     "EpsilonGreedy",
     "UCB",
     "GradientBandit",

@@ -9,6 +9,7 @@ targets, advantages) is NumPy; an engine only runs the networks:
     q = net(x)                            # inference: outputs as a NumPy array
     out = net.forward(x)                  # a training forward pass, kept for backward
     net.backward(dout)                    # d loss / d params from d loss / d outputs of that pass
+    dx = net.input_grad(dout)             # or d loss / d inputs of that pass (a critic's dQ/da for SAC)
     log_std = engine.vector(values)       # a free parameter vector (a Gaussian policy's log-std)
     opt = engine.optimizer([([net, log_std], lr), ([value_net], value_lr)], config)
     opt.step(loss)                        # one update from the gradients the parts hold
@@ -27,7 +28,7 @@ import numpy as np
 
 from sandbox.netspec import NetSpec
 from sandbox.optim_config import OptimConfig
-from sandbox.scratch import BACKENDS, ScratchNet, ScratchOptimizer
+from sandbox.scratch import BACKENDS, ScratchNet, ScratchOptimizer, activation_grad
 
 
 class Part(Protocol):
@@ -42,6 +43,7 @@ class Part(Protocol):
 class Net(Part, Protocol):
     def __call__(self, x: np.ndarray) -> np.ndarray: ...
     def forward(self, x: np.ndarray) -> np.ndarray: ...
+    def input_grad(self, dout: np.ndarray) -> np.ndarray: ...
 
 
 class EngineOptimizer(Protocol):
@@ -105,6 +107,23 @@ class NumpyNet:
 
     def backward(self, dout: np.ndarray) -> None:
         self.grads = self.net.backward(dout)
+
+    def input_grad(self, dout: np.ndarray) -> np.ndarray:
+        """d loss / d inputs of the last ``forward`` from d loss / d outputs; the parameters' gradients
+        are neither computed nor changed (backpropagation through the layers, as ``backward`` does)."""
+        net = self.net
+        if len(net._cache) != net.n_layers:
+            raise RuntimeError("input_grad() needs a forward() on the same batch first.")
+        dz = dout
+        for i in reversed(range(net.n_layers)):
+            da = dz @ net.params[2 * i]
+            if i == 0:
+                return da
+            _, z_prev, h_prev, mask = net._cache[i - 1]
+            if mask is not None:
+                da = da * mask
+            dz = da * activation_grad(net.spec.activation, z_prev, h_prev)
+        raise AssertionError("unreachable")
 
 
 class NumpyVector:
@@ -171,6 +190,7 @@ class TorchNet:
             t.detach().numpy() for t in self._tensors
         ]  # views: they change with the parameters
         self._out: Any = None
+        self._x: Any = None
 
     def _input(self, x: np.ndarray) -> Any:
         return self._torch.from_numpy(np.ascontiguousarray(x, dtype=self.dtype))
@@ -180,7 +200,8 @@ class TorchNet:
             return self.module(self._input(x)).numpy()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._out = self.module(self._input(x))
+        self._x = self._input(x).requires_grad_()  # so that input_grad can follow the same pass
+        self._out = self.module(self._x)
         return self._out.detach().numpy()
 
     @property
@@ -195,6 +216,14 @@ class TorchNet:
         for t, g in zip(self._tensors, grads):
             t.grad = g
         self._out = None
+
+    def input_grad(self, dout: np.ndarray) -> np.ndarray:
+        """d loss / d inputs of the last ``forward`` from d loss / d outputs (parameters' gradients untouched)."""
+        if self._out is None:
+            raise RuntimeError("input_grad() needs a forward() on the same batch first.")
+        (dx,) = self._torch.autograd.grad(self._out, self._x, self._input(dout))
+        self._out = None
+        return dx.numpy()
 
 
 class TorchVector:

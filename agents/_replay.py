@@ -1,4 +1,5 @@
-"""DQN's replay: a ring buffer of transitions, proportional prioritized replay on a sum tree, and n-step returns.
+"""Replay for the off-policy agents: a ring buffer of transitions (DQN's integer actions or SAC's
+continuous action vectors), proportional prioritized replay on a sum tree, and n-step returns.
 
 The sum-tree kernels are compiled (numba): drawing and updating priorities
 touch O(log N) nodes per transition.
@@ -14,13 +15,23 @@ class ReplayBuffer:
     """A ring buffer of transitions (s, a, r, s', terminated, discount) in preallocated NumPy arrays.
 
     ``discount`` is the factor on the bootstrap value Q(s', .): gamma for one-step transitions,
-    gamma**m for an m-step one (see :class:`NStepAccumulator`).
+    gamma**m for an m-step one (see :class:`NStepAccumulator`). Actions are integers by default
+    (one per transition, DQN's); ``action_shape=(d,)`` and ``action_dtype=np.float32`` keep a
+    continuous action vector per transition instead (SAC's).
     """
 
-    def __init__(self, capacity: int, n_features: int, gamma: float = 0.99):
+    def __init__(
+        self,
+        capacity: int,
+        n_features: int,
+        gamma: float = 0.99,
+        *,
+        action_shape: tuple[int, ...] = (),
+        action_dtype: type = np.int64,
+    ):
         self.obs = np.zeros((capacity, n_features), np.float32)
         self.next_obs = np.zeros((capacity, n_features), np.float32)
-        self.actions = np.zeros(capacity, np.int64)
+        self.actions = np.zeros((capacity, *action_shape), action_dtype)
         self.rewards = np.zeros(capacity, np.float32)
         self.terminated = np.zeros(capacity, np.float32)
         self.discounts = np.full(capacity, gamma, np.float32)
