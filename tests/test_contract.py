@@ -111,6 +111,7 @@ def home_env(cls: type[Learner]) -> gym.Env:
     candidates = [
         lambda: chain(),
         lambda: chain("box"),
+        lambda: chain(act="box"),
         lambda: gym.make("sandbox/Bandit-v0"),
         lambda: gym.make("sandbox/ContextualBandit-v0"),
         lambda: TicTacToe("self"),

@@ -41,6 +41,7 @@ ENVS = (
     ("sandbox/ContextualBandit-v0", {}),
     ("sandbox/TicTacToe-v0", {"opponent": "self"}),
     ("CartPole-v1", {}),
+    ("Pendulum-v1", {}),
 )
 KNOWN = {
     # (learner, setting, repr(value)): what goes wrong today. These are left out of the property tests and
