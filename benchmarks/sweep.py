@@ -10,7 +10,7 @@ this process where that is safe, so they do not import torch and the experiment
 again. The load average is printed beside the figure: on a machine shared with
 other work, the speed-up two workers can give is less than the core count. So
 is the CPU time each backend took, in the runs and outside them, which compares
-on a shared machine too.
+on a shared machine too. The experiment is imported before either clock starts.
 """
 
 from __future__ import annotations
@@ -59,8 +59,9 @@ def _stop_forkserver() -> None:
     process's RUSAGE_CHILDREN only once the forkserver itself has ended and been waited for.
     """
     server = multiprocessing.forkserver._forkserver
-    if getattr(server, "_forkserver_pid", None) is not None:
-        server._stop()
+    stop = getattr(server, "_stop", None)  # CPython's own, since 3.8
+    if stop is not None and getattr(server, "_forkserver_pid", None) is not None:
+        stop()
 
 
 def main() -> int:
