@@ -4,13 +4,16 @@
 
 Each run is an ordinary run directory under ``OUT/<settings>/seed=<n>``; the
 sweep writes ``sweep.csv`` (one row per run) and ``summary.json`` (mean and
-spread of each numeric headline per grid point). A run that fails is
-recorded with its error (its traceback in its folder's ``error.txt``) and the
-others go on; a run that already has its ``summary.json`` is reused, so running
-the same sweep again retries only what failed or never ran.
+spread of each numeric headline per grid point, and the runs' CPU seconds). A
+run that fails is recorded with its error (its traceback in its folder's
+``error.txt``) and the others go on; a run that already has its
+``summary.json`` is reused, so running the same sweep again retries only what
+failed or never ran.
 
 Backends: ``serial`` (in this process), ``process`` (local worker processes that
-start once and run many runs each), ``ray`` (a Ray cluster, local or the one
+start once and run many runs each; forked from this process where that is safe,
+so that they do not import torch and the experiment again: see
+:func:`start_method`), ``ray`` (a Ray cluster, local or the one
 ``RAY_ADDRESS`` names; needs the ``sweep`` extra: ``pip install -e ".[sweep]"``).
 A worker that dies in the middle of a run (killed, out of memory, a segfault)
 fails that run only, with the signal or exit code; a new worker takes its place.
@@ -20,11 +23,14 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import faulthandler
 import itertools
 import json
+import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -35,7 +41,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from sandbox import experiment as ex
 from sandbox import stats
@@ -87,8 +93,11 @@ def _safe(label: str) -> str:
 
 
 def run_one(exp: str | ex.Experiment, sets: dict[str, str], seed: int, out: str) -> dict[str, Any]:
-    """One run of the sweep; never raises (the error is the result)."""
-    start = time.perf_counter()
+    """One run of the sweep; never raises (the error is the result).
+
+    ``cpu_seconds``: the CPU time the run took in the process that ran it (all its threads).
+    """
+    start, cpu = time.perf_counter(), time.process_time()
     summary_path = Path(out) / "summary.json"
     if summary_path.is_file():
         return {
@@ -96,24 +105,22 @@ def run_one(exp: str | ex.Experiment, sets: dict[str, str], seed: int, out: str)
             "summary": json.loads(summary_path.read_text()),
             "reused": True,
             "seconds": 0.0,
+            "cpu_seconds": 0.0,
         }
     try:
         exp = ex.get(exp) if isinstance(exp, str) else exp
         config = ex.make_config(exp, seed=seed, sets=[f"{k}={v}" for k, v in sets.items()])
         summary = ex.run_experiment(exp, config, out, quiet=True, resume=True)
-        return {
-            "ok": True,
-            "summary": summary,
-            "reused": False,
-            "seconds": time.perf_counter() - start,
-        }
+        result = {"ok": True, "summary": summary, "reused": False}
     except Exception as exc:  # a failing run is a result, not the end of the sweep
-        return {
+        result = {
             "ok": False,
             "error": f"{type(exc).__name__}: {exc}",
             "traceback": traceback.format_exc(),
-            "seconds": time.perf_counter() - start,
         }
+    result["seconds"] = time.perf_counter() - start
+    result["cpu_seconds"] = time.process_time() - cpu
+    return result
 
 
 def _died(out: str, why: str) -> dict[str, Any]:
@@ -133,11 +140,55 @@ def _exit_reason(code: int | None) -> str:
     return f"exited with code {code}"
 
 
-def _worker(conn: Connection, threads: int) -> None:
+def start_method() -> str:
+    """How the process backend would start its workers now: ``fork``, ``forkserver`` or ``spawn``.
+
+    A forked worker starts warm: it has everything this process imported (torch, gymnasium,
+    matplotlib, scikit-learn and the experiment's module: seconds of CPU time for each process
+    that imports them) and what it has compiled and cached. Forking is safe only while no other
+    thread of this process can hold a lock or a pool the child would need: on Linux, with no
+    threads but OpenBLAS's idle helpers (which OpenBLAS itself stops around a fork). Once any
+    other thread has started (torch's OpenMP pool after its first parallel operation, a progress
+    bar's monitor thread, Ray), the workers come from a forkserver: one clean process that imports
+    the experiment's module once and forks every worker from there. ``spawn`` is the rest
+    (Windows), where each worker imports on its own.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform.startswith("linux") and "fork" in methods and _only_safe_threads():
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+def _only_safe_threads() -> bool:
+    """Whether every thread of this process but the main one is an idle OpenBLAS helper."""
+    try:
+        threads = len(os.listdir("/proc/self/task"))
+    except OSError:
+        return False
+    helpers = sum(
+        max(0, int(info.get("num_threads", 1)) - 1)
+        for info in threadpool_info()
+        if info.get("internal_api") == "openblas" and info.get("threading_layer") == "pthreads"
+    )
+    return threading.active_count() == 1 and threads <= 1 + helpers
+
+
+def _worker(conn: Connection, threads: int, inherited: tuple[Connection, ...] = ()) -> None:
     """A process backend worker: runs tasks from ``conn`` until it gets None.
 
-    The experiment's module is imported once, when the worker unpickles its first task.
+    A forked worker has the experiment's module already; a spawned one imports it when it
+    unpickles its first task. ``inherited``: the pool's ends of the other workers' pipes, which a
+    forked worker got copies of; it closes them, so each of those workers still sees the end of
+    its pipe when the parent goes.
     """
+    for other in inherited:
+        other.close()
+    # a crash dump only where this interpreter was asked for one, as in a fresh one (a forked
+    # worker inherits what the parent turned on: pytest's would print one per worker a test kills)
+    if not (
+        sys.flags.dev_mode or "faulthandler" in sys._xoptions or os.getenv("PYTHONFAULTHANDLER")
+    ):
+        faulthandler.disable()
     # the workers share the cores instead of each taking all of them: BLAS and OpenMP pools already
     # loaded (NumPy is, by the time this runs), and torch's, now or when a task imports it
     threadpool_limits(threads)
@@ -162,20 +213,30 @@ class _Slot:
 
 
 class _Pool:
-    """Worker processes (spawned, so nothing of the parent's state leaks in) that each run many runs.
+    """Worker processes that each run many runs, started as :func:`start_method` says.
 
     Unlike ``ProcessPoolExecutor``, whose every pending future fails once one worker dies, a dead
-    worker here fails only the run it held; another worker is started in its place.
+    worker here fails only the run it held; another worker is started in its place. ``preload``:
+    the modules a forkserver imports once for all its workers (the experiment's).
     """
 
-    def __init__(self, workers: int) -> None:
-        self._ctx = get_context("spawn")
+    def __init__(self, workers: int, preload: tuple[str, ...] = ()) -> None:
+        self.start_method = start_method()
+        self._ctx = get_context(self.start_method)
+        if self.start_method == "forkserver":
+            self._ctx.set_forkserver_preload([m for m in [*preload, __name__] if m != "__main__"])
         self._threads = max(1, (os.cpu_count() or 1) // workers)
-        self.slots = [self._start() for _ in range(workers)]
+        self.slots: list[_Slot] = []
+        for _ in range(workers):
+            self.slots.append(self._start())
 
     def _start(self) -> _Slot:
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker, args=(child, self._threads), daemon=True)
+        # a forked worker gets this process's ends of the other workers' pipes, and closes them
+        inherited = tuple(s.conn for s in self.slots) if self.start_method == "fork" else ()
+        process = self._ctx.Process(
+            target=_worker, args=(child, self._threads, inherited), daemon=True
+        )
         process.start()
         child.close()
         return _Slot(process, parent)
@@ -244,7 +305,7 @@ def _execute(
         for r, a in tasks:
             on_done(r, run_one(*a))
     elif backend == "process":
-        pool = _Pool(min(workers, len(tasks)) or 1)
+        pool = _Pool(min(workers, len(tasks)) or 1, preload=(exp.run.__module__,))
         try:
             pool.run(tasks, on_done)
         finally:
@@ -401,7 +462,14 @@ def _summarise(
         for r in runs
         if not results[r["dir"]]["ok"]
     ]
-    summary = {"experiment": exp.name, "runs": len(runs), "failed": failed, "points": points}
+    summary = {
+        "experiment": exp.name,
+        "runs": len(runs),
+        "failed": failed,
+        "points": points,
+        # the runs' own CPU time, summed (that of runs whose worker died is not known)
+        "cpu_seconds": round(sum(r.get("cpu_seconds", 0.0) for r in results.values()), 3),
+    }
     atomic_write_json(out / "summary.json", summary)
     return summary
 

@@ -1,10 +1,16 @@
 import csv
 import json
+import multiprocessing
+import subprocess
+import sys
+import threading
+from pathlib import Path
 
 import pytest
 
 from sandbox import cli
-from sandbox.sweep import parse_grid, plan, sweep
+from sandbox import sweep as sweep_module
+from sandbox.sweep import parse_grid, plan, start_method, sweep
 from tests.sandbox.crashing import CRASHES
 
 FAST = {"iterations": "20", "converge_iterations": "20"}
@@ -69,6 +75,15 @@ def test_process_backend_and_cli(tmp_path, capsys):
     assert cli.main(args) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["failed"] == [] and summary["runs"] == 2
+    # the workers (forked from this process where that is safe) give the serial backend's numbers
+    grid = {k: [v] for k, v in FAST.items()}
+    serial = sweep("linear-regression", grid, [0, 1], tmp_path / "serial", quiet=True)
+    assert serial["points"] == summary["points"]
+    for seed in (0, 1):
+        run = f"iterations=20,converge_iterations=20/seed={seed}/summary.json"
+        a, b = (json.loads((d / run).read_text()) for d in (tmp_path, tmp_path / "serial"))
+        a.pop("seconds"), b.pop("seconds")
+        assert a == b
     assert cli.main(["sweep", "linear-regression", "--backend", "slurm"]) == 2
     assert "backend='slurm' is not allowed" in capsys.readouterr().err
 
@@ -81,7 +96,39 @@ DEATHS = {
 }
 
 
-def test_a_sweep_survives_workers_that_die_and_a_rerun_retries_only_those(tmp_path):
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers fork only on Linux")
+def test_workers_are_forked_from_this_process_only_while_no_other_thread_runs():
+    # a fresh process: the test session's own threads (torch's pool, after other tests) do not count
+    script = (
+        "import torch\n"
+        "from sandbox.sweep import start_method\n"
+        "print(start_method())\n"
+        "torch.set_num_threads(2)\n"
+        "torch.ones(1000, 1000).exp().sum()  # starts torch's OpenMP pool\n"
+        "print(start_method())\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    lines = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert lines == ["fork", "forkserver"]
+    release = threading.Event()
+    waiting = threading.Thread(target=release.wait)
+    waiting.start()
+    try:
+        assert start_method() == "forkserver"
+    finally:
+        release.set()
+        waiting.join()
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_a_sweep_survives_workers_that_die_and_a_rerun_retries_only_those(
+    tmp_path, monkeypatch, method
+):
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {method} start method here")
+    monkeypatch.setattr(sweep_module, "start_method", lambda: method)
     grid = {"crash": ["none", *DEATHS]}
     summary = sweep(CRASHES, grid, [0, 1], tmp_path, backend="process", workers=2, quiet=True)
     assert summary["runs"] == 10 and len(summary["failed"]) == 8
