@@ -345,10 +345,10 @@ def execute(
 ) -> None:
     """Run ``runs`` (from :func:`plan_runs`) on the sweep's process backend, ``workers`` at a time."""
     from sandbox import experiment as ex
-    from sandbox.sweep import _execute
+    from sandbox.sweep import execute_runs
 
     if runs:
-        _execute(runs, ex.get("learn-env"), out, "process", workers, on_done)
+        execute_runs(runs, ex.get("learn-env"), out, "process", workers, on_done)
 
 
 def write_group(entry: Entry, size: str, runs: list[dict[str, Any]], results: dict, out: Path):

@@ -292,7 +292,7 @@ class _Pool:
             slot.conn.close()
 
 
-def _execute(
+def execute_runs(
     runs: list[dict[str, Any]],
     exp: ex.Experiment,
     out: Path,
@@ -300,6 +300,7 @@ def _execute(
     workers: int,
     on_done: Callable[[dict[str, Any], dict[str, Any]], None],
 ) -> None:
+    """Run ``runs`` (as :func:`plan` makes them) on ``backend``, calling ``on_done(run, result)`` as each ends."""
     tasks = [(r, (exp, r["sets"], r["seed"], str(out / r["dir"]))) for r in runs]
     if backend == "serial":
         for r, a in tasks:
@@ -403,7 +404,7 @@ def sweep(
     if not quiet:
         print(f"== sweep of {exp.name}: {len(runs)} runs on backend {backend!r} -> {out}")
     try:
-        _execute(
+        execute_runs(
             runs, exp, out, backend, workers, on_done
         )  # workers import only this experiment's module
     finally:
