@@ -443,9 +443,10 @@ class _TabularAgent(QTablePolicy, Learner):
         achievable return is "optimism in the face of uncertainty": an untried action
         looks best until tried, which makes even a greedy agent try every action
         systematically. The default 1.0 is optimistic wherever the return is at most 1
-        (FrozenLake and GridWorld goals, Blackjack) and wherever steps cost (Taxi,
-        CliffWalking, where 0 already is); on a sparse reward such as a generated
-        FrozenLake map, epsilon-greedy alone from 0 rarely finds the goal at all
+        (FrozenLake and GridWorld goals, Blackjack) and changes little where steps cost
+        (Taxi, CliffWalking: most values are negative, so 0 already was); on a sparse
+        reward such as a generated FrozenLake map, epsilon-greedy from 0 rarely finds
+        the goal at all
     seed : exploration, the env's seed and the greedy policy's tie-breaking; the same
         seed gives the same Q-table
 
