@@ -42,6 +42,7 @@ import time
 import gymnasium as gym
 import numpy as np
 
+import envs  # noqa: F401  (registers the sandbox/ ids for gym.make, e.g. sandbox/RandomFrozenLake-v0)
 from agents import QLearning
 from sandbox.experiment import format_table
 
