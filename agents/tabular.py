@@ -424,21 +424,29 @@ class _TabularAgent(QTablePolicy, Learner):
     ----------
     learning_rate : the TD step size alpha, in (0, 1]
     learning_rate_schedule : "constant", "linear" or "cosine" (see :mod:`sandbox.schedules`):
-        from ``learning_rate`` to ``learning_rate_end`` over the whole budget
+        from ``learning_rate`` to ``learning_rate_end`` over the whole budget. A decaying
+        step averages out the noise of a stochastic env (a slippery lake), where a constant
+        one leaves which of two nearly equal actions is greedy to chance; but it also slows
+        what a short budget learns (Q-learning's greedy path on CliffWalking in 500
+        episodes), so the default stays constant and QLearning's preset for
+        ``sandbox/RandomFrozenLake-v0`` (sandbox/presets/QLearning.toml) decays it
     learning_rate_end : the step size at the end of the budget, in (0, 1]
     gamma : discount factor in [0, 1]
     epsilon_start, epsilon_end, exploration_fraction : epsilon-greedy exploration;
         epsilon goes linearly from ``epsilon_start`` to ``epsilon_end`` over the first
         ``exploration_fraction`` of the budget (episodes or steps) and stays there.
-        The defaults (1.0 -> 0.05 over the first half) differ from DQN's (1.0 -> 0.01
-        over the first tenth) because a table learns each state only where it is
-        visited: on slippery FrozenLake 4x4 with 3000 episodes (seeds 0-2) they reach
-        greedy success rates of 0.67 / 0.74 / 0.76 against DQN's triple's 0.60 / 0.60 / 0.20.
+        The defaults (1.0 -> 0.05 over the first fifth) leave most of the budget to
+        following the table, where ``initial_q`` does the exploring that matters.
         Constant epsilon is ``epsilon_start == epsilon_end``. Schedules advance at the
         start of each episode.
     initial_q : the value every table entry starts at; a value above any
-        achievable return is "optimism in the face of uncertainty", which makes
-        even a greedy agent try every action
+        achievable return is "optimism in the face of uncertainty": an untried action
+        looks best until tried, which makes even a greedy agent try every action
+        systematically. The default 1.0 is optimistic wherever the return is at most 1
+        (FrozenLake and GridWorld goals, Blackjack) and changes little where steps cost
+        (Taxi, CliffWalking: most values are negative, so 0 already was); on a sparse
+        reward such as a generated FrozenLake map, epsilon-greedy from 0 rarely finds
+        the goal at all
     seed : exploration, the env's seed and the greedy policy's tie-breaking; the same
         seed gives the same Q-table
 
@@ -466,8 +474,8 @@ class _TabularAgent(QTablePolicy, Learner):
         gamma: float = 0.99,
         epsilon_start: float = 1.0,
         epsilon_end: float = 0.05,
-        exploration_fraction: float = 0.5,
-        initial_q: float = 0.0,
+        exploration_fraction: float = 0.2,
+        initial_q: float = 1.0,
         seed: int | None = 0,
     ):
         self.learning_rate = learning_rate

@@ -3,6 +3,7 @@ as a share of the raw env step rate under a random policy, side by side in one r
 
     python benchmarks/tabular.py [--steps 100000] [--repeats 5] [--envs FrozenLake8x8-v1,Taxi-v4]
     python benchmarks/tabular.py --blackjack [--train-episodes 300000] [--eval-episodes 100000]
+    python benchmarks/tabular.py --random-maps [--map-seeds 0-9] [--train-episodes 20000] [--eval-episodes 1000]
 
 For each env, three loops take turns ``repeats`` times, each on a fresh
 ``gym.make`` env (same wrappers, same time limit) for ``steps`` steps:
@@ -22,6 +23,14 @@ Tuple observations the tabular agents flatten through
 :class:`sandbox.wrappers.FlattenDiscrete`: the greedy policy's mean return over
 ``--eval-episodes`` episodes beside the hand-coded basic strategy's
 (:func:`basic_strategy`) on the same episode seeds.
+
+``--random-maps`` measures Q-learning on slippery 8x8 FrozenLake maps made by
+``generate_random_map`` (``sandbox/RandomFrozenLake-v0``, one map per seed in
+``--map-seeds``), with the agent's defaults and its preset for that env if one
+ships: its greedy success rate over ``--eval-episodes`` episodes beside value
+iteration's (gamma 0.99, as ``sandbox run learn-env``'s reference) on the same
+episode seeds, both also computed exactly from the map's transition table under
+the 200-step limit, and the ratio the suite's target reads (>= 0.90).
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ import time
 import gymnasium as gym
 import numpy as np
 
+import envs  # noqa: F401  (registers the sandbox/ ids for gym.make, e.g. sandbox/RandomFrozenLake-v0)
 from agents import QLearning
 from sandbox.experiment import format_table
 
@@ -132,6 +142,96 @@ def blackjack(train_episodes: int, eval_episodes: int, seed: int = 0) -> dict[st
     }
 
 
+RANDOM_MAP_ENV, RANDOM_MAP_TARGET = "sandbox/RandomFrozenLake-v0", 0.90
+RANDOM_MAP_EPISODES = 20_000
+"""--random-maps' training budget per map (episodes)."""
+
+
+def map_seeds(text: str) -> list[int]:
+    """``"0-9"`` or ``"0,3,5"`` (or both, ``"0-2,7"``) -> the list of map seeds."""
+    seeds: list[int] = []
+    try:
+        for part in (t.strip() for t in text.split(",") if t.strip()):
+            low, _, high = part.partition("-")
+            seeds += list(range(int(low), int(high) + 1)) if high else [int(low)]
+    except ValueError:
+        raise ValueError(f"--map-seeds {text!r}: expected seeds like 0-9 or 0,3,5") from None
+    if not seeds or min(seeds) < 0:
+        raise ValueError(f"--map-seeds {text!r}: expected seeds >= 0, like 0-9 or 0,3,5")
+    return seeds
+
+
+def random_map(map_seed: int, train_episodes: int, eval_episodes: int, seed: int = 0) -> dict:
+    """QLearning (defaults and preset) against value iteration on one generated 8x8 map."""
+    from agents import ValueIteration
+    from agents.planning import policy_value, transition_model
+    from sandbox import presets
+    from sandbox.environments import make_env
+    from sandbox.rollout import time_limit
+
+    env = make_env(RANDOM_MAP_ENV, size=8, map_seed=map_seed)
+    model, horizon = transition_model(env), time_limit(env)
+    preset = presets.find("QLearning", RANDOM_MAP_ENV)
+    agent = QLearning(**{**(preset.params if preset else {}), "seed": seed})
+    start = time.process_time()
+    agent.fit(env, episodes=train_episodes)
+    cpu = time.process_time() - start
+    plan = ValueIteration(gamma=0.99).fit(env)
+    out = {"map_seed": map_seed, "episodes": train_episodes, "steps": agent.n_steps_, "cpu": cpu}
+    for name, policy in (("vi", plan), ("q", agent)):
+        out[name] = policy.evaluate(env, episodes=eval_episodes, seed=seed)["success_rate"]
+        out[f"{name}_exact"] = float(policy_value(model, policy.policy_, horizon=horizon)[0])
+    out["preset"] = preset.name if preset else None
+    return out
+
+
+def random_maps(seeds: list[int], train_episodes: int, eval_episodes: int) -> int:
+    rows, ratios = [], []
+    for map_seed in seeds:
+        r = random_map(map_seed, train_episodes, eval_episodes)
+        ratio = r["q"] / r["vi"] if r["vi"] > 0 else float("nan")
+        ratios.append(ratio)
+        rows.append(
+            [
+                map_seed,
+                round(r["vi"], 3),
+                round(r["q"], 3),
+                round(ratio, 3),
+                round(r["vi_exact"], 4),
+                round(r["q_exact"], 4),
+                round(r["q_exact"] / r["vi_exact"], 3) if r["vi_exact"] > 0 else "-",
+                r["episodes"],
+                r["steps"],
+                round(r["cpu"], 1),
+            ]
+        )
+    print(
+        f"{RANDOM_MAP_ENV} (size 8, slippery, 200-step limit): greedy success rate over {eval_episodes} "
+        f"episodes (same episode seeds for both), value iteration at gamma 0.99 against QLearning "
+        f"({r['preset'] or 'defaults, no preset'}, seed 0); 'exact': computed from the map's P"
+    )
+    print(
+        format_table(
+            [
+                "map seed",
+                "value iteration",
+                "QLearning",
+                "ratio",
+                "VI exact",
+                "QL exact",
+                "ratio exact",
+                "episodes",
+                "env steps",
+                "CPU seconds",
+            ],
+            rows,
+        )
+    )
+    ok = all(x >= RANDOM_MAP_TARGET for x in ratios)
+    print(f"target: ratio >= {RANDOM_MAP_TARGET} on every map: {'met' if ok else 'NOT met'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--steps", type=int, default=100_000)
@@ -142,9 +242,33 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="Q-learning on Blackjack-v1 against the basic strategy",
     )
-    p.add_argument("--train-episodes", type=int, default=300_000)
-    p.add_argument("--eval-episodes", type=int, default=100_000)
+    p.add_argument(
+        "--random-maps",
+        action="store_true",
+        help="QLearning against value iteration on generated slippery 8x8 FrozenLake maps",
+    )
+    p.add_argument(
+        "--map-seeds", default="0-9", help="the maps of --random-maps, e.g. 0-9 or 0,3,5"
+    )
+    p.add_argument("--train-episodes", type=int, default=None)
+    p.add_argument("--eval-episodes", type=int, default=None)
     args = p.parse_args(argv)
+    if args.blackjack and args.random_maps:
+        p.error("choose one of --blackjack and --random-maps")
+    if args.random_maps:
+        try:
+            seeds = map_seeds(args.map_seeds)
+        except ValueError as exc:
+            p.error(str(exc))
+        train = RANDOM_MAP_EPISODES if args.train_episodes is None else args.train_episodes
+        evals = 1000 if args.eval_episodes is None else args.eval_episodes
+        if train < 1 or evals < 1:
+            p.error("--train-episodes and --eval-episodes must be >= 1")
+        return random_maps(seeds, train, evals)
+    if args.train_episodes is None:
+        args.train_episodes = 300_000
+    if args.eval_episodes is None:
+        args.eval_episodes = 100_000
     if args.blackjack:
         if args.train_episodes < 1 or args.eval_episodes < 1:
             p.error("--train-episodes and --eval-episodes must be >= 1")

@@ -6,7 +6,8 @@
 The ``sandbox.envs`` entry point in pyproject.toml names this package, so
 ``sandbox.environments.make_env`` (and every experiment that takes an env) finds
 these ids without importing anything by hand. Time limits are set here, in
-the registration, as Gymnasium does, never inside an env.
+the registration, as Gymnasium does, never inside an env (RandomFrozenLake's
+entry point wraps its own, since the limit grows with the map's size).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import gymnasium as gym
 from envs.bandit import Bandit, Testbed
 from envs.contextual_bandit import ContextualBandit
 from envs.continuous import PointReach
+from envs.frozenlake import make_random_frozen_lake
 from envs.gridworld import MAPS, GridWorld
 from envs.tictactoe import TicTacToe
 
@@ -24,6 +26,7 @@ __all__ = [
     "ContextualBandit",
     "GridWorld",
     "MAPS",
+    "make_random_frozen_lake",
     "PointReach",
     "Testbed",
     "TicTacToe",
@@ -44,6 +47,8 @@ REGISTERED: dict[str, dict] = {
     "sandbox/ContextualBandit-v0": dict(entry_point="envs.contextual_bandit:ContextualBandit"),
     "sandbox/TicTacToe-v0": dict(entry_point="envs.tictactoe:TicTacToe"),
     "sandbox/PointReach-v0": dict(entry_point="envs.continuous:PointReach", max_episode_steps=50),
+    # Its time limit depends on the map's size, so the entry point applies it (see envs/frozenlake.py).
+    "sandbox/RandomFrozenLake-v0": dict(entry_point="envs.frozenlake:make_random_frozen_lake"),
 }
 """Every id this package registers, with its registration arguments."""
 

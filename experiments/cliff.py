@@ -4,11 +4,12 @@
     python experiments/cliff.py
 
 CliffWalking-v1, 4 x 12: every step costs -1, stepping into the cliff -100 and
-back to the start. Both agents explore with a constant epsilon = 0.1 and learn
-with learning rate 0.5 for 500 episodes, averaged over ``runs`` independent runs
-(seeds derived from the run's seed). Q-learning learns the values of the greedy policy, the
-short path along the edge (return -13), but while exploring it keeps falling
-in, so its online return is worse. SARSA learns the values of the policy it
+back to the start. Both agents explore with a constant epsilon = 0.1, start
+from Q = 0 and learn with a constant learning rate 0.5 for 500 episodes,
+averaged over ``runs`` independent runs (seeds derived from the run's seed).
+Q-learning learns the values of the greedy policy, the short path along the
+edge (return -13), but while exploring it keeps falling in, so its online
+return is worse. SARSA learns the values of the policy it
 follows, exploration included, and prefers the safe path further away.
 Expected SARSA, which bootstraps from the epsilon-greedy expectation, is shown
 beside them.
@@ -75,8 +76,10 @@ def train(cfg: Config, name: str, progress: bool = False) -> dict:
             agent = AGENTS[name](
                 gamma=cfg.gamma,
                 learning_rate=cfg.learning_rate,
+                learning_rate_schedule="constant",  # the book's setting, whatever the defaults
                 epsilon_start=cfg.epsilon,
                 epsilon_end=cfg.epsilon,
+                initial_q=0.0,  # the book's too
                 seed=derive_seed(cfg.seed, "run", i),
             )
             agent.fit(ENV_ID, episodes=cfg.episodes)

@@ -132,6 +132,9 @@ def train(cfg: Config, name: str, progress: bool = False) -> dict:
             epsilon_start=1.0,
             epsilon_end=cfg.epsilon_end,
             exploration_fraction=1.0,
+            # Q = 0 at the start: optimism (the default initial_q=1.0) fades too slowly under a
+            # step decaying to 0.001 for the tour's short budget.
+            initial_q=0.0,
             seed=cfg.seed,
         )
     )

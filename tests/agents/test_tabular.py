@@ -347,3 +347,23 @@ def test_training_on_an_env_without_a_time_limit_truncates_its_episodes_and_ends
     agent = ExpectedSARSA(learning_rate=0.5, seed=0).fit("CliffWalking-v1", episodes=200)
     assert max(agent.history_["episode_lengths"]) <= DEFAULT_MAX_STEPS
     assert agent.evaluate("CliffWalking-v1", episodes=1)["mean_return"] == -17.0  # the safe path
+
+
+def test_defaults_learn_a_generated_map_that_epsilon_greedy_from_zero_misses():
+    """#14: optimistic initial values (the default initial_q=1.0) find the goal of a generated
+    slippery map systematically; the former defaults (initial_q=0, epsilon over half the budget)
+    reached a fraction of value iteration's success with the same budget."""
+    from agents import ValueIteration
+    from agents.planning import policy_value, transition_model
+
+    env = make_env("sandbox/RandomFrozenLake-v0", size=5, map_seed=1)
+    model = transition_model(env)
+
+    def success(policy):  # exact, from the map's P, within its 125-step limit
+        return float(policy_value(model, policy, horizon=125)[0])
+
+    best = success(ValueIteration(gamma=0.99).fit(env).policy_)
+    assert best > 0.95
+    assert success(QLearning(seed=0).fit(env, episodes=1000).policy_) >= 0.9 * best
+    former = QLearning(initial_q=0.0, exploration_fraction=0.5, seed=0).fit(env, episodes=1000)
+    assert success(former.policy_) < 0.5 * best
