@@ -290,7 +290,7 @@ class EpsilonGreedy(_ValueBandit):
         the budget, then held. The defaults are DQN's (1.0 -> 0.01 over the first tenth):
         on the 10-armed testbed (1000 runs x 1000 pulls) they earn an average reward of
         1.41 against 1.30 for the book's constant 0.1 (``epsilon_start=epsilon_end=0.1``)
-        and 1.09 for the tabular agents' 1.0 -> 0.05 over the first half, which pulls at
+        and 1.09 for 1.0 -> 0.05 over the first half, which pulls at
         random for too long for a bandit.
     learning_rate : None for sample averages (1/n), or a constant step size in (0, 1]
         (tracks drifting arms)

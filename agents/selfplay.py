@@ -65,8 +65,8 @@ class SelfPlayQLearning(Learner):
         over chance in stochastic ones
     epsilon_start, epsilon_end, exploration_fraction : the probability of a random legal
         move, linear from ``epsilon_start`` to ``epsilon_end`` over the first
-        ``exploration_fraction`` of the budget (games or moves), then held; the tabular
-        agents' defaults (1.0 -> 0.05 over the first half), since this is a tabular agent too
+        ``exploration_fraction`` of the budget (games or moves), then held; 1.0 -> 0.05 over
+        the first half by default
     use_symmetries : where the env offers ``symmetries()`` (index maps of states and
         actions that leave the game unchanged, e.g. the board's rotations), write every
         update to all symmetric copies at once: the same values, learned from 8x the data
