@@ -38,6 +38,52 @@ from sandbox.seeding import derive_rng, derive_seed
 from sandbox.vector import Budget, EpisodeTracker, ObsEncoder, make_vec_env, same_step_resets
 
 LR_SCHEDULES = ("constant", "linear")
+SCALE_LIMIT = 1e6  # scale_obs leaves features with bounds this large (float32's max) as they are
+
+
+class ScaledEncoder:
+    """An :class:`ObsEncoder` whose Box features are rescaled from their bounds to [-1, 1].
+
+    ``scale_obs=True`` on a deep agent: a feature whose low and high bounds are finite and below
+    ``SCALE_LIMIT`` in magnitude becomes (x - (low + high) / 2) / ((high - low) / 2); the others
+    (unbounded, or bounds like float32's max) pass unchanged. The offsets are fixed by the
+    observation space, so the same observation always gives the same features.
+    """
+
+    def __init__(self, encoder: ObsEncoder, center: np.ndarray, half: np.ndarray):
+        self.encoder, self.size = encoder, encoder.size
+        self.center = np.asarray(center, np.float32).reshape(-1)
+        self.half = np.asarray(half, np.float32).reshape(-1)
+
+    @classmethod
+    def from_space(cls, encoder: ObsEncoder, space: gym.Space) -> ObsEncoder | ScaledEncoder:
+        """Scale ``encoder``'s features where ``space`` is a Box with usable bounds; else the encoder as is."""
+        if encoder.kind != "box":
+            return encoder
+        low = np.asarray(space.low, np.float64).reshape(-1)
+        high = np.asarray(space.high, np.float64).reshape(-1)
+        ok = (
+            np.isfinite(low)
+            & np.isfinite(high)
+            & (np.abs(low) < SCALE_LIMIT)
+            & (np.abs(high) < SCALE_LIMIT)
+            & (high > low)
+        )
+        if not ok.any():
+            return encoder
+        low, high = np.where(ok, low, -1.0), np.where(ok, high, 1.0)  # the others: as they are
+        center, half = (low + high) / 2.0, (high - low) / 2.0
+        return cls(encoder, center, half)
+
+    def __call__(self, obs: Any, *, finite: bool = True) -> tuple[np.ndarray, bool]:
+        x, batched = self.encoder(obs, finite=finite)
+        return (x - self.center) / self.half, batched
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.encoder.to_dict()
+
+    def scale_dict(self) -> dict[str, list[float]]:
+        return {"center": self.center.tolist(), "half": self.half.tolist()}
 
 
 class Training:
@@ -253,6 +299,8 @@ class _DeepAgent(Learner):  # the leading underscore keeps the base out of the r
     def _prepare(self, obs_space: gym.Space, action_space: gym.Space) -> None:
         """The encoder, what the action space says, the engine and the networks (their starting weights)."""
         self._encoder = ObsEncoder(obs_space, who=type(self).__name__)
+        if getattr(self, "scale_obs", False):
+            self._encoder = ScaledEncoder.from_space(self._encoder, obs_space)
         self._setup(action_space)
         self._engine: Engine = make_engine(self.backend, self._dtype)
         self._parts = self._build()
@@ -309,6 +357,8 @@ class _DeepAgent(Learner):  # the leading underscore keeps the base out of the r
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         state = {"encoder": self._encoder.to_dict(), "training": self.training_, **self._state()}
+        if isinstance(self._encoder, ScaledEncoder):
+            state["obs_scale"] = self._encoder.scale_dict()
         arrays: dict[str, np.ndarray] = {}
         for name, part in self._parts.items():
             arrays.update(scratch_arrays(name, part))
@@ -319,6 +369,9 @@ class _DeepAgent(Learner):  # the leading underscore keeps the base out of the r
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self._validate()
         self._encoder = ObsEncoder.from_dict(state["encoder"])
+        if "obs_scale" in state:
+            scale = state["obs_scale"]
+            self._encoder = ScaledEncoder(self._encoder, scale["center"], scale["half"])
         self._load_state(state)
         self._engine = make_engine(self.backend, self._dtype)
         self._parts = self._build()

@@ -105,6 +105,10 @@ class DQN(_DeepAgent):
     Parameters
     ----------
     hidden, activation : the Q-network's hidden layers (a ``NetSpec``)
+    scale_obs : rescale each Box observation feature with finite bounds (below 1e6 in magnitude) from
+        [low, high] to [-1, 1] before the network sees it (:class:`agents._deep.ScaledEncoder`);
+        features without such bounds pass unchanged. Helps where features live on very different
+        scales (MountainCar's velocity spans 0.14, its position 1.8)
     gamma : discount factor in [0, 1]
     n_step : the TD target sums this many discounted rewards before bootstrapping,
         r_t + ... + gamma^(n-1) r_{t+n-1} + gamma^n max Q_target(s_{t+n}, .) (1: one-step Q-learning)
@@ -159,6 +163,7 @@ class DQN(_DeepAgent):
         *,
         hidden: tuple[int, ...] = (64, 64),
         activation: str = "relu",
+        scale_obs: bool = False,
         gamma: float = 0.99,
         n_step: int = 3,
         learning_rate: float = 1e-3,
@@ -192,6 +197,7 @@ class DQN(_DeepAgent):
     ):
         self.hidden = hidden
         self.activation = activation
+        self.scale_obs = scale_obs
         self.gamma = gamma
         self.n_step = n_step
         self.learning_rate = learning_rate
@@ -260,7 +266,7 @@ class DQN(_DeepAgent):
                 "solve_on='greedy_eval' needs eval_every (env steps between evaluations, an integer >= 1)."
             )
         check_number("eval_episodes", self.eval_episodes, low=1, integer=True)
-        for name in ("double", "keep_best", "prioritized"):
+        for name in ("double", "keep_best", "prioritized", "scale_obs"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}={getattr(self, name)!r} must be True or False.")
         check_seed(self.seed)

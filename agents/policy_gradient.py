@@ -115,6 +115,10 @@ class PolicyGradient(_DeepAgent):
     Parameters
     ----------
     hidden, activation : the policy (and value) networks' hidden layers (a ``NetSpec``)
+    scale_obs : rescale each Box observation feature with finite bounds (below 1e6 in magnitude) from
+        [low, high] to [-1, 1] before the network sees it (:class:`agents._deep.ScaledEncoder`);
+        features without such bounds pass unchanged. Helps where features live on very different
+        scales (MountainCar's velocity spans 0.14, its position 1.8)
     baseline : "none", "mean" or "value" (see the module docstring)
     gae_lambda : lambda of GAE in [0, 1] (actor-critic), or None for Monte-Carlo
         returns-to-go of complete episodes; used only with ``baseline="value"``
@@ -162,6 +166,7 @@ class PolicyGradient(_DeepAgent):
         *,
         hidden: tuple[int, ...] = (64,),
         activation: str = "relu",
+        scale_obs: bool = False,
         baseline: str = "value",
         gae_lambda: float | None = 0.95,
         gamma: float = 0.99,
@@ -186,6 +191,7 @@ class PolicyGradient(_DeepAgent):
     ):
         self.hidden = hidden
         self.activation = activation
+        self.scale_obs = scale_obs
         self.baseline = baseline
         self.gae_lambda = gae_lambda
         self.gamma = gamma
@@ -228,8 +234,9 @@ class PolicyGradient(_DeepAgent):
             check_number("value_learning_rate", self.value_learning_rate, low=0.0, low_open=True)
         self._check_lr_schedule()
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        if not isinstance(self.normalize, bool):
-            raise ValueError(f"normalize={self.normalize!r} must be True or False.")
+        for name in ("normalize", "scale_obs"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}={getattr(self, name)!r} must be True or False.")
         check_number("entropy_coef", self.entropy_coef, low=0.0)
         check_number("value_coef", self.value_coef, low=0.0, low_open=True)
         if self.clip_norm is not None:

@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 import torch
 
+from agents._deep import ScaledEncoder
 from agents._replay import NStepAccumulator, PrioritizedReplayBuffer, ReplayBuffer
 from agents.dqn import DQN, q_loss_grad, td_targets
 from sandbox.errors import DivergenceError
 from sandbox.seeding import derive_seed
+from sandbox.vector import ObsEncoder
 from tests.agents.rl_helpers import CountCloses, NaNEnv, PickOneEnv, SpaceEnv
 
 
@@ -498,3 +500,28 @@ def test_backends_learn_alike_and_unknown_backend_is_named():
         assert np.all(agent.act(obs) == 1), backend
     with pytest.raises(ValueError, match="backend.*numpy"):
         DQN(backend="jax").fit("CartPole-v1", steps=10)
+
+
+def test_scale_obs_maps_finite_bounds_to_unit_range_and_survives_save_load(tmp_path):
+    car = gym.make("MountainCar-v0").observation_space
+    enc = ScaledEncoder.from_space(ObsEncoder(car), car)
+    x, _ = enc(np.stack([car.low, car.high, (car.low + car.high) / 2]))
+    np.testing.assert_allclose(x, [[-1, -1], [1, 1], [0, 0]], atol=1e-6)
+    pole = gym.make(
+        "CartPole-v1"
+    ).observation_space  # velocities bounded by float32's max: as they are
+    obs = np.array([2.4, 3.0, 0.2095, -5.0], np.float32)
+    x, _ = ScaledEncoder.from_space(ObsEncoder(pole), pole)(obs)
+    np.testing.assert_allclose(x[0], [0.5, 3.0, 0.5, -5.0], rtol=1e-3)
+    a = DQN(seed=1, scale_obs=True, **SMALL).fit("MountainCar-v0", steps=600)
+    b = DQN(seed=1, scale_obs=True, **SMALL).fit("MountainCar-v0", steps=600)
+    assert a.history_["loss"] == b.history_["loss"]
+    raw = np.random.default_rng(0).uniform(car.low, car.high, size=(40, 2)).astype(np.float32)
+    np.testing.assert_array_equal(
+        a.q_values(raw), a.q_net_(enc(raw)[0])
+    )  # the net sees scaled rows
+    a.save(tmp_path / "dqn.npz")
+    loaded = DQN.load(tmp_path / "dqn.npz")
+    np.testing.assert_array_equal(loaded.q_values(raw), a.q_values(raw))
+    with pytest.raises(ValueError, match="scale_obs"):
+        DQN(scale_obs="yes").fit("MountainCar-v0", steps=10)

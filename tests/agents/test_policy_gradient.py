@@ -488,3 +488,20 @@ def test_reinforce_variants_run(baseline, lam):
         math.isfinite(v) for v in agent.history_["loss"]
     )
     assert agent.training_["steps"] == 1024
+
+
+def test_scale_obs_feeds_the_networks_rescaled_features_and_survives_save_load(tmp_path):
+    space = gym.make("MountainCar-v0").observation_space
+    kw = dict(seed=3, scale_obs=True, n_envs=2, n_steps=16)
+    a = PolicyGradient(**kw).fit("MountainCar-v0", steps=256)
+    b = PolicyGradient(**kw).fit("MountainCar-v0", steps=256)
+    assert a.history_["loss"] == b.history_["loss"]
+    raw = np.random.default_rng(0).uniform(space.low, space.high, size=(30, 2)).astype(np.float32)
+    scaled = 2 * (raw - space.low) / (space.high - space.low) - 1
+    np.testing.assert_allclose(a._encoder(raw)[0], scaled, atol=1e-6)
+    a.save(tmp_path / "pg.npz")
+    loaded = PolicyGradient.load(tmp_path / "pg.npz")
+    np.testing.assert_array_equal(loaded.act(raw), a.act(raw))
+    np.testing.assert_allclose(loaded._encoder(raw)[0], scaled, atol=1e-6)
+    with pytest.raises(ValueError, match="scale_obs"):
+        PolicyGradient(scale_obs=1).fit("MountainCar-v0", steps=10)
