@@ -11,6 +11,12 @@ again. The load average is printed beside the figure: on a machine shared with
 other work, the speed-up two workers can give is less than the core count. So
 is the CPU time each backend took, in the runs and outside them, which compares
 on a shared machine too. The experiment is imported before either clock starts.
+
+Last, the machine's own ceiling for the workload: as many separate programs as
+workers, each warmed up by one untimed run, run the same runs at once with no
+sweep machinery between them. Where two such programs already slow each other
+down (shared caches and memory bandwidth), no backend can reach the core count,
+and the line says what share of that ceiling the process backend reached.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import json
 import multiprocessing.forkserver
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -62,6 +69,49 @@ def _stop_forkserver() -> None:
     stop = getattr(server, "_stop", None)  # CPython's own, since 3.8
     if stop is not None and getattr(server, "_forkserver_pid", None) is not None:
         stop()
+
+
+_INDEPENDENT = """
+import sys, tempfile, time
+sys.path.insert(0, {root!r})
+from sandbox import experiment as ex
+exp = ex.get({name!r})
+def run(seed, out):
+    ex.run_experiment(exp, ex.make_config(exp, seed=seed, sets={sets!r}), out, quiet=True)
+with tempfile.TemporaryDirectory() as tmp:
+    run({seeds}[0], tmp + "/warm")  # first-use costs, as the serial backend has paid them
+    print("ready", flush=True)
+    sys.stdin.readline()
+    for seed in {seeds}:
+        run(seed, f"{{tmp}}/seed={{seed}}")
+"""
+
+
+def independent(name: str, sets: list[str], seeds: list[int], processes: int) -> float:
+    """Seconds for ``processes`` separate programs, each warmed up, to run their share of ``seeds``
+    at once, with no sweep machinery between them: what the machine's cores give this workload."""
+    root = str(Path(__file__).resolve().parents[1])
+    shares = [seeds[i::processes] for i in range(processes)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _INDEPENDENT.format(root=root, name=name, sets=sets, seeds=s)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for s in shares
+    ]
+    for proc in procs:
+        if proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("an independent process failed before its runs")
+    start = time.perf_counter()
+    for proc in procs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    for proc in procs:
+        if proc.wait() != 0:
+            raise RuntimeError("an independent process failed in its runs")
+    return time.perf_counter() - start
 
 
 def main() -> int:
@@ -108,6 +158,9 @@ def main() -> int:
             rows[-1] += [round(cpu, 1), round(summary["cpu_seconds"], 1), round(outside, 1)]
         same = outs["serial"] == outs["process"] and len(outs["serial"]) == len(seeds)
     speedup = rows[0][3] / rows[1][3]
+    load = os.getloadavg()[0]
+    alone = independent(args.experiment, sets, seeds, args.workers)
+    ceiling = rows[0][3] / alone
     for row, backend in zip(rows, ("serial", "process")):
         row += [f"{cpus[backend] / cpus['serial'] - 1:+.1%}", f"{rows[0][3] / row[3]:.2f}x"]
     print(
@@ -124,6 +177,11 @@ def main() -> int:
         "CPU over serial), less when the runs do not divide evenly. On a loaded machine the "
         "seconds mean little, and CPU seconds in runs drift with the load too; the seconds "
         "outside runs still compare."
+    )
+    print(
+        f"the machine's own ceiling: {args.workers} separate warmed-up programs running the same "
+        f"runs at once, no sweep between them, took {alone:.1f} s (load before {load:.1f}): "
+        f"{ceiling:.2f}x serial; the process backend reached {speedup / ceiling:.0%} of it"
     )
     print(f"same results: {'yes' if same else 'NO'}")
     print(f"goal: process backend >= {GOAL}x serial: {'met' if speedup >= GOAL else 'not met'}")
