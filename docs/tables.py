@@ -176,27 +176,41 @@ def dqn_screening_table(folder: Path) -> tuple[list[str], list[list[Any]]]:
     return ["n_step", "prioritized", "seeds solved", "which"], rows
 
 
-def suite_table(folder: Path) -> tuple[list[str], list[list[Any]]]:
-    """The suite's own table: one row per entry, as its summary.json keeps them."""
-    from sandbox.suite import HEADERS, cells
+def suite_parts(folder: Path) -> list[dict[str, Any]]:
+    """The suite runs in ``folder``: the folder itself, or each suite run directly inside it (a
+    full suite made in parts, e.g. ``--set only=tabular,planning`` and ``--set only=deep``)."""
+    if (folder / "summary.json").is_file():
+        return [json.loads((folder / "summary.json").read_text())]
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*/summary.json"))]
 
-    rows = json.loads((folder / "summary.json").read_text())["rows"]
+
+def suite_table(folder: Path) -> tuple[list[str], list[list[Any]]]:
+    """The suite's own table: one row per entry, as its runs' summary.json keep them, in the
+    order of the entries file."""
+    from sandbox.suite import HEADERS, cells, load
+
+    order = {e.id: i for i, e in enumerate(load())}
+    rows = [r for part in suite_parts(folder) for r in part["rows"]]
+    rows.sort(key=lambda r: order.get(r["id"], len(order)))
     return HEADERS, [cells(r) for r in rows]
 
 
 def suite_note(folder: Path) -> str:
-    summary = json.loads((folder / "summary.json").read_text())
-    size = summary["size"]
+    parts = suite_parts(folder)
+    sizes = sorted({p["size"] for p in parts})
     what = (
         "the budgets and seeds the targets are stated for"
-        if size == "full"
+        if sizes == ["full"]
         else "small budgets and one or two seeds: it shows the suite works, not what the agents "
         "reach; `sandbox run suite --set size=full` makes the full table"
     )
-    only = f", only {summary['only']}" if summary.get("only") else ""
+    only = "; ".join(p["only"] for p in parts if p.get("only"))
+    only = f", only {only}" if only else ""
+    met = sum(p["targets_met"] for p in parts)
+    targets = sum(p["targets"] for p in parts)
     return (
-        f"<sub>Suite size: {size}{only} ({what}). Targets met: {summary['targets_met']} of "
-        f"{summary['targets']}.</sub>"
+        f"<sub>Suite size: {', '.join(sizes)}{only} ({what}). Targets met: {met} of "
+        f"{targets}.</sub>"
     )
 
 
@@ -222,7 +236,10 @@ TABLES: dict[str, Table] = {
         "Q-learning on the slippery 5x5 GridWorld: success against training episodes",
     ),
     "suite": Table(
-        ("run suite --set size=full --set workers=2 --out {out}",),
+        (
+            "run suite --set size=full --set only=tabular,planning --set workers=2 --out {out}/tabular",
+            "run suite --set size=full --set only=deep --set workers=2 --out {out}/deep",
+        ),
         suite_table,
         "the benchmark suite, full size (hours on 2 cores)",
         suite_note,
