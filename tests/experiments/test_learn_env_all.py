@@ -19,6 +19,7 @@ CANDIDATES = [
     ("sandbox/ContextualBandit-v0", "", 200),
     ("sandbox/TicTacToe-v0", "", 200),
     ("CartPole-v1", "", 2048),
+    ("Pendulum-v1", "", 300),
 ]
 
 ENV_LEARNERS = sorted(
