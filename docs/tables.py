@@ -181,7 +181,27 @@ def suite_parts(folder: Path) -> list[dict[str, Any]]:
     full suite made in parts, e.g. ``--set only=tabular,planning`` and ``--set only=deep``)."""
     if (folder / "summary.json").is_file():
         return [json.loads((folder / "summary.json").read_text())]
-    return [json.loads(p.read_text()) for p in sorted(folder.glob("*/summary.json"))]
+    return [_suite_part(p) for p in sorted(folder.iterdir()) if (p / "config.json").is_file()]
+
+
+def _suite_part(folder: Path) -> dict[str, Any]:
+    """One suite run's summary; for a suite stopped before it wrote one, the rows its finished runs
+    give (sandbox.suite.rows_from_runs), marked as stopped."""
+    if (folder / "summary.json").is_file():
+        return json.loads((folder / "summary.json").read_text())
+    from experiments.suite import references
+    from sandbox.suite import rows_from_runs
+
+    settings = json.loads((folder / "config.json").read_text())["settings"]
+    rows = rows_from_runs(folder, settings["size"], settings["only"], references)
+    return {
+        "size": settings["size"],
+        "only": settings["only"],
+        "stopped": True,
+        "targets_met": sum(r["met"].startswith("met") for r in rows),
+        "targets": sum(r["target"] != "-" for r in rows),
+        "rows": rows,
+    }
 
 
 def suite_table(folder: Path) -> tuple[list[str], list[list[Any]]]:
@@ -191,7 +211,7 @@ def suite_table(folder: Path) -> tuple[list[str], list[list[Any]]]:
 
     order = {e.id: i for i, e in enumerate(load())}
     rows = [r for part in suite_parts(folder) for r in part["rows"]]
-    rows.sort(key=lambda r: order.get(r["id"], len(order)))
+    rows.sort(key=lambda r: order.get(r["entry"], len(order)))
     return HEADERS, [cells(r) for r in rows]
 
 
@@ -206,6 +226,12 @@ def suite_note(folder: Path) -> str:
     )
     only = "; ".join(p["only"] for p in parts if p.get("only"))
     only = f", only {only}" if only else ""
+    stopped = [p["only"] or "all entries" for p in parts if p.get("stopped")]
+    if stopped:
+        only += (
+            f"; stopped before it finished: {'; '.join(stopped)} (rows from the runs that finished;"
+            " the seeds not run are named in the status column)"
+        )
     met = sum(p["targets_met"] for p in parts)
     targets = sum(p["targets"] for p in parts)
     return (

@@ -560,3 +560,31 @@ def cells(r: dict[str, Any]) -> list[Any]:
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
+
+
+def rows_from_runs(
+    folder: str | Path,
+    size: str,
+    only: str = "",
+    references: Callable[[Entry, str, dict, Path], dict[int, float]] | None = None,
+) -> list[dict[str, Any]]:
+    """The table's rows from the run folders under ``folder`` alone, for a suite that did not
+    finish (stopped, or still running): an entry with at least one finished run gets its row, its
+    unfinished seeds shown as not run; an entry with none is left out. ``references(entry, size,
+    summaries, entry_folder)`` gives the computed references (the suite's own, which computes the
+    basic strategy on the same episodes once and keeps it in the entry's folder)."""
+    folder = Path(folder)
+    rows = []
+    for e in select(load(), only):
+        summaries, errors = {}, {}
+        for seed in e.seeds[size]:
+            path = folder / e.id / e.agent / f"seed={seed}" / "summary.json"
+            if path.is_file():
+                summaries[seed] = read_json(path)
+            else:
+                errors[seed] = "not run: the suite was stopped before this run"
+        if not summaries:
+            continue
+        refs = references(e, size, summaries, folder / e.id) if references else {}
+        rows.append(row(e, size, summaries, errors, refs))
+    return rows
