@@ -193,7 +193,9 @@ def _suite_part(folder: Path) -> dict[str, Any]:
     from sandbox.suite import rows_from_runs
 
     settings = json.loads((folder / "config.json").read_text())["settings"]
-    rows = rows_from_runs(folder, settings["size"], settings["only"], references)
+    rows = rows_from_runs(
+        folder, settings["size"], settings["only"], references, settings.get("entries") or None
+    )
     return {
         "size": settings["size"],
         "only": settings["only"],
@@ -209,7 +211,7 @@ def suite_table(folder: Path) -> tuple[list[str], list[list[Any]]]:
     order of the entries file."""
     from sandbox.suite import HEADERS, cells, load
 
-    order = {e.id: i for i, e in enumerate(load())}
+    order = {e.id: i for i, e in enumerate(load())}  # other entries files keep their own order
     rows = [r for part in suite_parts(folder) for r in part["rows"]]
     rows.sort(key=lambda r: order.get(r["entry"], len(order)))
     return HEADERS, [cells(r) for r in rows]

@@ -567,23 +567,28 @@ def rows_from_runs(
     size: str,
     only: str = "",
     references: Callable[[Entry, str, dict, Path], dict[int, float]] | None = None,
+    entries: str | Path | None = None,
 ) -> list[dict[str, Any]]:
     """The table's rows from the run folders under ``folder`` alone, for a suite that did not
-    finish (stopped, or still running): an entry with at least one finished run gets its row, its
-    unfinished seeds shown as not run; an entry with none is left out. ``references(entry, size,
+    finish (stopped, or still running): an entry with at least one finished or failed run gets its
+    row, its unfinished seeds shown as not run; an entry with none is left out. ``references(entry, size,
     summaries, entry_folder)`` gives the computed references (the suite's own, which computes the
-    basic strategy on the same episodes once and keeps it in the entry's folder)."""
+    basic strategy on the same episodes once and keeps it in the entry's folder); ``entries`` the
+    entries file the suite ran (None: the suite's own)."""
     folder = Path(folder)
     rows = []
-    for e in select(load(), only):
-        summaries, errors = {}, {}
+    for e in select(load(entries), only):
+        summaries, errors, failed = {}, {}, False
         for seed in e.seeds[size]:
-            path = folder / e.id / e.agent / f"seed={seed}" / "summary.json"
-            if path.is_file():
-                summaries[seed] = read_json(path)
+            run = folder / e.id / e.agent / f"seed={seed}"
+            if (run / "summary.json").is_file():
+                summaries[seed] = read_json(run / "summary.json")
+            elif (run / "error.txt").is_file():
+                lines = (run / "error.txt").read_text(errors="replace").strip().splitlines()
+                errors[seed], failed = (lines[-1] if lines else "failed"), True
             else:
                 errors[seed] = "not run: the suite was stopped before this run"
-        if not summaries:
+        if not summaries and not failed:
             continue
         refs = references(e, size, summaries, folder / e.id) if references else {}
         rows.append(row(e, size, summaries, errors, refs))

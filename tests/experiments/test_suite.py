@@ -122,6 +122,21 @@ def test_suite_table_resume_failure_and_compare(tmp_path, capsys):
     assert headers == suite.HEADERS and [c[0] for c in cells] == list(rows)
     assert "Suite size: short" in tables.suite_note(out)
 
+    # a suite stopped before it wrote its summary, kept as one part of a folder of parts: the rows
+    # come from the runs that finished, and the seeds that did not run are named
+    import shutil
+
+    parts = tmp_path / "parts"
+    shutil.copytree(out, parts / "stopped")
+    (parts / "stopped" / "summary.json").unlink()
+    shutil.rmtree(parts / "stopped" / "lake" / "QLearning" / "seed=1")
+    headers, cells = tables.suite_table(parts)
+    stopped = {c[0]: dict(zip(headers, c)) for c in cells}
+    assert set(stopped) == {"lake", "pole", "broken"}  # 'missing' never ran: no row
+    assert "not run: the suite was stopped" in stopped["lake"]["status"]
+    assert stopped["lake"]["median"] == f"{lake['scores']['0']:.4g}"
+    assert "stopped before it finished" in tables.suite_note(parts)
+
     # an entry's folder is a seed group `sandbox compare` reads
     compared = compare([out / "lake"], quiet=True)
     assert list(compared["settings"].values())[0]["status"] == "2 ok"
