@@ -24,6 +24,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import faulthandler
+import gc
 import itertools
 import json
 import multiprocessing
@@ -237,7 +238,15 @@ class _Pool:
         process = self._ctx.Process(
             target=_worker, args=(child, self._threads, inherited), daemon=True
         )
-        process.start()
+        if self.start_method == "fork":
+            # the inherited objects move to the permanent generation first: the child's garbage
+            # collector then never walks them, and never writes to (so copies) their pages
+            gc.freeze()
+        try:
+            process.start()
+        finally:
+            if self.start_method == "fork":
+                gc.unfreeze()
         child.close()
         return _Slot(process, parent)
 
