@@ -22,7 +22,7 @@ Goal: Q-learning >= 0.70 of the strict raw rate.
 Tuple observations the tabular agents flatten through
 :class:`sandbox.wrappers.FlattenDiscrete`: the greedy policy's mean return over
 ``--eval-episodes`` episodes beside the hand-coded basic strategy's
-(:func:`basic_strategy`) on the same episode seeds.
+(:func:`sandbox.suite.basic_strategy`) on the same episode seeds.
 
 ``--random-maps`` measures Q-learning on slippery 8x8 FrozenLake maps made by
 ``generate_random_map`` (``sandbox/RandomFrozenLake-v0``, one map per seed in
@@ -45,6 +45,7 @@ import numpy as np
 import envs  # noqa: F401  (registers the sandbox/ ids for gym.make, e.g. sandbox/RandomFrozenLake-v0)
 from agents import QLearning
 from sandbox.experiment import format_table
+from sandbox.suite import basic_strategy
 
 GOAL = 0.70
 
@@ -98,23 +99,6 @@ def measure(env_id: str, steps: int, repeats: int) -> dict[str, float]:
         for name, loop in LOOPS.items():
             rates[name].append(loop(env_id, steps, seed=r))
     return {name: statistics.median(v) for name, v in rates.items()}
-
-
-def basic_strategy(obs: tuple[int, int, int]) -> int:
-    """Blackjack's basic strategy without doubling or splitting: 1 (hit) or 0 (stick).
-
-    obs : (player sum, dealer's showing card with 1 for an ace, usable ace 0/1), as Blackjack-v1 gives it
-    """
-    player, dealer, usable_ace = (int(v) for v in obs)
-    if usable_ace:
-        return int(player <= 17 or (player == 18 and dealer in (1, 9, 10)))
-    if player <= 11:
-        return 1
-    if player == 12:
-        return int(dealer not in (4, 5, 6))
-    if player <= 16:
-        return int(not 2 <= dealer <= 6)
-    return 0
 
 
 def blackjack(train_episodes: int, eval_episodes: int, seed: int = 0) -> dict[str, float]:
