@@ -181,7 +181,7 @@ def _run(args: argparse.Namespace, fixed: Any = None) -> int:
         exp = found if isinstance(found, ex.Experiment) else found.load()
         config = ex.settings_from_json(exp, settings)
         out = Path(args.resume)
-        _guarded(exp, config, out, args, resume=True)
+        summary = _guarded(exp, config, out, args, resume=True)
     else:
         found = fixed or (ex.info(args.name) if args.name else None)
         if found is None:
@@ -193,9 +193,13 @@ def _run(args: argparse.Namespace, fixed: Any = None) -> int:
         _check_out(out)
         exp = found if isinstance(found, ex.Experiment) else found.load()
         config = ex.make_config(exp, seed=args.seed, sets=args.set)
-        _guarded(exp, config, out, args, resume=False)
+        summary = _guarded(exp, config, out, args, resume=False)
     if args.quiet:
         print(f"{out}/summary.json")
+    failed = summary.get("failed") if isinstance(summary, dict) else None
+    if failed:  # an experiment made of runs (the suite) whose runs failed: not a success
+        print(f"{out}: failed: {', '.join(map(str, failed))}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -216,8 +220,8 @@ def _check_out(out: Path) -> None:
         raise ValueError(f"--out {out}: {parent} is a file, so no folder can be made under it.")
 
 
-def _guarded(exp: Any, config: Any, out: Path, args: argparse.Namespace, *, resume: bool) -> None:
-    """Run, turning a folder that cannot be made into a user error, removing a folder this
+def _guarded(exp: Any, config: Any, out: Path, args: argparse.Namespace, *, resume: bool) -> Any:
+    """Run and return the run's summary, turning a folder that cannot be made into a user error, removing a folder this
     call made when the run stopped on a user error before any stage finished, and naming the
     folder to resume after Ctrl-C."""
     made = not out.exists()
@@ -229,7 +233,7 @@ def _guarded(exp: Any, config: Any, out: Path, args: argparse.Namespace, *, resu
             "pick a folder you can write to."
         ) from None
     try:
-        ex.run_experiment(
+        return ex.run_experiment(
             exp, config, out, quiet=args.quiet, resume=resume, tensorboard=args.tensorboard
         )
     except USER_ERRORS:

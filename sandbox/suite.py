@@ -485,11 +485,18 @@ def row(
 
 
 def _status(seeds: list[int], summaries: dict, errors: dict) -> str:
+    """ok; or how many runs failed (with the first one's error) and how many never ran."""
     if len(summaries) == len(seeds):
         return "ok"
-    failed = [s for s in seeds if s not in summaries]
-    first = errors.get(failed[0], "did not run")
-    return f"failed: {len(failed)} of {len(seeds)} runs ({first})"
+    missing = [s for s in seeds if s not in summaries]
+    not_run = [s for s in missing if errors.get(s, "not run").startswith("not run")]
+    failed = [s for s in missing if s not in not_run]
+    parts = []
+    if failed:
+        parts.append(f"failed: {len(failed)} of {len(seeds)} runs ({errors[failed[0]]})")
+    if not_run:
+        parts.append(f"not run: {len(not_run)} of {len(seeds)} runs")
+    return "; ".join(parts)
 
 
 def _references(
@@ -518,7 +525,7 @@ def _met(target: Target, seeds: list[int], scores: dict[int, float], refs: dict[
         k = sum(bool(v) for v in verdicts)
         return f"{'met' if k == len(seeds) else 'not met'} ({k} of {len(seeds)} seeds)"
     if len(scores) < len(seeds):
-        return f"unknown ({len(seeds) - len(scores)} of {len(seeds)} runs failed)"
+        return f"unknown ({len(seeds) - len(scores)} of {len(seeds)} runs did not finish)"
     ref = statistics.median(refs.values()) if refs else None
     verdict = target.holds(statistics.median(scores.values()), ref)
     return "unknown (no reference)" if verdict is None else ("met" if verdict else "not met")

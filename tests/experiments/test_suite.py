@@ -81,9 +81,10 @@ def _suite(tmp_path, *extra):
     )
 
 
-def test_suite_table_resume_failure_and_compare(tmp_path, capsys):
+def test_suite_table_resume_failure_and_compare(tmp_path, capsys, monkeypatch):
     out = tmp_path / "run"
-    assert _suite(tmp_path, "--out", str(out)) == 0
+    assert _suite(tmp_path, "--out", str(out)) == 1  # the 'broken' entry's run failed
+    assert "run: failed: broken" in capsys.readouterr().err
     summary = json.loads((out / "summary.json").read_text())
     rows = {r["entry"]: r for r in summary["rows"]}
     assert list(rows) == ["lake", "pole", "broken", "missing"]
@@ -133,7 +134,8 @@ def test_suite_table_resume_failure_and_compare(tmp_path, capsys):
     headers, cells = tables.suite_table(parts)
     stopped = {c[0]: dict(zip(headers, c)) for c in cells}
     assert set(stopped) == {"lake", "pole", "broken"}  # 'missing' never ran: no row
-    assert "not run: the suite was stopped" in stopped["lake"]["status"]
+    assert stopped["lake"]["status"] == "not run: 1 of 2 runs"  # not run, and not failed
+    assert stopped["broken"]["status"].startswith("failed: 1 of 1 runs")
     assert stopped["lake"]["median"] == f"{lake['scores']['0']:.4g}"
     assert "stopped before it finished" in tables.suite_note(parts)
 
@@ -144,7 +146,7 @@ def test_suite_table_resume_failure_and_compare(tmp_path, capsys):
     # resume: the finished runs are reused (their summaries untouched), the failed one runs again
     stamp = (out / "lake" / "QLearning" / "seed=0" / "summary.json").stat().st_mtime_ns
     capsys.readouterr()
-    assert main(["run", "suite", "--resume", str(out)]) == 0
+    assert main(["run", "suite", "--resume", str(out)]) == 1
     printed = capsys.readouterr().out
     assert printed.count("(reused)") == 3 and "broken seed=0: failed" in printed
     assert (out / "lake" / "QLearning" / "seed=0" / "summary.json").stat().st_mtime_ns == stamp
@@ -156,6 +158,24 @@ def test_suite_table_resume_failure_and_compare(tmp_path, capsys):
     assert (
         "was run with budget=300, but the entry now asks for budget='400'"
         in capsys.readouterr().err
+    )
+
+    # a preset shipped since for the lake's learner and env: its finished runs ran without it
+    from sandbox import presets
+
+    entries.write_text(TOY)
+    shipped = presets.Preset(
+        "QLearning", "FrozenLake-v1", {"gamma": 0.9}, "a test", (9,), None, entries
+    )
+    monkeypatch.setattr(
+        presets,
+        "find",
+        lambda agent, env: shipped if (agent, env) == ("QLearning", "FrozenLake-v1") else None,
+    )
+    assert main(["run", "suite", "--resume", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "was run with preset none, but the entry now asks for preset QLearning/FrozenLake-v1" in err
     )
 
 
