@@ -122,6 +122,12 @@ def test_suite_table_resume_failure_and_compare(tmp_path, capsys, monkeypatch):
     headers, cells = tables.suite_table(out)
     assert headers == suite.HEADERS and [c[0] for c in cells] == list(rows)
     assert "Suite size: short" in tables.suite_note(out)
+    # the README's brief table: the same rows, its columns taken from the full one
+    brief_headers, brief = tables.suite_brief(out)
+    assert [r[0] for r in brief] == list(rows)
+    lake_full = dict(zip(headers, cells[0]))
+    assert dict(zip(brief_headers, brief[0])) == {h: lake_full[h] for h in brief_headers}
+    assert tables.TABLES["suite-brief"].folder_name("suite-brief") == "suite"
 
     # a suite stopped before it wrote its summary, kept as one part of a folder of parts: the rows
     # come from the runs that finished, and the seeds that did not run are named
