@@ -170,6 +170,32 @@ def train(cfg: Config, run: Run) -> dict:
 
         plan = ValueIteration(gamma=cfg.gamma).fit(env)
         out["optimal"] = plan.evaluate(env, episodes=cfg.eval_episodes, seed=cfg.seed)
+        exact = exact_returns(env, {"agent": agent, "optimal": plan})
+        if exact is not None:
+            out["exact_mean_return"] = exact["agent"]
+            out["optimal"]["exact_mean_return"] = exact["optimal"]
+    return out
+
+
+def exact_returns(env: Any, learners: dict[str, Any]) -> dict[str, float] | None:
+    """Each learner's greedy policy's exact expected return (undiscounted, within the env's time
+    limit, from its start distribution), computed on the env's transition table ``P``: what the
+    evaluation episodes estimate, without their noise. None where the env has no time limit or no
+    ``initial_state_distrib`` (Gymnasium's toy-text envs have both)."""
+    from agents.planning import discrete_spaces, policy_value, transition_model
+    from sandbox.rollout import time_limit
+
+    horizon = time_limit(env)
+    start = getattr(env.unwrapped, "initial_state_distrib", None)
+    if horizon is None or start is None:
+        return None
+    model = transition_model(env)
+    _, obs_start, _, act_start = discrete_spaces(env, "learn-env")
+    start = np.asarray(start, dtype=float)
+    out = {}
+    for name, learner in learners.items():
+        policy = [int(learner.act(s + obs_start)) - act_start for s in range(model.n_states)]
+        out[name] = float(start @ policy_value(model, np.array(policy), horizon=horizon))
     return out
 
 
@@ -225,6 +251,14 @@ def run(cfg: Config, run: Run) -> dict:
     if "optimal" in result:
         summary["optimal_mean_return"] = result["optimal"]["mean_return"]
         summary["optimal_success_rate"] = result["optimal"]["success_rate"]
+    if "exact_mean_return" in result:
+        summary["exact_mean_return"] = result["exact_mean_return"]
+        summary["optimal_exact_mean_return"] = result["optimal"]["exact_mean_return"]
+        run.say(
+            f"exact expected return within the time limit (from P): {result['agent']} "
+            f"{summary['exact_mean_return']:.4f}, value iteration "
+            f"{summary['optimal_exact_mean_return']:.4f}"
+        )
     return summary
 
 

@@ -31,7 +31,7 @@ from sandbox.files import atomic_write_json
 ENTRIES_FILE = Path(__file__).resolve().parent / "suite.toml"
 SIZES = ("short", "full")
 FAMILIES = ("tabular", "planning", "deep")
-METRICS = ("mean_return", "success_rate")
+METRICS = ("mean_return", "success_rate", "exact_mean_return")
 COMPARISONS = (">=", "between", "ratio>=", "within")
 COMPUTED = ("value iteration", "basic strategy")
 _ENTRY_KEYS = {

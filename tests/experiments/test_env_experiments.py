@@ -141,6 +141,36 @@ def test_learn_env_on_a_gridworld_matches_the_planner(tmp_path):
     assert s["budget"] == 200 and s["budget_unit"] == "episodes"
 
 
+def test_learn_env_exact_returns_are_what_the_episodes_estimate():
+    import gymnasium as gym
+    import numpy as np
+
+    from agents import ValueIteration
+    from experiments.learn_env import exact_returns
+
+    env = gym.make("FrozenLake-v1")
+
+    class Left:  # never reaches the goal: exactly 0
+        def act(self, obs):
+            return 0
+
+    plan = ValueIteration(gamma=0.99).fit(env)
+    exact = exact_returns(env, {"left": Left(), "plan": plan})
+    assert exact["left"] == 0.0
+    # the optimal policy's success within the 100-step limit, against 4,000 episodes of it
+    episodes = plan.evaluate(env, episodes=4000, seed=0)
+    se = np.sqrt(exact["plan"] * (1 - exact["plan"]) / 4000)
+    assert 0.7 < exact["plan"] < 0.76 and abs(episodes["success_rate"] - exact["plan"]) < 3 * se
+    # a shorter time limit is a lower exact success: the horizon is the env's own
+    short = exact_returns(gym.make("FrozenLake-v1", max_episode_steps=10), {"plan": plan})
+    assert short["plan"] < exact["plan"] - 0.2
+    # no transition table start distribution or no time limit: nothing claimed
+    assert (
+        exact_returns(gym.make("FrozenLake-v1", max_episode_steps=None).unwrapped, {"plan": plan})
+        is None
+    )
+
+
 @pytest.mark.parametrize(
     ("sets", "message"),
     [
