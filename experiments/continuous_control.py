@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from agents.policy_gradient import PolicyGradient
-from sandbox import plots
+from sandbox import plots, presets
 from sandbox.checks import check_number
 from sandbox.environments import make_env
 from sandbox.experiment import Experiment, Run
@@ -62,19 +62,9 @@ def reach_agent(seed: int) -> PolicyGradient:
 
 
 def pendulum_agent(seed: int) -> PolicyGradient:
-    # Pendulum's settings follow RL Zoo's PPO entry: short horizon (gamma 0.9), long rollouts, 10 epochs.
-    return PolicyGradient(
-        hidden=(64, 64),
-        activation="tanh",
-        n_envs=8,
-        n_steps=128,
-        update_epochs=10,
-        minibatches=4,
-        gamma=0.9,
-        learning_rate=1e-3,
-        value_learning_rate=1e-3,
-        seed=seed,
-    )
+    # RL Zoo's PPO settings for Pendulum (short horizon, long rollouts, 10 epochs): the preset
+    # learn-env and the suite apply too, so the three run the same agent.
+    return PolicyGradient(**presets.get("PolicyGradient/Pendulum-v1").params, seed=seed)
 
 
 def random_policy(env_id: str, seed: int):
