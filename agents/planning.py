@@ -159,6 +159,26 @@ def start_distribution(env: gym.Env) -> np.ndarray | None:
     return None if dist is None else np.asarray(dist, dtype=np.float64)
 
 
+def exact_returns(env: gym.Env, learners: dict[str, Any]) -> dict[str, float] | None:
+    """Each learner's greedy policy's exact expected return (undiscounted, within the env's time
+    limit, from its start distribution), computed on the env's transition table ``P``: what
+    evaluation episodes estimate, without their noise. None where the env has no time limit or
+    no start distribution (Gymnasium's toy-text envs have both). A learner is anything with
+    ``act(obs)``."""
+    from sandbox.rollout import time_limit
+
+    horizon, start = time_limit(env), start_distribution(env)
+    if horizon is None or start is None:
+        return None
+    model = transition_model(env)
+    _, obs_start, _, act_start = discrete_spaces(env, "exact_returns")
+    out = {}
+    for name, learner in learners.items():
+        policy = [int(learner.act(s + obs_start)) - act_start for s in range(model.n_states)]
+        out[name] = float(start @ policy_value(model, np.array(policy), horizon=horizon))
+    return out
+
+
 class _Planner(QTablePolicy, Learner):
     """Common checks and attributes of the two planners (gamma, tol, max_iter)."""
 

@@ -148,13 +148,11 @@ def map_seeds(text: str) -> list[int]:
 def random_map(map_seed: int, train_episodes: int, eval_episodes: int, seed: int = 0) -> dict:
     """QLearning (defaults and preset) against value iteration on one generated 8x8 map."""
     from agents import ValueIteration
-    from agents.planning import policy_value, transition_model
+    from agents.planning import exact_returns
     from sandbox import presets
     from sandbox.environments import make_env
-    from sandbox.rollout import time_limit
 
     env = make_env(RANDOM_MAP_ENV, size=8, map_seed=map_seed)
-    model, horizon = transition_model(env), time_limit(env)
     preset = presets.find("QLearning", RANDOM_MAP_ENV)
     agent = QLearning(**{**(preset.params if preset else {}), "seed": seed})
     start = time.process_time()
@@ -162,9 +160,10 @@ def random_map(map_seed: int, train_episodes: int, eval_episodes: int, seed: int
     cpu = time.process_time() - start
     plan = ValueIteration(gamma=0.99).fit(env)
     out = {"map_seed": map_seed, "episodes": train_episodes, "steps": agent.n_steps_, "cpu": cpu}
+    exact = exact_returns(env, {"vi": plan, "q": agent})
     for name, policy in (("vi", plan), ("q", agent)):
         out[name] = policy.evaluate(env, episodes=eval_episodes, seed=seed)["success_rate"]
-        out[f"{name}_exact"] = float(policy_value(model, policy.policy_, horizon=horizon)[0])
+        out[f"{name}_exact"] = exact[name]
     out["preset"] = preset.name if preset else None
     return out
 

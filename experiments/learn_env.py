@@ -167,9 +167,9 @@ def train(cfg: Config, run: Run) -> dict:
     out["training_returns"] = returns.tolist()
     if hasattr(env.unwrapped, "P"):
         learners = {"agent": agent}
-        if cls.paradigm != "planning":  # a planner is its own exact reference
-            from agents.planning import ValueIteration
+        from agents.planning import ValueIteration, exact_returns
 
+        if cls.paradigm != "planning":  # a planner is its own exact reference
             learners["optimal"] = ValueIteration(gamma=cfg.gamma).fit(env)
             out["optimal"] = learners["optimal"].evaluate(
                 env, episodes=cfg.eval_episodes, seed=cfg.seed
@@ -179,28 +179,6 @@ def train(cfg: Config, run: Run) -> dict:
             out["exact_mean_return"] = exact["agent"]
             if "optimal" in exact:
                 out["optimal"]["exact_mean_return"] = exact["optimal"]
-    return out
-
-
-def exact_returns(env: Any, learners: dict[str, Any]) -> dict[str, float] | None:
-    """Each learner's greedy policy's exact expected return (undiscounted, within the env's time
-    limit, from its start distribution), computed on the env's transition table ``P``: what the
-    evaluation episodes estimate, without their noise. None where the env has no time limit or no
-    ``initial_state_distrib`` (Gymnasium's toy-text envs have both)."""
-    from agents.planning import discrete_spaces, policy_value, transition_model
-    from sandbox.rollout import time_limit
-
-    horizon = time_limit(env)
-    start = getattr(env.unwrapped, "initial_state_distrib", None)
-    if horizon is None or start is None:
-        return None
-    model = transition_model(env)
-    _, obs_start, _, act_start = discrete_spaces(env, "learn-env")
-    start = np.asarray(start, dtype=float)
-    out = {}
-    for name, learner in learners.items():
-        policy = [int(learner.act(s + obs_start)) - act_start for s in range(model.n_states)]
-        out[name] = float(start @ policy_value(model, np.array(policy), horizon=horizon))
     return out
 
 

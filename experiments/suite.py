@@ -104,19 +104,22 @@ def check_reusable(runs: list[dict], out: Path) -> None:
         had = suite.read_json(path).get("settings", {})
         wanted = {"agent_kwargs": "", "budget": None, **r["sets"]}
         differ = [k for k in COMPARED if str(had.get(k)) != str(wanted[k])]
-        was = ", ".join(f"{k}={had.get(k)!r}" for k in differ)
-        now = ", ".join(f"{k}={wanted[k]!r}" for k in differ)
         summary = out / r["dir"] / "summary.json"
-        if not differ and summary.is_file():  # a preset shipped (or removed) since the run
-            ran = suite.read_json(summary).get("preset")
+        if differ:
+            was = ", ".join(f"{k}={had.get(k)!r}" for k in differ)
+            now = ", ".join(f"{k}={wanted[k]!r}" for k in differ)
+        elif summary.is_file():  # a preset shipped (or removed) since the run
             preset = presets.resolve("auto", r["sets"]["agent"], r["sets"]["env"])
-            if ran != (preset.name if preset else None):
-                was, now = f"preset {ran or 'none'}", f"preset {preset.name if preset else 'none'}"
-        if was:
-            raise ValueError(
-                f"{out / r['dir']} was run with {was}, but the entry now asks for {now}; "
-                "start the suite in a new --out, or delete that run's folder to run it again."
-            )
+            was = f"preset {suite.read_json(summary).get('preset') or 'none'}"
+            now = f"preset {preset.name if preset else 'none'}"
+            if was == now:
+                continue
+        else:
+            continue
+        raise ValueError(
+            f"{out / r['dir']} was run with {was}, but the entry now asks for {now}; "
+            "start the suite in a new --out, or delete that run's folder to run it again."
+        )
 
 
 def run(cfg: Config, run: Run) -> dict:
@@ -163,7 +166,7 @@ def run(cfg: Config, run: Run) -> dict:
         rows.append(suite.row(e, cfg.size, summaries, errors, refs, missing[e.id]))
     run.say(f"\nThe suite ({cfg.size}), {time.perf_counter() - start:.0f} s:")
     run.table("suite", suite.HEADERS, [suite.cells(r) for r in rows])
-    failed = [r["entry"] for r in rows if "failed" in r["status"]]
+    failed = [r["entry"] for r in rows if r["status"].startswith("failed")]
     _, page = report(cfg, rows, run.dir).write(run.dir)
     run.say(f"\nreport: {page}")
     return {

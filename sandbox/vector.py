@@ -102,7 +102,7 @@ def make_vec_env(
                 "pass its id, a 'package.module:ClassName' entry point, a factory or a vector env, or use n_envs=1."
             )
         fns = [lambda: env]
-    elif env in BATCHED and vectorization == "sync":
+    elif isinstance(env, str) and env in BATCHED and vectorization == "sync":
         return _batched(env)(n_envs)
     else:
         make_env(env).close()  # a bad id fails here, once, with its close matches

@@ -100,6 +100,9 @@ def test_bad_input_is_a_clear_error():
 
 def test_make_vec_env_uses_it_for_sync_only():
     assert isinstance(make_vec_env("Acrobot-v1", 3), AcrobotVectorEnv)
+    # a factory is the user's env, built as they wrote it: never swapped for the batched one
+    factory = make_vec_env(lambda: gym.make("Acrobot-v1"), 2)
+    assert isinstance(factory, gym.vector.SyncVectorEnv)
     vec = make_vec_env("Acrobot-v1", 2, vectorization="async")
     try:
         assert isinstance(vec, gym.vector.AsyncVectorEnv)

@@ -146,7 +146,7 @@ def test_learn_env_exact_returns_are_what_the_episodes_estimate():
     import numpy as np
 
     from agents import ValueIteration
-    from experiments.learn_env import exact_returns
+    from agents.planning import exact_returns
 
     env = gym.make("FrozenLake-v1")
 
