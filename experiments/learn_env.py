@@ -123,8 +123,10 @@ def train(cfg: Config, run: Run) -> dict:
         else env_kwargs(cfg)
     )
     require_env_support(cls, make_env(cfg.env, **kwargs))
-    # A factory, not an instance: agents that run several env copies make their own.
-    train_env = functools.partial(make_env, cfg.env, **kwargs)
+    # An id or a factory, not an instance: agents that run several env copies make their own. A bare
+    # id goes as the id, as a user would write it, so that make_vec_env can pick its batched
+    # vector env (sandbox.vector.BATCHED).
+    train_env = functools.partial(make_env, cfg.env, **kwargs) if kwargs else cfg.env
     preset = presets.resolve(cfg.preset, cls.__name__, cfg.env)
     given = parse_kwargs("agent_kwargs", cfg.agent_kwargs)
     known = cls._param_names()

@@ -195,3 +195,20 @@ def test_learn_env_bad_input(tmp_path, capsys, sets, message):
         args += ["--set", s]
     assert main(args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_learn_env_trains_on_a_bare_id_so_the_batched_vector_env_is_used(tmp_path, monkeypatch):
+    import sandbox.vector as vector
+
+    used = []
+    real = vector._batched
+    monkeypatch.setattr(vector, "_batched", lambda env_id: used.append(env_id) or real(env_id))
+    sets = ["env=Acrobot-v1", "agent=PolicyGradient", "budget=1024", "eval_episodes=1"]
+    argv = ["run", "learn-env", "--quiet", "--out", str(tmp_path / "a")]
+    assert main([*argv, *(x for s in sets for x in ("--set", s))]) == 0
+    assert used == ["Acrobot-v1"]
+    # with env keyword arguments it is the user's env as they configured it: no swap
+    argv = ["run", "learn-env", "--quiet", "--out", str(tmp_path / "b")]
+    sets.append("env_kwargs=max_episode_steps=50")
+    assert main([*argv, *(x for s in sets for x in ("--set", s))]) == 0
+    assert used == ["Acrobot-v1"]
